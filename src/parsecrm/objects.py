@@ -1,0 +1,622 @@
+"""find / get / count / create / update / delete: the one path every protocol takes to the data.
+
+Order of checks on every call: class exists (or may be created) → class-level permission → hooks → one SQL
+statement whose WHERE carries the ACL condition. Reads build their JSON inside PostgreSQL (query/project.py).
+Writes run in a transaction (`Unit`), and hooks that must see committed data (afterSave, afterDelete) run after it.
+"""
+
+from __future__ import annotations
+
+import secrets
+import string
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+import orjson
+
+from . import errors
+from .backend import Backend
+from .changes import Change, apply, check_type, column_value, implied_field, parse_body
+from .cloud.objects import ParseObject
+from .cloud.registry import Request
+from .errors import ParseError
+from .query.project import Shape, order_sql, parse_shape, row_json
+from .query.sql import Context, Params
+from .query.where import compile_where
+from .security import acl as acl_mod
+from .security import policy
+from .security.caller import MASTER, Caller
+from .security.sessions import notify as notify_auth
+from .storage.schema import ClassSchema, Field, join_table, q
+from .values import Pointer, check_class_name, iso
+
+ID_ALPHABET = string.ascii_letters + string.digits
+FIND_PARAMS = {
+    "where", "limit", "skip", "order", "count", "keys", "excludeKeys", "include", "includeAll",
+    "redirectClassNameForKey", "readPreference", "includeReadPreference", "subqueryReadPreference", "hint",
+    "explain", "comment",
+}
+GET_PARAMS = {"keys", "include", "excludeKeys", "readPreference", "includeReadPreference", "subqueryReadPreference"}
+
+
+def new_id() -> str:
+    return "".join(secrets.choice(ID_ALPHABET) for _ in range(10))
+
+
+@dataclass
+class Unit:
+    """One transaction and the work to run once it commits (afterSave/afterDelete hooks, notifications)."""
+
+    conn: asyncpg.Connection
+    after_commit: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+
+# -- reads ------------------------------------------------------------------------------------------------------------
+
+
+async def _class_for_read(backend: Backend, caller: Caller, class_name: str) -> ClassSchema | None:
+    check_class_name(class_name)
+    schema = await backend.schemas.get(class_name)
+    if schema is None and not caller.master and not backend.settings.allow_client_class_creation:
+        raise ParseError(errors.OPERATION_FORBIDDEN, f"This user is not allowed to access non-existent class: {class_name}")
+    return schema
+
+
+def _int_param(name: str, value: Any, default: int) -> int:
+    if value is None or value == "":
+        return default
+    if isinstance(value, str):
+        try:
+            value = int(value)
+        except ValueError as exc:
+            raise ParseError(errors.INVALID_QUERY, f"{name} must be an integer") from exc
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ParseError(errors.INVALID_QUERY, f"{name} must be a non-negative integer")
+    return value
+
+
+def _where(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            value = orjson.loads(value)
+        except orjson.JSONDecodeError as exc:
+            raise ParseError(errors.INVALID_JSON, "where parameter is not valid JSON") from exc
+    if value is not None and not isinstance(value, dict):
+        raise ParseError(errors.INVALID_JSON, "where parameter must be a JSON object")
+    return value
+
+
+def _truthy(value: Any) -> bool:
+    return value in (True, 1, "1", "true", "True")
+
+
+async def find(
+    backend: Backend, caller: Caller, class_name: str, params: dict[str, Any], *, op: str = "find",
+    conn: asyncpg.Connection | None = None,
+) -> bytes:
+    """A find as the response body bytes: `{"results":[…]}` (+ `"count"`)."""
+    for key in params:
+        if key not in FIND_PARAMS:
+            raise ParseError(errors.INVALID_QUERY, f"Invalid parameter for query: {str(key)[:40]}")
+    rows, count = await _run_find(backend, caller, class_name, params, op=op, conn=conn)
+    body = b'{"results":[' + b",".join(rows) + b"]"
+    if count is not None:
+        body += b',"count":' + str(count).encode()
+    if isinstance(params.get("redirectClassNameForKey"), str):
+        target = await _redirect_class(backend, class_name, params["redirectClassNameForKey"])
+        if target:
+            body += b',"className":' + orjson.dumps(target)
+    return body + b"}"
+
+
+async def _redirect_class(backend: Backend, class_name: str, key: str) -> str | None:
+    schema = await backend.schemas.get(class_name)
+    f = schema.fields.get(key) if schema else None
+    return f.target if f is not None and f.type == "Relation" else None
+
+
+async def _run_find(
+    backend: Backend, caller: Caller, class_name: str, params: dict[str, Any], *, op: str,
+    conn: asyncpg.Connection | None,
+) -> tuple[list[bytes], int | None]:
+    schema = await _class_for_read(backend, caller, class_name)
+    limit = _int_param("limit", params.get("limit"), 100)
+    skip = _int_param("skip", params.get("skip"), 0)
+    limit = min(limit, backend.settings.max_limit) if not caller.master else limit
+    want_count = _truthy(params.get("count"))
+    if schema is None:
+        return [], (0 if want_count else None)
+    if backend.cloud.has("beforeFind", class_name):
+        query = {k: v for k, v in params.items()}
+        query["where"] = _where(params.get("where")) or {}
+        req = Request("beforeFind", caller, query=query, backend=backend)
+        await backend.cloud.run("beforeFind", class_name, req)
+        params = req.query or params
+    schemas = await backend.schemas.all()
+    ctx = Context(schemas, policy.read_filter(caller))
+    alias = "t"
+    where = _where(params.get("where"))
+    security = ctx.read_filter(schema, alias, "count" if (want_count and limit == 0) else op, ctx.params)
+    cond = compile_where(where, schema, alias, ctx)
+    if security:
+        cond = f"{cond} AND {security}" if cond != "TRUE" else security
+    include = params.get("include")
+    if _truthy(params.get("includeAll")):
+        include = "*"
+    shape = parse_shape(params.get("keys"), params.get("excludeKeys"), include)
+    table = q(schema.name)
+    db = conn or backend.pool
+    count: int | None = None
+    rows: list[bytes] = []
+    if want_count:
+        count = await db.fetchval(f"SELECT count(*) FROM {table} {alias} WHERE {cond}", *ctx.params.values)
+    if limit > 0 and not (count == 0):
+        count_params = len(ctx.params.values)
+        select = row_json(schema, alias, shape, ctx, policy.hidden_fields(caller))
+        order = order_sql(params.get("order"), schema, alias)
+        lim = ctx.params.add(limit, "::bigint")
+        off = ctx.params.add(skip, "::bigint")
+        sql = f"SELECT {select} FROM {table} {alias} WHERE {cond}{order} LIMIT {lim} OFFSET {off}"
+        if _truthy(params.get("explain")):
+            if not caller.master:
+                raise ParseError(errors.OPERATION_FORBIDDEN, "explain requires the master key")
+            plan = await db.fetch("EXPLAIN " + sql, *ctx.params.values)
+            return [orjson.dumps({"QUERY PLAN": "\n".join(r[0] for r in plan)})], count
+        del count_params
+        records = await db.fetch(sql, *ctx.params.values)
+        rows = [r[0].encode() for r in records]
+    if backend.cloud.has("afterFind", class_name) and rows:
+        objects = [ParseObject.from_json(class_name, orjson.loads(r)) for r in rows]
+        req = Request("afterFind", caller, objects=objects, query=params, backend=backend)
+        await backend.cloud.run("afterFind", class_name, req)
+        rows = [orjson.dumps(_object_json(o)) for o in (req.objects or [])]
+    return rows, count
+
+
+def _object_json(obj: ParseObject) -> dict[str, Any]:
+    out = obj.to_json()
+    out.pop("className", None)
+    if obj.created_at:
+        out["createdAt"] = iso(obj.created_at)
+    if obj.updated_at:
+        out["updatedAt"] = iso(obj.updated_at)
+    return out
+
+
+async def get(
+    backend: Backend, caller: Caller, class_name: str, object_id: str, params: dict[str, Any]
+) -> bytes:
+    for key in params:
+        if key not in GET_PARAMS:
+            raise ParseError(errors.INVALID_QUERY, "Improper encode of parameter")
+    query = {k: v for k, v in params.items() if k in ("keys", "include", "excludeKeys")}
+    query["where"] = {"objectId": object_id}
+    query["limit"] = 1
+    rows, _ = await _run_find(backend, caller, class_name, query, op="get", conn=None)
+    if not rows:
+        raise errors.not_found()
+    return rows[0]
+
+
+async def query(backend: Backend, caller: Caller, class_name: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    """A find for Cloud Code and internal callers: decoded Parse JSON objects, same permissions as REST."""
+    rows, _ = await _run_find(backend, caller, class_name, params, op="find", conn=None)
+    return [orjson.loads(r) for r in rows]
+
+
+async def fetch_one(
+    backend: Backend, caller: Caller, class_name: str, object_id: str
+) -> dict[str, Any] | None:
+    rows, _ = await _run_find(
+        backend, caller, class_name, {"where": {"objectId": object_id}, "limit": 1}, op="get", conn=None
+    )
+    return orjson.loads(rows[0]) if rows else None
+
+
+# -- writes -----------------------------------------------------------------------------------------------------------
+
+
+async def in_unit(backend: Backend, unit: Unit | None, work: Callable[[Unit], Awaitable[Any]]) -> Any:
+    """Run `work` inside `unit`, or inside a fresh transaction whose after-commit work runs once it commits."""
+    if unit is not None:
+        return await work(unit)
+    async with backend.pool.acquire() as conn:
+        fresh = Unit(conn)
+        async with conn.transaction():
+            result = await work(fresh)
+    for job in fresh.after_commit:
+        await job()
+    return result
+
+
+async def _class_for_write(backend: Backend, caller: Caller, class_name: str, unit: Unit) -> ClassSchema:
+    check_class_name(class_name)
+    schema = await backend.schemas.get(class_name)
+    if schema is not None:
+        return schema
+    if caller.read_only:
+        raise ParseError(errors.OPERATION_FORBIDDEN, "read-only master key cannot write")
+    if not caller.master and not backend.settings.allow_client_class_creation:
+        raise ParseError(
+            errors.OPERATION_FORBIDDEN, f"This user is not allowed to access non-existent class: {class_name}"
+        )
+    return await backend.schemas.ensure_class(class_name, conn=unit.conn)
+
+
+async def _ensure_fields(
+    backend: Backend, caller: Caller, schema: ClassSchema, changes: dict[str, Change], unit: Unit
+) -> ClassSchema:
+    """Type-check every change; add the fields a save introduces (if the addField permission allows)."""
+    missing: dict[str, Field] = {}
+    for key, change in changes.items():
+        f = schema.fields.get(key)
+        if f is not None:
+            check_type(schema, key, f, change)
+            continue
+        implied = implied_field(change)
+        if implied is not None:
+            missing[key] = implied
+    if not missing:
+        return schema
+    policy.check_class(schema, caller, "addField")
+    return await backend.schemas.add_fields(unit.conn, schema.name, missing)
+
+
+def _check_required(schema: ClassSchema, values: dict[str, Any], creating: bool) -> None:
+    for name, f in schema.fields.items():
+        if not f.required or name in ("objectId", "createdAt", "updatedAt"):
+            continue
+        if creating and values.get(name) is None:
+            raise ParseError(errors.VALIDATION_ERROR, f"{name} is required")
+        if not creating and name in values and values[name] is None:
+            raise ParseError(errors.VALIDATION_ERROR, f"{name} is required")
+
+
+def _hook_changes(obj: ParseObject, changes: dict[str, Change], before: dict[str, Any]) -> list[str]:
+    """Fold a beforeSave hook's edits back into `changes`; return the keys it changed (echoed to the client)."""
+    changed = []
+    for key in obj.dirty_keys:
+        value = obj.attributes.get(key)
+        if before.get(key, _MISSING) != value or key in obj._unset:
+            changes[key] = Change("set", None if key in obj._unset else value)
+            changed.append(key)
+    return changed
+
+
+_MISSING = object()
+
+
+def _encode_fields(values: dict[str, Any], keys: list[str]) -> dict[str, Any]:
+    from .values import encode
+
+    return {k: encode(values.get(k)) if values.get(k) is not None else {"__op": "Delete"} for k in keys}
+
+
+async def create(
+    backend: Backend, caller: Caller, class_name: str, body: Any, *, unit: Unit | None = None,
+    context: dict[str, Any] | None = None, extra_columns: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Create an object; returns the response body (objectId, createdAt, and fields the server changed)."""
+
+    async def work(u: Unit) -> dict[str, Any]:
+        schema = await _class_for_write(backend, caller, class_name, u)
+        policy.check_class(schema, caller, "create")
+        if schema.name in ("_Session",) and not caller.master:
+            raise ParseError(errors.OPERATION_FORBIDDEN, "Clients cannot create sessions directly.")
+        changes, acl, acl_given = parse_body(schema, body, creating=True, master=caller.master)
+        for name, f in schema.fields.items():
+            if f.default is not None and name not in changes:
+                changes[name] = Change("set", _decode_default(f.default))
+        echoed: list[str] = []
+        object_id = new_id()
+        if backend.cloud.has("beforeSave", class_name):
+            values = {k: apply(c, None) for k, c in changes.items() if c.kind != "relation"}
+            obj = ParseObject(class_name, {k: v for k, v in values.items() if v is not None})
+            if acl_given:
+                obj.attributes["ACL"] = acl
+            before = dict(obj.attributes)
+            req = Request("beforeSave", caller, object=obj, context=context or {}, backend=backend)
+            await backend.cloud.run("beforeSave", class_name, req)
+            if "ACL" in obj.dirty_keys:
+                acl, acl_given = obj.attributes.get("ACL"), True
+                obj._dirty.discard("ACL")
+            echoed = _hook_changes(obj, changes, before)
+        if schema.name == "_Role":
+            _check_role(changes, acl_given, creating=True)
+        schema = await _ensure_fields(backend, caller, schema, changes, u)
+        values = {k: apply(c, None) for k, c in changes.items() if c.kind != "relation"}
+        _check_required(schema, values, creating=True)
+        rperm, wperm, acl_json = acl_mod.columns(acl if acl_given else None)
+        now = datetime.now(UTC)
+        cols = ['"objectId"', '"createdAt"', '"updatedAt"', '"_rperm"', '"_wperm"', '"_acl"']
+        args: list[Any] = [object_id, now, now, rperm, wperm, acl_json]
+        for key, value in values.items():
+            f = schema.fields.get(key)
+            if f is None or value is None or key not in schema.column_fields():
+                continue
+            cols.append(q(key))
+            args.append(column_value(f, value))
+        for col, value in (extra_columns or {}).items():
+            cols.append(q(col))
+            args.append(value)
+        placeholders = ", ".join(f"${i + 1}" for i in range(len(args)))
+        try:
+            await u.conn.execute(f"INSERT INTO {q(schema.name)} ({', '.join(cols)}) VALUES ({placeholders})", *args)
+        except asyncpg.UniqueViolationError as exc:
+            raise unique_error(exc) from exc
+        await _write_relations(u.conn, schema, object_id, changes)
+        if schema.name == "_Role":
+            await notify_auth(u.conn, "roles")
+        response: dict[str, Any] = {"objectId": object_id, "createdAt": iso(now)}
+        response.update(_encode_fields(values, echoed))
+        if backend.cloud.has("afterSave", class_name):
+            saved = ParseObject(class_name, {k: v for k, v in values.items() if v is not None}, object_id)
+            saved.created_at = saved.updated_at = now
+            u.after_commit.append(_after(backend, "afterSave", class_name, caller, saved, None, context))
+        return response
+
+    return await in_unit(backend, unit, work)
+
+
+def _decode_default(value: Any) -> Any:
+    from .values import decode
+
+    return decode(value)
+
+
+def _after(
+    backend: Backend, trigger: str, class_name: str, caller: Caller, obj: ParseObject,
+    original: ParseObject | None, context: dict[str, Any] | None,
+) -> Callable[[], Awaitable[None]]:
+    async def run() -> None:
+        req = Request(trigger, caller, object=obj, original=original, context=context or {}, backend=backend)
+        try:
+            await backend.cloud.run(trigger, class_name, req)
+        except ParseError:
+            if trigger == "afterDelete":
+                raise
+            # afterSave errors are logged only, as in parse-server (the save already happened)
+
+    return run
+
+
+def _check_role(changes: dict[str, Change], acl_given: bool, creating: bool) -> None:
+    if creating and not acl_given:
+        raise ParseError(errors.INCORRECT_TYPE, "ACL is required.")
+    name = changes.get("name")
+    if creating and (name is None or not isinstance(name.value, str)):
+        raise ParseError(errors.INVALID_ROLE_NAME, "Role names must be strings.")
+    if name is not None and not creating:
+        raise ParseError(errors.INVALID_ROLE_NAME, "A role's name can only be set before it has been saved.")
+    if name is not None:
+        import re
+
+        if not re.match(r"^[0-9A-Za-z\-_ ]+$", name.value or ""):
+            raise ParseError(
+                errors.INVALID_ROLE_NAME,
+                "A role's name can be only contain alphanumeric characters, _, -, and spaces.",
+            )
+
+
+async def _write_relations(conn: asyncpg.Connection, schema: ClassSchema, owner: str, changes: dict[str, Change]) -> None:
+    for key, change in changes.items():
+        if change.kind != "relation":
+            continue
+        f = schema.fields.get(key)
+        if f is None or f.type != "Relation":
+            continue
+        table = q(join_table(schema.name, key))
+        for p in change.adds + change.removes:
+            if p.class_name != f.target:
+                raise ParseError(errors.INCORRECT_TYPE, f"schema mismatch for {schema.name}.{key}")
+        if change.adds:
+            await conn.execute(
+                f'INSERT INTO {table} ("owningId", "relatedId") SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING',
+                owner, [p.object_id for p in change.adds],
+            )
+        if change.removes:
+            await conn.execute(
+                f'DELETE FROM {table} WHERE "owningId" = $1 AND "relatedId" = ANY($2::text[])',
+                owner, [p.object_id for p in change.removes],
+            )
+
+
+def unique_error(exc: asyncpg.UniqueViolationError) -> ParseError:
+    name = exc.constraint_name or ""
+    if name == "_User_unique_username":
+        return ParseError(errors.USERNAME_TAKEN, "Account already exists for this username.")
+    if name == "_User_unique_email":
+        return ParseError(errors.EMAIL_TAKEN, "Account already exists for this email address.")
+    return ParseError(errors.DUPLICATE_VALUE, "A duplicate value for a field with unique values was provided")
+
+
+async def _locked_original(
+    backend: Backend, caller: Caller, schema: ClassSchema, object_id: str, op: str, u: Unit
+) -> dict[str, Any]:
+    """The row as JSON, locked FOR UPDATE, if the caller may write it; else 101."""
+    params = Params()
+    ctx = Context(await backend.schemas.all(), policy.read_filter(MASTER), params)
+    security = policy.write_filter(schema, "t", caller, op, params)
+    select = row_json(schema, "t", Shape(), ctx, lambda *_: {})
+    cond = f'"objectId" = {params.add(object_id, "::text")}'
+    if security:
+        cond += f" AND {security}"
+    raw = await u.conn.fetchval(f"SELECT {select} FROM {q(schema.name)} t WHERE {cond} FOR UPDATE", *params.values)
+    if raw is None:
+        raise errors.not_found()
+    return orjson.loads(raw)
+
+
+async def update(
+    backend: Backend, caller: Caller, class_name: str, object_id: str, body: Any, *, unit: Unit | None = None,
+    context: dict[str, Any] | None = None, extra_columns: dict[str, Any] | None = None,
+    after_write: Callable[[Unit, dict[str, Any], dict[str, Any]], Awaitable[None]] | None = None,
+) -> dict[str, Any]:
+    """Update an object the caller may write; returns `{updatedAt, …}` with operation results and hook edits."""
+
+    async def work(u: Unit) -> dict[str, Any]:
+        check_class_name(class_name)
+        schema = await backend.schemas.get(class_name)
+        if schema is None:
+            raise errors.not_found()
+        changes, acl, acl_given = parse_body(schema, body, creating=False, master=caller.master)
+        original_json = await _locked_original(backend, caller, schema, object_id, "update", u)
+        original = ParseObject.from_json(class_name, original_json)
+        if schema.name == "_Role":
+            _check_role(changes, acl_given, creating=False)
+        echoed: list[str] = [k for k, c in changes.items() if c.kind in ("inc", "add", "addu", "remove")]
+        if backend.cloud.has("beforeSave", class_name):
+            merged = dict(original.attributes)
+            for k, c in changes.items():
+                if c.kind != "relation":
+                    merged[k] = apply(c, original.attributes.get(k))
+            obj = ParseObject(class_name, {k: v for k, v in merged.items() if v is not None}, object_id)
+            obj.created_at = original.created_at
+            before = dict(obj.attributes)
+            req = Request("beforeSave", caller, object=obj, original=original, context=context or {}, backend=backend)
+            await backend.cloud.run("beforeSave", class_name, req)
+            if "ACL" in obj.dirty_keys:
+                acl, acl_given = obj.attributes.get("ACL"), True
+                obj._dirty.discard("ACL")
+            echoed += _hook_changes(obj, changes, before)
+            for k, c in list(changes.items()):
+                if c.kind in ("inc", "add", "addu", "remove"):
+                    changes[k] = Change("set", merged[k])
+        schema = await _ensure_fields(backend, caller, schema, changes, u)
+        values = {k: apply(c, original.attributes.get(k)) for k, c in changes.items() if c.kind != "relation"}
+        _check_required(schema, values, creating=False)
+        now = datetime.now(UTC)
+        params = Params()
+        sets = [f'"updatedAt" = {params.add(now)}']
+        if acl_given:
+            rperm, wperm, acl_json = acl_mod.columns(acl)
+            sets += [f'"_rperm" = {params.add(rperm)}', f'"_wperm" = {params.add(wperm)}',
+                     f'"_acl" = {params.add(acl_json, "::jsonb")}']
+        returning = []
+        column_fields = set(schema.column_fields())
+        for key, change in changes.items():
+            f = schema.fields.get(key)
+            if f is None or key not in column_fields or change.kind == "relation":
+                continue
+            col = q(key)
+            if change.kind == "set":
+                sets.append(f"{col} = {params.add(column_value(f, change.value))}")
+                continue
+            returning.append(key)
+            if change.kind == "inc":
+                sets.append(f"{col} = coalesce({col}, 0) + {params.add(float(change.value), '::float8')}")
+            elif change.kind == "add":
+                sets.append(f"{col} = coalesce({col}, '[]'::jsonb) || {params.add(column_value(f, change.value), '::jsonb')}")
+            elif change.kind == "addu":
+                new = params.add(column_value(f, _dedupe(change.value)), "::jsonb")
+                sets.append(
+                    f"{col} = coalesce({col}, '[]'::jsonb) || coalesce((SELECT jsonb_agg(e ORDER BY i) FROM "
+                    f"jsonb_array_elements({new}) WITH ORDINALITY x(e, i) WHERE NOT coalesce({col}, '[]'::jsonb) "
+                    f"@> jsonb_build_array(e)), '[]'::jsonb)"
+                )
+            elif change.kind == "remove":
+                gone = params.add(column_value(f, change.value), "::jsonb")
+                sets.append(
+                    f"{col} = coalesce((SELECT jsonb_agg(e ORDER BY i) FROM jsonb_array_elements(coalesce({col}, "
+                    f"'[]'::jsonb)) WITH ORDINALITY x(e, i) WHERE NOT (e IN (SELECT jsonb_array_elements({gone})))),"
+                    f" '[]'::jsonb)"
+                )
+        for col_name, value in (extra_columns or {}).items():
+            sets.append(f"{q(col_name)} = {params.add(value)}")
+        ret_cols = ", ".join(q(k) for k in returning) or "1"
+        sql = (
+            f'UPDATE {q(schema.name)} SET {", ".join(sets)} WHERE "objectId" = {params.add(object_id, "::text")} '
+            f"RETURNING {ret_cols}"
+        )
+        try:
+            row = await u.conn.fetchrow(sql, *params.values)
+        except asyncpg.UniqueViolationError as exc:
+            raise unique_error(exc) from exc
+        if row is None:
+            raise errors.not_found()
+        for key in returning:
+            values[key] = _from_column(schema.fields[key], row[key])
+        await _write_relations(u.conn, schema, object_id, changes)
+        if schema.name == "_Role":
+            await notify_auth(u.conn, "roles")
+        elif schema.name == "_User":
+            await notify_auth(u.conn, "u:" + object_id)
+        response: dict[str, Any] = {"updatedAt": iso(now)}
+        response.update(_encode_fields(values, sorted(set(echoed))))
+        if after_write is not None:
+            await after_write(u, values, response)
+        if backend.cloud.has("afterSave", class_name):
+            saved = ParseObject(class_name, dict(original.attributes), object_id)
+            for k, v in values.items():
+                if v is None:
+                    saved.attributes.pop(k, None)
+                else:
+                    saved.attributes[k] = v
+            saved.created_at, saved.updated_at = original.created_at, now
+            u.after_commit.append(_after(backend, "afterSave", class_name, caller, saved, original, context))
+        return response
+
+    return await in_unit(backend, unit, work)
+
+
+def _dedupe(values: list[Any]) -> list[Any]:
+    out: list[Any] = []
+    for v in values:
+        if v not in out:
+            out.append(v)
+    return out
+
+
+def _from_column(f: Field, value: Any) -> Any:
+    from .values import decode
+
+    if value is None:
+        return None
+    if f.type in ("Object", "Array"):
+        return decode(value)
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    return value
+
+
+async def delete(
+    backend: Backend, caller: Caller, class_name: str, object_id: str, *, unit: Unit | None = None,
+    context: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    async def work(u: Unit) -> dict[str, Any]:
+        check_class_name(class_name)
+        schema = await backend.schemas.get(class_name)
+        if schema is None:
+            raise errors.not_found()
+        original_json = await _locked_original(backend, caller, schema, object_id, "delete", u)
+        original = ParseObject.from_json(class_name, original_json)
+        if backend.cloud.has("beforeDelete", class_name):
+            req = Request("beforeDelete", caller, object=original, context=context or {}, backend=backend)
+            await backend.cloud.run("beforeDelete", class_name, req)
+        await u.conn.execute(f'DELETE FROM {q(schema.name)} WHERE "objectId" = $1', object_id)
+        for key, f in schema.fields.items():
+            if f.type == "Relation":
+                await u.conn.execute(f'DELETE FROM {q(join_table(schema.name, key))} WHERE "owningId" = $1', object_id)
+        if schema.name == "_Session":
+            token = original_json.get("sessionToken")
+            if isinstance(token, str):
+                from .security.sessions import token_key
+
+                await notify_auth(u.conn, "t:" + token_key(token))
+        elif schema.name == "_User":
+            await u.conn.execute('DELETE FROM "_Session" WHERE "user" = $1', object_id)
+            await notify_auth(u.conn, "u:" + object_id)
+        elif schema.name == "_Role":
+            await notify_auth(u.conn, "roles")
+        if backend.cloud.has("afterDelete", class_name):
+            u.after_commit.append(_after(backend, "afterDelete", class_name, caller, original, None, context))
+        return {}
+
+    return await in_unit(backend, unit, work)
+
+
+def pointer_of(class_name: str, object_id: str) -> Pointer:
+    return Pointer(class_name, object_id)

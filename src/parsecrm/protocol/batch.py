@@ -1,0 +1,75 @@
+"""/batch: many calls in one request. Always 200 with one `{"success"}` / `{"error"}` per sub-request.
+
+All sub-requests share one database transaction. Without `transaction: true` each runs under its own savepoint,
+so a failing one is rolled back alone and the rest commit together (one commit instead of one per object); with
+`transaction: true` any failure rolls back all of them and the whole batch answers with that error.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import errors
+from ..backend import Backend
+from ..errors import ParseError
+from ..objects import Unit, in_unit
+from .reply import Reply
+from .transport import Call
+
+
+def _sub_call(backend: Backend, outer: Call, raw: Any) -> Call:
+    if not isinstance(raw, dict):
+        raise ParseError(errors.INVALID_JSON, "each batch request must be an object")
+    method, path, body = raw.get("method"), raw.get("path"), raw.get("body", {})
+    if method not in ("GET", "POST", "PUT", "DELETE") or not isinstance(path, str):
+        raise ParseError(errors.INVALID_JSON, "batch requests need a method and a path")
+    mount = backend.settings.mount_path.rstrip("/") + "/"
+    if not path.startswith(mount):
+        raise ParseError(errors.INVALID_JSON, f"cannot route batch path {path[:100]}")
+    rel = path[len(mount):].strip("/")
+    if rel == "batch":
+        raise ParseError(errors.INVALID_JSON, "nested batch requests are not allowed")
+    query: dict[str, Any] = {}
+    if "?" in rel:
+        from .transport import parse_query_string
+
+        rel, qs = rel.split("?", 1)
+        query = parse_query_string(qs.encode())
+    return Call(method, rel, query, body if body is not None else {}, outer.caller, None, outer.context)
+
+
+async def run(backend: Backend, call: Call, unit: Unit | None) -> Reply:
+    from .router import dispatch
+
+    body = call.body if isinstance(call.body, dict) else {}
+    requests = body.get("requests")
+    if not isinstance(requests, list):
+        raise ParseError(errors.INVALID_JSON, "requests must be an array")
+    if not call.caller.master and len(requests) > backend.settings.batch_limit:
+        raise ParseError(errors.INVALID_JSON, f"a batch may hold at most {backend.settings.batch_limit} requests")
+    transactional = body.get("transaction") is True
+
+    async def work(u: Unit) -> list[dict[str, Any]]:
+        results: list[dict[str, Any]] = []
+        for raw in requests:
+            try:
+                sub = _sub_call(backend, call, raw)
+                if transactional:
+                    reply = await dispatch(backend, sub, u)
+                else:
+                    async with u.conn.transaction():  # a savepoint: a failure undoes this sub-request only
+                        reply = await dispatch(backend, sub, u)
+                results.append({"success": reply.body if not isinstance(reply.body, bytes) else _decode(reply.body)})
+            except ParseError as exc:
+                if transactional:
+                    raise
+                results.append({"error": exc.body()})
+        return results
+
+    return Reply(await in_unit(backend, unit, work))
+
+
+def _decode(body: bytes) -> Any:
+    import orjson
+
+    return orjson.loads(body)

@@ -1,0 +1,38 @@
+"""The few pieces every compiler step shares: the parameter list and the compile context."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..storage.schema import ClassSchema
+
+# read_filter(schema, alias, op) → an SQL condition limiting `alias` to rows the caller may read, or None for "all".
+# It raises ParseError when the caller may not run `op` on the class at all. See security/policy.py.
+ReadFilter = Callable[[ClassSchema, str, str, "Params"], str | None]
+
+
+class Params:
+    """Positional parameters ($1, $2, …). Values never enter the SQL text."""
+
+    __slots__ = ("values",)
+
+    def __init__(self) -> None:
+        self.values: list[Any] = []
+
+    def add(self, value: Any, cast: str = "") -> str:
+        self.values.append(value)
+        return f"${len(self.values)}{cast}"
+
+
+@dataclass
+class Context:
+    schemas: Mapping[str, ClassSchema]
+    read_filter: ReadFilter
+    params: Params = field(default_factory=Params)
+    _alias: int = 0
+
+    def alias(self) -> str:
+        self._alias += 1
+        return f"t{self._alias}"
