@@ -104,6 +104,7 @@ class App:
         started = time.perf_counter()
         try:
             reply = await self.handle(scope, receive, path[len(self.mount):].strip("/"))
+            body = reply.encoded()
         except ParseError as exc:
             reply = Reply(exc.body(), exc.status)
         except Unauthorized as exc:
@@ -120,10 +121,12 @@ class App:
         except Exception:
             log.exception("unhandled error on %s %s", scope["method"], path)
             reply = Reply({"code": errors.INTERNAL_SERVER_ERROR, "error": "Internal server error."}, 500)
+        if reply.status >= 400:
+            body = reply.encoded()
         headers = JSON_HEADERS + reply.headers
         if self.settings.debug:
             headers = [*headers, (b"server-timing", f"total;dur={(time.perf_counter() - started) * 1000:.2f}".encode())]
-        await _send(send, reply.status, reply.encoded(), headers)
+        await _send(send, reply.status, body, headers)
 
     async def handle(self, scope: Scope, receive: Receive, rel: str) -> Reply:
         backend = self.backend

@@ -8,6 +8,14 @@ from typing import Any
 import orjson
 
 
+def _default(value: Any) -> Any:
+    from decimal import Decimal
+
+    if isinstance(value, Decimal):
+        return float(value)
+    raise TypeError(f"cannot encode {type(value).__name__}")
+
+
 @dataclass
 class Reply:
     body: Any
@@ -15,4 +23,4 @@ class Reply:
     headers: list[tuple[bytes, bytes]] = field(default_factory=list)
 
     def encoded(self) -> bytes:
-        return self.body if isinstance(self.body, bytes) else orjson.dumps(self.body)
+        return self.body if isinstance(self.body, bytes) else orjson.dumps(self.body, default=_default)

@@ -136,7 +136,7 @@ def _group_columns(spec: dict[str, Any], schema: ClassSchema, alias: str) -> lis
             out.append((name, "count(*)", "Number"))
         elif op in ACCUMULATORS:
             if op == "$sum" and isinstance(arg, (int, float)) and not isinstance(arg, bool):
-                out.append((name, f"count(*) * {float(arg)!r}", "Number"))
+                out.append((name, f"count(*)::float8 * {float(arg)!r}", "Number"))
                 continue
             expr, kind = _field_ref(arg, schema, alias)
             if op in ("$sum", "$avg") and kind != "Number":

@@ -12,8 +12,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import orjson
-
 from .. import errors
 from ..errors import ParseError
 from ..storage.schema import ClassSchema, Field, q
@@ -158,8 +156,9 @@ def coerce(col: Column, value: Any) -> Any:
     return value  # Object / Array / Path: compared as JSON
 
 
-def _json(value: Any) -> str:
-    return orjson.dumps(value).decode()
+def _json(value: Any) -> Any:
+    """A jsonb parameter: the pool's codec encodes it (see storage/pool.py)."""
+    return value
 
 
 def relative_time(text: Any) -> datetime:

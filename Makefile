@@ -1,0 +1,38 @@
+# Two commands matter: `make run` and `make test`. Everything else is a step they use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: run test lint sdk-deps bench install clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+install: $(STAMP)
+
+## make run: a fresh clone → a running server (embedded PostgreSQL unless DATABASE_URL is set) with demo data
+run: install
+	$(BIN)/crm serve --demo
+
+tests/sdk/node_modules/.package-lock.json: tests/sdk/package.json tests/sdk/package-lock.json
+	cd tests/sdk && npm ci --no-audit --no-fund --loglevel=error
+
+sdk-deps: tests/sdk/node_modules/.package-lock.json
+
+lint: install
+	$(BIN)/ruff check src tests bench
+
+## make test: installs what the tests need, then runs them all (pytest starts real servers on a real PostgreSQL)
+test: install sdk-deps lint
+	$(BIN)/pytest
+
+## make bench [PEER=parse-server] [SCALE=1]: benchmarks, side by side with parse-server when PEER is set
+bench: install
+	$(BIN)/crm bench $(if $(PEER),--peer $(PEER)) $(if $(SCALE),--scale $(SCALE))
+
+clean:
+	rm -rf $(VENV) tests/sdk/node_modules
