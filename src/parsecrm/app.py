@@ -140,6 +140,8 @@ class App:
             return await config_routes.health(backend, None, None)
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         raw = await self._read_body(receive)
+        if rel == "files" or rel.startswith("files/"):
+            return await config_routes.files(backend, None, None)  # type: ignore[arg-type]
         body = decode_body(raw, headers.get("content-type", ""), "x-parse-application-id" in headers)
         client = scope.get("client")
         caller, body, envelope = await authenticate(

@@ -187,7 +187,8 @@ def _object_json(obj: ParseObject) -> dict[str, Any]:
 
 
 async def get(
-    backend: Backend, caller: Caller, class_name: str, object_id: str, params: dict[str, Any]
+    backend: Backend, caller: Caller, class_name: str, object_id: str, params: dict[str, Any],
+    conn: asyncpg.Connection | None = None,
 ) -> bytes:
     for key in params:
         if key not in GET_PARAMS:
@@ -195,7 +196,7 @@ async def get(
     query = {k: v for k, v in params.items() if k in ("keys", "include", "excludeKeys")}
     query["where"] = {"objectId": object_id}
     query["limit"] = 1
-    rows, _ = await _run_find(backend, caller, class_name, query, op="get", conn=None)
+    rows, _ = await _run_find(backend, caller, class_name, query, op="get", conn=conn)
     if not rows:
         raise errors.not_found()
     return rows[0]

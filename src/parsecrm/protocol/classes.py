@@ -23,7 +23,7 @@ async def find(backend: Backend, call: Call, unit: Unit | None, cls: str) -> Rep
 
 
 async def get(backend: Backend, call: Call, unit: Unit | None, cls: str, oid: str) -> Reply:
-    body = await objects.get(backend, call.caller, cls, oid, call.params())
+    body = await objects.get(backend, call.caller, cls, oid, call.params(), unit.conn if unit else None)
     if cls == "_User" and call.caller.user_id == oid and call.caller.session_token:
         body = body[:-1] + b',"sessionToken":' + _json_str(call.caller.session_token) + b"}"
     return Reply(body)

@@ -16,7 +16,7 @@ from .transport import Call
 
 Handler = Callable[..., Awaitable[Reply]]
 
-_CLASS = r"(?P<cls>[A-Za-z_][A-Za-z0-9_]*)"
+_CLASS = r"(?P<cls>[^/]+)"
 _ID = r"(?P<oid>[^/]+)"
 
 

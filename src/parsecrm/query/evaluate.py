@@ -33,8 +33,9 @@ parse-server's Postgres adapter disagree are marked *decision*):
   all the items are ``{"$regex": …}``, a string element matching it); an empty list matches
   nothing (Mongo); a non-Array value never matches.
 * ``$containedBy``: every element of the Array is equal to some list item. An empty Array
-  matches; a missing/null field matches too (*decision*: Mongo's ``$nor:[{$elemMatch:{$nin}}]``;
-  Postgres' ``NULL <@ …`` does not match, ``OfflineQuery`` throws). A non-Array value never matches.
+  matches; a missing/null field does not (*decision*: as parse-server's Postgres ``NULL <@ …``;
+  ``OfflineQuery`` throws on it and Mongo's ``$nor:[{$elemMatch:{$nin}}]`` would match it). A
+  non-Array value never matches.
 * ``$regex`` (+ ``$options`` from ``imxsu``): PCRE semantics via Python ``re`` after translating
   ``\\Q…\\E`` literal quoting (and ``\\z``/``\\Z``/``(?<name>``); ``re.search``. Only string values
   match (*decision*: Mongo would also test string elements of an Array).
@@ -686,8 +687,6 @@ def _compile_op(op: str, arg: Any, constraint: Mapping[str, Any], key: str, date
         allowed = _check_list(op, arg, key, False)
 
         def contained_by(value: Any, ctx: _Ctx) -> bool:
-            if value is None:
-                return True
             if not isinstance(value, list):
                 return False
             return all(any(_field_equal(e, a) for a in allowed) for e in value)

@@ -1,0 +1,48 @@
+"""/batch: aligned results, per-item errors, and all-or-nothing transactions."""
+
+from __future__ import annotations
+
+from conftest import Api, unique
+
+
+def test_batch_results_align_with_requests(api: Api) -> None:
+    cls = unique("B")
+    oid = api.post(f"classes/{cls}", {"n": 1}).json()["objectId"]
+    r = api.post("batch", {"requests": [
+        {"method": "POST", "path": f"/parse/classes/{cls}", "body": {"n": 2}},
+        {"method": "PUT", "path": f"/parse/classes/{cls}/{oid}", "body": {"n": {"__op": "Increment", "amount": 10}}},
+        {"method": "POST", "path": f"/parse/classes/{cls}", "body": {"n": "not a number"}},
+        {"method": "DELETE", "path": f"/parse/classes/{cls}/missingid1"},
+        {"method": "GET", "path": f"/parse/classes/{cls}/{oid}"},
+        {"method": "POST", "path": f"/classes/{cls}", "body": {}},
+    ]})
+    assert r.status_code == 200
+    out = r.json()
+    assert "objectId" in out[0]["success"]
+    assert out[1]["success"]["n"] == 11
+    assert out[2]["error"]["code"] == 111
+    assert out[3]["error"] == {"code": 101, "error": "Object not found."}
+    assert out[4]["success"]["n"] == 11
+    assert out[5]["error"]["code"] == 107
+    assert api.get(f"classes/{cls}", params={"count": 1, "limit": 0}).json()["count"] == 2
+
+
+def test_transaction_rolls_back_everything(api: Api) -> None:
+    cls = unique("Tx")
+    api.post(f"classes/{cls}", {"n": 0})
+    r = api.post("batch", {"transaction": True, "requests": [
+        {"method": "POST", "path": f"/parse/classes/{cls}", "body": {"n": 1}},
+        {"method": "POST", "path": f"/parse/classes/{cls}", "body": {"n": 2}},
+        {"method": "POST", "path": f"/parse/classes/{cls}", "body": {"n": "three"}},
+    ]})
+    assert r.status_code == 400 and r.json()["code"] == 111  # deterministic: never a 5xx the SDK would retry
+    assert api.get(f"classes/{cls}", params={"count": 1, "limit": 0}).json()["count"] == 1
+    r = api.post("batch", {"transaction": True, "requests": [
+        {"method": "POST", "path": f"/parse/classes/{cls}", "body": {"n": i}} for i in range(5)]})
+    assert r.status_code == 200 and all("success" in x for x in r.json())
+    assert api.get(f"classes/{cls}", params={"count": 1, "limit": 0}).json()["count"] == 6
+
+
+def test_nested_batch_is_refused(api: Api) -> None:
+    r = api.post("batch", {"requests": [{"method": "POST", "path": "/parse/batch", "body": {"requests": []}}]})
+    assert r.json()[0]["error"]["code"] == 107
