@@ -103,7 +103,7 @@ class App:
             return
         started = time.perf_counter()
         try:
-            reply = await self.handle(scope, receive, path[len(self.mount):].strip("/"))
+            reply = await self.handle(scope, receive, path[len(self.mount) :].strip("/"))
             body = reply.encoded()
         except ParseError as exc:
             reply = Reply(exc.body(), exc.status)
@@ -151,7 +151,9 @@ class App:
         if isinstance(override, str) and method == "POST":
             method = override.upper()
         query = parse_query_string(scope.get("query_string", b""))
-        call = Call(method, rel, query, body, caller, headers.get("x-parse-request-id"), cloud_context(headers, envelope))
+        call = Call(
+            method, rel, query, body, caller, headers.get("x-parse-request-id"), cloud_context(headers, envelope)
+        )
         if call.request_id and method != "GET" and IDEMPOTENT.match(rel):
             return await self._idempotent(backend, call)
         return await dispatch(backend, call, None)
@@ -167,8 +169,11 @@ class App:
             async with conn.transaction():
                 inserted = await conn.fetchval(
                     'INSERT INTO "_Idempotency" ("reqId", "method", "path", "expire") VALUES ($1, $2, $3, '
-                    "now() + make_interval(secs => $4)) ON CONFLICT (\"reqId\") DO NOTHING RETURNING true",
-                    rid, call.method, call.path, float(backend.settings.idempotency_ttl),
+                    'now() + make_interval(secs => $4)) ON CONFLICT ("reqId") DO NOTHING RETURNING true',
+                    rid,
+                    call.method,
+                    call.path,
+                    float(backend.settings.idempotency_ttl),
                 )
                 if not inserted:
                     row = await conn.fetchrow(
@@ -180,7 +185,9 @@ class App:
                 reply = await dispatch(backend, call, unit)
                 await conn.execute(
                     'UPDATE "_Idempotency" SET "status" = $2, "body" = $3 WHERE "reqId" = $1',
-                    rid, reply.status, reply.encoded(),
+                    rid,
+                    reply.status,
+                    reply.encoded(),
                 )
         for job in unit.after_commit:
             await job()
@@ -196,8 +203,13 @@ def _replay_headers(call: Call, backend: Backend, body: bytes) -> list[tuple[byt
 
 
 async def _send(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
-    await send({"type": "http.response.start", "status": status,
-                "headers": [*headers, (b"content-length", str(len(body)).encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [*headers, (b"content-length", str(len(body)).encode())],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 

@@ -140,7 +140,8 @@ def check_type(schema: ClassSchema, key: str, f: Field, change: Change) -> None:
     elif f.type == want.type:
         return
     raise ParseError(
-        errors.INCORRECT_TYPE, f"schema mismatch for {schema.name}.{key}; expected {describe(f)} but got {describe(want)}"
+        errors.INCORRECT_TYPE,
+        f"schema mismatch for {schema.name}.{key}; expected {describe(f)} but got {describe(want)}",
     )
 
 

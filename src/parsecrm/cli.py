@@ -1,9 +1,9 @@
 """`crm`: serve the API, seed demo data, import/export, benchmark.
 
-    crm serve [--host H] [--port P] [--workers N] [--demo]
-    crm seed --demo | --scale N
-    crm export DIR | crm import DIR
-    crm bench [...]
+crm serve [--host H] [--port P] [--workers N] [--demo]
+crm seed --demo | --scale N
+crm export DIR | crm import DIR
+crm bench [...]
 """
 
 from __future__ import annotations

@@ -35,9 +35,22 @@ from .values import Pointer, check_class_name, iso
 
 ID_ALPHABET = string.ascii_letters + string.digits
 FIND_PARAMS = {
-    "where", "limit", "skip", "order", "count", "keys", "excludeKeys", "include", "includeAll",
-    "redirectClassNameForKey", "readPreference", "includeReadPreference", "subqueryReadPreference", "hint",
-    "explain", "comment",
+    "where",
+    "limit",
+    "skip",
+    "order",
+    "count",
+    "keys",
+    "excludeKeys",
+    "include",
+    "includeAll",
+    "redirectClassNameForKey",
+    "readPreference",
+    "includeReadPreference",
+    "subqueryReadPreference",
+    "hint",
+    "explain",
+    "comment",
 }
 GET_PARAMS = {"keys", "include", "excludeKeys", "readPreference", "includeReadPreference", "subqueryReadPreference"}
 
@@ -61,7 +74,9 @@ async def _class_for_read(backend: Backend, caller: Caller, class_name: str) -> 
     check_class_name(class_name)
     schema = await backend.schemas.get(class_name)
     if schema is None and not caller.master and not backend.settings.allow_client_class_creation:
-        raise ParseError(errors.OPERATION_FORBIDDEN, f"This user is not allowed to access non-existent class: {class_name}")
+        raise ParseError(
+            errors.OPERATION_FORBIDDEN, f"This user is not allowed to access non-existent class: {class_name}"
+        )
     return schema
 
 
@@ -94,7 +109,12 @@ def _truthy(value: Any) -> bool:
 
 
 async def find(
-    backend: Backend, caller: Caller, class_name: str, params: dict[str, Any], *, op: str = "find",
+    backend: Backend,
+    caller: Caller,
+    class_name: str,
+    params: dict[str, Any],
+    *,
+    op: str = "find",
     conn: asyncpg.Connection | None = None,
 ) -> bytes:
     """A find as the response body bytes: `{"results":[…]}` (+ `"count"`)."""
@@ -119,7 +139,12 @@ async def _redirect_class(backend: Backend, class_name: str, key: str) -> str | 
 
 
 async def _run_find(
-    backend: Backend, caller: Caller, class_name: str, params: dict[str, Any], *, op: str,
+    backend: Backend,
+    caller: Caller,
+    class_name: str,
+    params: dict[str, Any],
+    *,
+    op: str,
     conn: asyncpg.Connection | None,
 ) -> tuple[list[bytes], int | None]:
     schema = await _class_for_read(backend, caller, class_name)
@@ -187,7 +212,11 @@ def _object_json(obj: ParseObject) -> dict[str, Any]:
 
 
 async def get(
-    backend: Backend, caller: Caller, class_name: str, object_id: str, params: dict[str, Any],
+    backend: Backend,
+    caller: Caller,
+    class_name: str,
+    object_id: str,
+    params: dict[str, Any],
     conn: asyncpg.Connection | None = None,
 ) -> bytes:
     for key in params:
@@ -208,9 +237,7 @@ async def query(backend: Backend, caller: Caller, class_name: str, params: dict[
     return [orjson.loads(r) for r in rows]
 
 
-async def fetch_one(
-    backend: Backend, caller: Caller, class_name: str, object_id: str
-) -> dict[str, Any] | None:
+async def fetch_one(backend: Backend, caller: Caller, class_name: str, object_id: str) -> dict[str, Any] | None:
     rows, _ = await _run_find(
         backend, caller, class_name, {"where": {"objectId": object_id}, "limit": 1}, op="get", conn=None
     )
@@ -297,8 +324,14 @@ def _encode_fields(values: dict[str, Any], keys: list[str]) -> dict[str, Any]:
 
 
 async def create(
-    backend: Backend, caller: Caller, class_name: str, body: Any, *, unit: Unit | None = None,
-    context: dict[str, Any] | None = None, extra_columns: dict[str, Any] | None = None,
+    backend: Backend,
+    caller: Caller,
+    class_name: str,
+    body: Any,
+    *,
+    unit: Unit | None = None,
+    context: dict[str, Any] | None = None,
+    extra_columns: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Create an object; returns the response body (objectId, createdAt, and fields the server changed)."""
 
@@ -308,23 +341,25 @@ async def create(
         if schema.name in ("_Session",) and not caller.master:
             raise ParseError(errors.OPERATION_FORBIDDEN, "Clients cannot create sessions directly.")
         changes, acl, acl_given = parse_body(schema, body, creating=True, master=caller.master)
+        echoed: list[str] = []
         for name, f in schema.fields.items():
             if f.default is not None and name not in changes:
                 changes[name] = Change("set", _decode_default(f.default))
-        echoed: list[str] = []
+                echoed.append(name)  # the client did not send it, so it learns the value from the response
         object_id = new_id()
+        req: Request | None = None
         if backend.cloud.has("beforeSave", class_name):
             values = {k: apply(c, None) for k, c in changes.items() if c.kind != "relation"}
             obj = ParseObject(class_name, {k: v for k, v in values.items() if v is not None})
             if acl_given:
                 obj.attributes["ACL"] = acl
             before = dict(obj.attributes)
-            req = Request("beforeSave", caller, object=obj, context=context or {}, backend=backend)
+            req = Request("beforeSave", caller, object=obj, context=context or {}, backend=backend, unit=u)
             await backend.cloud.run("beforeSave", class_name, req)
             if "ACL" in obj.dirty_keys:
                 acl, acl_given = obj.attributes.get("ACL"), True
                 obj._dirty.discard("ACL")
-            echoed = _hook_changes(obj, changes, before)
+            echoed += _hook_changes(obj, changes, before)
         if schema.name == "_Role":
             _check_role(changes, acl_given, creating=True)
         schema = await _ensure_fields(backend, caller, schema, changes, u)
@@ -352,10 +387,12 @@ async def create(
         if schema.name == "_Role":
             await notify_auth(u.conn, "roles")
         response: dict[str, Any] = {"objectId": object_id, "createdAt": iso(now)}
-        response.update(_encode_fields(values, echoed))
+        response.update(_encode_fields(values, sorted(set(echoed))))
+        saved = ParseObject(class_name, {k: v for k, v in values.items() if v is not None}, object_id)
+        saved.created_at = saved.updated_at = now
+        for fn in req.in_transaction if req else ():
+            await fn(saved)
         if backend.cloud.has("afterSave", class_name):
-            saved = ParseObject(class_name, {k: v for k, v in values.items() if v is not None}, object_id)
-            saved.created_at = saved.updated_at = now
             u.after_commit.append(_after(backend, "afterSave", class_name, caller, saved, None, context))
         return response
 
@@ -369,8 +406,13 @@ def _decode_default(value: Any) -> Any:
 
 
 def _after(
-    backend: Backend, trigger: str, class_name: str, caller: Caller, obj: ParseObject,
-    original: ParseObject | None, context: dict[str, Any] | None,
+    backend: Backend,
+    trigger: str,
+    class_name: str,
+    caller: Caller,
+    obj: ParseObject,
+    original: ParseObject | None,
+    context: dict[str, Any] | None,
 ) -> Callable[[], Awaitable[None]]:
     async def run() -> None:
         req = Request(trigger, caller, object=obj, original=original, context=context or {}, backend=backend)
@@ -402,7 +444,9 @@ def _check_role(changes: dict[str, Change], acl_given: bool, creating: bool) -> 
             )
 
 
-async def _write_relations(conn: asyncpg.Connection, schema: ClassSchema, owner: str, changes: dict[str, Change]) -> None:
+async def _write_relations(
+    conn: asyncpg.Connection, schema: ClassSchema, owner: str, changes: dict[str, Change]
+) -> None:
     for key, change in changes.items():
         if change.kind != "relation":
             continue
@@ -416,12 +460,14 @@ async def _write_relations(conn: asyncpg.Connection, schema: ClassSchema, owner:
         if change.adds:
             await conn.execute(
                 f'INSERT INTO {table} ("owningId", "relatedId") SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING',
-                owner, [p.object_id for p in change.adds],
+                owner,
+                [p.object_id for p in change.adds],
             )
         if change.removes:
             await conn.execute(
                 f'DELETE FROM {table} WHERE "owningId" = $1 AND "relatedId" = ANY($2::text[])',
-                owner, [p.object_id for p in change.removes],
+                owner,
+                [p.object_id for p in change.removes],
             )
 
 
@@ -452,8 +498,15 @@ async def _locked_original(
 
 
 async def update(
-    backend: Backend, caller: Caller, class_name: str, object_id: str, body: Any, *, unit: Unit | None = None,
-    context: dict[str, Any] | None = None, extra_columns: dict[str, Any] | None = None,
+    backend: Backend,
+    caller: Caller,
+    class_name: str,
+    object_id: str,
+    body: Any,
+    *,
+    unit: Unit | None = None,
+    context: dict[str, Any] | None = None,
+    extra_columns: dict[str, Any] | None = None,
     after_write: Callable[[Unit, dict[str, Any], dict[str, Any]], Awaitable[None]] | None = None,
 ) -> dict[str, Any]:
     """Update an object the caller may write; returns `{updatedAt, …}` with operation results and hook edits."""
@@ -469,6 +522,7 @@ async def update(
         if schema.name == "_Role":
             _check_role(changes, acl_given, creating=False)
         echoed: list[str] = [k for k, c in changes.items() if c.kind in ("inc", "add", "addu", "remove")]
+        req: Request | None = None
         if backend.cloud.has("beforeSave", class_name):
             merged = dict(original.attributes)
             for k, c in changes.items():
@@ -477,7 +531,9 @@ async def update(
             obj = ParseObject(class_name, {k: v for k, v in merged.items() if v is not None}, object_id)
             obj.created_at = original.created_at
             before = dict(obj.attributes)
-            req = Request("beforeSave", caller, object=obj, original=original, context=context or {}, backend=backend)
+            req = Request(
+                "beforeSave", caller, object=obj, original=original, context=context or {}, backend=backend, unit=u
+            )
             await backend.cloud.run("beforeSave", class_name, req)
             if "ACL" in obj.dirty_keys:
                 acl, acl_given = obj.attributes.get("ACL"), True
@@ -494,8 +550,11 @@ async def update(
         sets = [f'"updatedAt" = {params.add(now)}']
         if acl_given:
             rperm, wperm, acl_json = acl_mod.columns(acl)
-            sets += [f'"_rperm" = {params.add(rperm)}', f'"_wperm" = {params.add(wperm)}',
-                     f'"_acl" = {params.add(acl_json, "::jsonb")}']
+            sets += [
+                f'"_rperm" = {params.add(rperm)}',
+                f'"_wperm" = {params.add(wperm)}',
+                f'"_acl" = {params.add(acl_json, "::jsonb")}',
+            ]
         returning = []
         column_fields = set(schema.column_fields())
         for key, change in changes.items():
@@ -510,7 +569,9 @@ async def update(
             if change.kind == "inc":
                 sets.append(f"{col} = coalesce({col}, 0) + {params.add(float(change.value), '::float8')}")
             elif change.kind == "add":
-                sets.append(f"{col} = coalesce({col}, '[]'::jsonb) || {params.add(column_value(f, change.value), '::jsonb')}")
+                sets.append(
+                    f"{col} = coalesce({col}, '[]'::jsonb) || {params.add(column_value(f, change.value), '::jsonb')}"
+                )
             elif change.kind == "addu":
                 new = params.add(column_value(f, _dedupe(change.value)), "::jsonb")
                 sets.append(
@@ -549,14 +610,16 @@ async def update(
         response.update(_encode_fields(values, sorted(set(echoed))))
         if after_write is not None:
             await after_write(u, values, response)
+        saved = ParseObject(class_name, dict(original.attributes), object_id)
+        for k, v in values.items():
+            if v is None:
+                saved.attributes.pop(k, None)
+            else:
+                saved.attributes[k] = v
+        saved.created_at, saved.updated_at = original.created_at, now
+        for fn in req.in_transaction if req else ():
+            await fn(saved)
         if backend.cloud.has("afterSave", class_name):
-            saved = ParseObject(class_name, dict(original.attributes), object_id)
-            for k, v in values.items():
-                if v is None:
-                    saved.attributes.pop(k, None)
-                else:
-                    saved.attributes[k] = v
-            saved.created_at, saved.updated_at = original.created_at, now
             u.after_commit.append(_after(backend, "afterSave", class_name, caller, saved, original, context))
         return response
 
@@ -584,7 +647,12 @@ def _from_column(f: Field, value: Any) -> Any:
 
 
 async def delete(
-    backend: Backend, caller: Caller, class_name: str, object_id: str, *, unit: Unit | None = None,
+    backend: Backend,
+    caller: Caller,
+    class_name: str,
+    object_id: str,
+    *,
+    unit: Unit | None = None,
     context: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     async def work(u: Unit) -> dict[str, Any]:
@@ -595,7 +663,7 @@ async def delete(
         original_json = await _locked_original(backend, caller, schema, object_id, "delete", u)
         original = ParseObject.from_json(class_name, original_json)
         if backend.cloud.has("beforeDelete", class_name):
-            req = Request("beforeDelete", caller, object=original, context=context or {}, backend=backend)
+            req = Request("beforeDelete", caller, object=original, context=context or {}, backend=backend, unit=u)
             await backend.cloud.run("beforeDelete", class_name, req)
         await u.conn.execute(f'DELETE FROM {q(schema.name)} WHERE "objectId" = $1', object_id)
         for key, f in schema.fields.items():

@@ -74,16 +74,21 @@ def _normalise_user_body(body: Any, *, creating: bool) -> tuple[dict[str, Any], 
     return body, password
 
 
-async def _create_session(
-    u: Unit, user_id: str, caller: Caller, settings_length: int, action: str
-) -> str:
+async def _create_session(u: Unit, user_id: str, caller: Caller, settings_length: int, action: str) -> str:
     token = new_token()
     now = datetime.now(UTC)
     await u.conn.execute(
         'INSERT INTO "_Session" ("objectId", "createdAt", "updatedAt", "user", "sessionToken", "expiresAt", '
         '"installationId", "createdWith", "_rperm", "_wperm", "_acl") VALUES ($1, $2, $2, $3, $4, $5, $6, $7, $8, $8, $9)',
-        objects.new_id(), now, user_id, token, now + timedelta(seconds=settings_length), caller.installation_id,
-        {"action": action, "authProvider": "password"}, [user_id], {user_id: {"read": True, "write": True}},
+        objects.new_id(),
+        now,
+        user_id,
+        token,
+        now + timedelta(seconds=settings_length),
+        caller.installation_id,
+        {"action": action, "authProvider": "password"},
+        [user_id],
+        {user_id: {"read": True, "write": True}},
     )
     return token
 
@@ -98,10 +103,19 @@ async def sign_up(backend: Backend, caller: Caller, body: Any, *, unit: Unit | N
             backend, caller, "_User", fields, unit=u, extra_columns={"_hashed_password": hashed}
         )
         user_id = response["objectId"]
-        if "ACL" not in fields:  # private by default: only the user (and the master key) can read or write it
+        if "ACL" not in fields:  # only the user writes it; readable by the user alone, or by everyone the CLP admits
+            private = backend.settings.private_users
+            acl = (
+                {user_id: {"read": True, "write": True}}
+                if private
+                else {"*": {"read": True}, user_id: {"read": True, "write": True}}
+            )
             await u.conn.execute(
-                'UPDATE "_User" SET "_rperm" = $2, "_wperm" = $2, "_acl" = $3 WHERE "objectId" = $1',
-                user_id, [user_id], {user_id: {"read": True, "write": True}},
+                'UPDATE "_User" SET "_rperm" = $2, "_wperm" = $3, "_acl" = $4 WHERE "objectId" = $1',
+                user_id,
+                [user_id] if private else ["*", user_id],
+                [user_id],
+                acl,
             )
         response["sessionToken"] = await _create_session(u, user_id, caller, backend.settings.session_length, "signup")
         return response
@@ -129,8 +143,9 @@ async def log_in(backend: Backend, caller: Caller, params: dict[str, Any]) -> by
         raise ParseError(errors.USERNAME_MISSING, "username/email is required.")
     if not isinstance(password, str) or not password:
         raise ParseError(errors.PASSWORD_MISSING, "password is required.")
-    row = await _user_row(backend, username if isinstance(username, str) else None,
-                          email if isinstance(email, str) else None)
+    row = await _user_row(
+        backend, username if isinstance(username, str) else None, email if isinstance(email, str) else None
+    )
     now = datetime.now(UTC)
     if row is not None and row["_account_lockout_expires_at"] and row["_account_lockout_expires_at"] > now:
         raise ParseError(
@@ -144,7 +159,8 @@ async def log_in(backend: Backend, caller: Caller, params: dict[str, Any]) -> by
                 'UPDATE "_User" SET "_failed_login_count" = "_failed_login_count" + 1, '
                 '"_account_lockout_expires_at" = CASE WHEN "_failed_login_count" + 1 >= $2 THEN $3 ELSE NULL END '
                 'WHERE "objectId" = $1',
-                row["objectId"], backend.settings.login_max_failures,
+                row["objectId"],
+                backend.settings.login_max_failures,
                 now + timedelta(seconds=backend.settings.login_lockout_seconds),
             )
         raise ParseError(errors.OBJECT_NOT_FOUND, "Invalid username/password.")
@@ -192,7 +208,9 @@ async def log_out(backend: Backend, caller: Caller) -> dict[str, Any]:
     backend.sessions.invalidate("t:" + token_key(caller.session_token))
     if row is not None and backend.cloud.has("afterLogout", "_Session"):
         session = ParseObject("_Session", {"sessionToken": caller.session_token}, row["objectId"])
-        await backend.cloud.run("afterLogout", "_Session", Request("afterLogout", caller, object=session, backend=backend))
+        await backend.cloud.run(
+            "afterLogout", "_Session", Request("afterLogout", caller, object=session, backend=backend)
+        )
     return {}
 
 
@@ -215,7 +233,8 @@ async def update_user(
             return
         await u.conn.execute(
             'DELETE FROM "_Session" WHERE "user" = $1 AND "sessionToken" IS DISTINCT FROM $2',
-            object_id, caller.session_token if caller.user_id == object_id else None,
+            object_id,
+            caller.session_token if caller.user_id == object_id else None,
         )
         await notify_auth(u.conn, "u:" + object_id)
         if caller.user_id == object_id:
@@ -243,7 +262,8 @@ async def request_password_reset(backend: Backend, params: dict[str, Any], send:
     row = await backend.pool.fetchrow(
         'UPDATE "_User" SET "_perishable_token" = $2, "_perishable_token_expires_at" = now() + interval \'1 hour\' '
         'WHERE lower("email") = lower($1) RETURNING "objectId", "username"',
-        email.strip(), token,
+        email.strip(),
+        token,
     )
     if row is not None:  # unknown addresses get the same answer, so the endpoint cannot probe for accounts
         link = f"{backend.settings.server_url}/apps/{backend.settings.app_id}/request_password_reset?token={token}"
@@ -260,7 +280,8 @@ async def reset_password(backend: Backend, token: str, new_password: str) -> Non
             'UPDATE "_User" SET "_hashed_password" = $2, "_perishable_token" = NULL, "_password_changed_at" = now(), '
             '"_failed_login_count" = 0, "_account_lockout_expires_at" = NULL '
             'WHERE "_perishable_token" = $1 AND "_perishable_token_expires_at" > now() RETURNING "objectId"',
-            token, hashed,
+            token,
+            hashed,
         )
         if user_id is None:
             raise ParseError(errors.OBJECT_NOT_FOUND, "Failed to reset password: the link is invalid or has expired.")

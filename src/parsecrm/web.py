@@ -14,7 +14,9 @@ class StaticFiles:
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
 
-    async def __call__(self, scope: Scope, receive: Callable[[], Awaitable[Any]], send: Callable[[Any], Awaitable[None]]) -> None:
+    async def __call__(
+        self, scope: Scope, receive: Callable[[], Awaitable[Any]], send: Callable[[Any], Awaitable[None]]
+    ) -> None:
         rel = scope["path"].lstrip("/")
         target = (self.root / rel).resolve() if rel else self.root / "index.html"
         if not str(target).startswith(str(self.root)) or not target.is_file():
@@ -26,6 +28,15 @@ class StaticFiles:
             ctype = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
             status = 200
         cache = b"public, max-age=31536000, immutable" if "/assets/" in str(target) else b"no-cache"
-        await send({"type": "http.response.start", "status": status, "headers": [
-            (b"content-type", ctype.encode()), (b"content-length", str(len(body)).encode()), (b"cache-control", cache)]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", ctype.encode()),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"cache-control", cache),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})

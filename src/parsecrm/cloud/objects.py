@@ -24,7 +24,11 @@ class ParseObject:
     def from_json(cls, class_name: str, data: dict[str, Any]) -> ParseObject:
         from ..values import parse_iso
 
-        attrs = {k: decode(v) for k, v in data.items() if k not in ("objectId", "createdAt", "updatedAt", "className", "__type")}
+        attrs = {
+            k: decode(v)
+            for k, v in data.items()
+            if k not in ("objectId", "createdAt", "updatedAt", "className", "__type")
+        }
         obj = cls(class_name, attrs, data.get("objectId"))
         if isinstance(data.get("createdAt"), str):
             obj.created_at = parse_iso(data["createdAt"])

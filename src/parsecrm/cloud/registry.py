@@ -18,8 +18,15 @@ from .objects import ParseObject
 log = logging.getLogger("parsecrm.cloud")
 
 TRIGGERS = (
-    "beforeSave", "afterSave", "beforeDelete", "afterDelete", "beforeFind", "afterFind",
-    "beforeLogin", "afterLogin", "afterLogout",
+    "beforeSave",
+    "afterSave",
+    "beforeDelete",
+    "afterDelete",
+    "beforeFind",
+    "afterFind",
+    "beforeLogin",
+    "afterLogin",
+    "afterLogout",
 )
 
 Handler = Callable[["Request"], Awaitable[Any] | Any]
@@ -39,6 +46,13 @@ class Request:
     objects: list[ParseObject] | None = None  # afterFind: the results, replaceable
     function_name: str | None = None
     backend: Any = None  # the Backend, for hooks that query (see parsecrm.backend)
+    unit: Any = None  # the write's transaction (objects.Unit): writes a hook makes with it commit or fail together
+    in_transaction: list[Callable[[ParseObject], Awaitable[None]]] = field(default_factory=list)
+
+    def after_write(self, fn: Callable[[ParseObject], Awaitable[None]]) -> None:
+        """beforeSave only: run `fn(saved_object)` right after the row is written, inside the same transaction
+        (the saved object has its objectId, also for a new object)."""
+        self.in_transaction.append(fn)
 
     @property
     def user(self) -> dict[str, Any] | None:

@@ -1,10 +1,247 @@
-"""The CRM's business rules as Cloud Code hooks."""
+"""The CRM's business rules, registered through the public Cloud Code API (parsecrm.cloud) like any deployment's.
+
+Ownership: every Company, Contact, Deal and Activity records `createdBy` (always the session user; clients cannot
+set or change it). ACLs are computed here, never taken from clients: read+write for the owner(s) and the role
+`Managers` (whose `roles` relation holds `Admins`, so admins inherit it). A Deal's owners are its creator and its
+`assignedTo`; reassigning a deal recomputes the ACL, so the previous assignee loses access. An Activity is also
+readable by the assignee of the Deal it belongs to.
+
+Deleting: a Company → its contacts and deals keep existing with `company` unset. A Contact or Deal that still has
+activities is refused (142) unless the request's context says `{"cascade": true}`, which deletes them together;
+deals pointing at a deleted contact get `contact` unset; a deleted deal's stage history goes with it.
+"""
 
 from __future__ import annotations
 
-from ..cloud import Cloud
+import re
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from .. import errors, objects
+from ..cloud import Cloud, ParseError, ParseObject, Request
+from ..security.caller import MASTER
 from ..settings import Settings
+from ..values import Pointer, iso
+from . import analytics, setup
+
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
+ACTIVITY_TYPES = ("call", "email", "meeting", "note")
+OWNED = ("Company", "Contact", "Deal", "Activity")
+
+
+def _fail(message: str) -> ParseError:
+    return ParseError(errors.VALIDATION_ERROR, message)
+
+
+def _acl(*owners: Pointer | None) -> dict[str, Any]:
+    acl: dict[str, Any] = {"role:Managers": {"read": True, "write": True}}
+    for owner in owners:
+        if isinstance(owner, Pointer):
+            acl[owner.object_id] = {"read": True, "write": True}
+    return acl
+
+
+def _text(req: Request, key: str, *, required: bool = False, label: str = "") -> None:
+    obj = req.object
+    assert obj is not None
+    value = obj.get(key)
+    if isinstance(value, str):
+        trimmed = value.strip()
+        if trimmed != value:
+            obj.set(key, trimmed)
+        value = trimmed
+    if required and not value:
+        raise _fail(f"{label or obj.class_name + '.' + key} is required")
+
+
+def _owner(req: Request) -> Pointer | None:
+    """Stamp createdBy on create (from the session, never the client); refuse changing it afterwards."""
+    obj = req.object
+    assert obj is not None
+    if req.original is None:
+        if req.caller.user_id:
+            obj.set("createdBy", Pointer("_User", req.caller.user_id))
+        elif not req.master:
+            raise _fail("a signed-in user is required")
+        return obj.get("createdBy")
+    before, now = req.original.get("createdBy"), obj.get("createdBy")
+    if before != now and not req.master:
+        raise ParseError(errors.OPERATION_FORBIDDEN, "createdBy cannot be changed")
+    return now
+
+
+def normalise_email(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ParseError(errors.INVALID_EMAIL_ADDRESS, "Email address format is invalid.")
+    email = value.strip().lower()
+    if not email:
+        return None
+    if not EMAIL.match(email):
+        raise ParseError(errors.INVALID_EMAIL_ADDRESS, f"Email address format is invalid: {value[:80]}")
+    return email
+
+
+def normalise_website(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise _fail("website must be a string")
+    text = value.strip()
+    if not text:
+        return None
+    if "://" not in text:
+        text = "https://" + text
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname or "." not in parts.hostname:
+        raise _fail(f"website is not a valid address: {value[:80]}")
+    netloc = parts.hostname.lower() + (f":{parts.port}" if parts.port else "")
+    path = parts.path.rstrip("/")
+    return urlunsplit((parts.scheme.lower(), netloc, path, parts.query, ""))
+
+
+def _set_normalised(req: Request, key: str, fn: Any) -> None:
+    obj = req.object
+    assert obj is not None
+    if key not in obj.attributes and req.original is not None and not obj.dirty(key):
+        return
+    value = fn(obj.get(key))
+    if value != obj.get(key):
+        if value is None:
+            obj.unset(key)
+        else:
+            obj.set(key, value)
+
+
+async def _readable(req: Request, pointer: Pointer) -> bool:
+    found = await objects.fetch_one(req.backend, req.caller, pointer.class_name, pointer.object_id)
+    return found is not None
 
 
 def build(settings: Settings) -> Cloud:
-    return Cloud()
+    cloud = Cloud()
+    stages = settings.deal_stages
+
+    cloud.on_startup(setup.apply)
+
+    @cloud.before_save("Company")
+    async def company(req: Request) -> None:
+        _text(req, "name", required=True, label="Company name")
+        _set_normalised(req, "website", normalise_website)
+        owner = _owner(req)
+        if not req.master or "ACL" not in req.object.attributes:  # type: ignore[union-attr]
+            req.object.set("ACL", _acl(owner))  # type: ignore[union-attr]
+
+    @cloud.before_save("Contact")
+    async def contact(req: Request) -> None:
+        _text(req, "name", required=True, label="Contact name")
+        _set_normalised(req, "email", normalise_email)
+        owner = _owner(req)
+        if not req.master or "ACL" not in req.object.attributes:  # type: ignore[union-attr]
+            req.object.set("ACL", _acl(owner))  # type: ignore[union-attr]
+
+    @cloud.before_save("Deal")
+    async def deal(req: Request) -> None:
+        obj = req.object
+        assert obj is not None
+        _text(req, "title", required=True, label="Deal title")
+        stage = obj.get("stage")
+        if stage is None:
+            stage = "lead"
+            obj.set("stage", stage)
+        if stage not in stages:
+            raise _fail(f"stage must be one of {', '.join(stages)}")
+        amount = obj.get("amount")
+        if amount is not None and amount < 0:
+            raise _fail("amount must be zero or more")
+        owner = _owner(req)
+        if obj.get("assignedTo") is None and owner is not None:
+            obj.set("assignedTo", owner)
+        if not req.master or "ACL" not in obj.attributes:
+            obj.set("ACL", _acl(owner, obj.get("assignedTo")))
+        before = req.original.get("stage") if req.original is not None else None
+        if before != stage:
+            req.after_write(_record_stage_change(req, before, stage, obj.get("ACL")))
+
+    @cloud.before_save("Activity")
+    async def activity(req: Request) -> None:
+        obj = req.object
+        assert obj is not None
+        kind = obj.get("type")
+        if kind is None:
+            raise _fail(f"Activity.type is required: one of {', '.join(ACTIVITY_TYPES)}")
+        if kind not in ACTIVITY_TYPES:
+            raise _fail(f"Activity.type must be one of {', '.join(ACTIVITY_TYPES)}")
+        _text(req, "subject")
+        related = obj.get("relatedTo")
+        changed = req.original is None or related != req.original.get("relatedTo")
+        if related is not None and changed and not await _readable(req, related):
+            raise _fail(f"relatedTo must be a Contact or Deal you can read ({related.class_name} {related.object_id})")
+        if obj.get("done") is True and obj.get("completedAt") is None:
+            obj.set("completedAt", datetime.now(UTC))
+        elif obj.get("done") is False and obj.get("completedAt") is not None and obj.dirty("done"):
+            obj.unset("completedAt")
+        owner = _owner(req)
+        deal_owner = None
+        if isinstance(related, Pointer) and related.class_name == "Deal":
+            found = await objects.fetch_one(req.backend, MASTER, "Deal", related.object_id)
+            assigned = (found or {}).get("assignedTo")
+            if isinstance(assigned, dict):
+                deal_owner = Pointer("_User", assigned["objectId"])
+        if not req.master or "ACL" not in obj.attributes:
+            obj.set("ACL", _acl(owner, deal_owner))
+
+    @cloud.before_delete("Company")
+    async def company_deleted(req: Request) -> None:
+        oid = req.object.id  # type: ignore[union-attr]
+        for cls in ("Contact", "Deal"):
+            await req.unit.conn.execute(f'UPDATE "{cls}" SET "company" = NULL WHERE "company" = $1', oid)
+
+    @cloud.before_delete("Contact")
+    async def contact_deleted(req: Request) -> None:
+        oid = req.object.id  # type: ignore[union-attr]
+        await _activities_follow(req, "Contact", oid)
+        await req.unit.conn.execute('UPDATE "Deal" SET "contact" = NULL WHERE "contact" = $1', oid)
+
+    @cloud.before_delete("Deal")
+    async def deal_deleted(req: Request) -> None:
+        oid = req.object.id  # type: ignore[union-attr]
+        await _activities_follow(req, "Deal", oid)
+        await req.unit.conn.execute('DELETE FROM "DealStageChange" WHERE "deal" = $1', oid)
+
+    cloud.define("pipelineSummary")(analytics.pipeline_summary_function(stages))
+    return cloud
+
+
+def _record_stage_change(req: Request, before: str | None, after: str, acl: Any):
+    """Every stage change of a deal, in the deal's own transaction: who, from, to, when."""
+
+    async def record(saved: ParseObject) -> None:
+        body: dict[str, Any] = {
+            "deal": saved.pointer().to_json(),
+            "to": after,
+            "changedAt": {"__type": "Date", "iso": iso(datetime.now(UTC))},
+            "ACL": acl or _acl(),
+        }
+        if before is not None:
+            body["from"] = before
+        if req.caller.user_id:
+            body["changedBy"] = {"__type": "Pointer", "className": "_User", "objectId": req.caller.user_id}
+        await objects.create(req.backend, MASTER, "DealStageChange", body, unit=req.unit)
+
+    return record
+
+
+async def _activities_follow(req: Request, cls: str, oid: str) -> None:
+    key = f"{cls}${oid}"
+    count = await req.unit.conn.fetchval('SELECT count(*) FROM "Activity" WHERE "relatedTo" = $1', key)
+    if not count:
+        return
+    if not req.context.get("cascade"):
+        raise _fail(
+            f"this {cls.lower()} has {count} activit{'y' if count == 1 else 'ies'}; delete them first or delete "
+            'with the context {"cascade": true}'
+        )
+    await req.unit.conn.execute('DELETE FROM "Activity" WHERE "relatedTo" = $1', key)

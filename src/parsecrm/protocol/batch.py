@@ -26,7 +26,7 @@ def _sub_call(backend: Backend, outer: Call, raw: Any) -> Call:
     mount = backend.settings.mount_path.rstrip("/") + "/"
     if not path.startswith(mount):
         raise ParseError(errors.INVALID_JSON, f"cannot route batch path {path[:100]}")
-    rel = path[len(mount):].strip("/")
+    rel = path[len(mount) :].strip("/")
     if rel == "batch":
         raise ParseError(errors.INVALID_JSON, "nested batch requests are not allowed")
     query: dict[str, Any] = {}

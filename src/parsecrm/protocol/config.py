@@ -15,9 +15,12 @@ from .transport import Call
 
 async def _load(backend: Backend) -> dict[str, Any]:
     if backend.config_cache is None:
-        row = await backend.pool.fetchrow('SELECT "params", "masterKeyOnly" FROM "_GlobalConfig" WHERE "objectId" = \'1\'')
+        row = await backend.pool.fetchrow(
+            'SELECT "params", "masterKeyOnly" FROM "_GlobalConfig" WHERE "objectId" = \'1\''
+        )
         backend.config_cache = {
-            "params": row["params"] if row else {}, "masterKeyOnly": row["masterKeyOnly"] if row else {}
+            "params": row["params"] if row else {},
+            "masterKeyOnly": row["masterKeyOnly"] if row else {},
         }
     return backend.config_cache
 
@@ -56,7 +59,8 @@ async def put_config(backend: Backend, call: Call, unit: Unit | None) -> Reply:
         await conn.execute(
             'INSERT INTO "_GlobalConfig" ("objectId", "params", "masterKeyOnly") VALUES (\'1\', $1, $2) '
             'ON CONFLICT ("objectId") DO UPDATE SET "params" = $1, "masterKeyOnly" = $2',
-            merged, merged_hidden,
+            merged,
+            merged_hidden,
         )
         await conn.execute("SELECT pg_notify($1, '')", CONFIG_CHANNEL)
     backend.config_cache = None
@@ -70,21 +74,35 @@ async def health(backend: Backend, call: Call | None, unit: Unit | None) -> Repl
 async def server_info(backend: Backend, call: Call, unit: Unit | None) -> Reply:
     if not call.caller.can_read_all:
         raise ParseError(errors.OPERATION_FORBIDDEN, "unauthorized: master key is required", status=403)
-    return Reply({
-        "parseServerVersion": "9.0.0-compatible",
-        "serverVersion": __version__,
-        "features": {
-            "globalConfig": {"create": True, "read": True, "update": True, "delete": True},
-            "hooks": {"create": False, "read": False, "update": False, "delete": False},
-            "cloudCode": {"jobs": False},
-            "logs": {"level": False, "size": False, "order": False, "until": False, "from": False},
-            "push": {"immediatePush": False, "scheduledPush": False, "storedPushData": False,
-                     "pushAudiences": False, "localization": False},
-            "schemas": {"addField": True, "removeField": True, "addClass": True, "removeClass": True,
-                        "clearAllDataFromClass": True, "exportClass": False, "editClassLevelPermissions": True,
-                        "editPointerPermissions": True},
-        },
-    })
+    return Reply(
+        {
+            "parseServerVersion": "9.0.0-compatible",
+            "serverVersion": __version__,
+            "features": {
+                "globalConfig": {"create": True, "read": True, "update": True, "delete": True},
+                "hooks": {"create": False, "read": False, "update": False, "delete": False},
+                "cloudCode": {"jobs": False},
+                "logs": {"level": False, "size": False, "order": False, "until": False, "from": False},
+                "push": {
+                    "immediatePush": False,
+                    "scheduledPush": False,
+                    "storedPushData": False,
+                    "pushAudiences": False,
+                    "localization": False,
+                },
+                "schemas": {
+                    "addField": True,
+                    "removeField": True,
+                    "addClass": True,
+                    "removeClass": True,
+                    "clearAllDataFromClass": True,
+                    "exportClass": False,
+                    "editClassLevelPermissions": True,
+                    "editPointerPermissions": True,
+                },
+            },
+        }
+    )
 
 
 async def event(backend: Backend, call: Call, unit: Unit | None, name: str) -> Reply:

@@ -29,8 +29,13 @@ def _alias(cls: str) -> dict[str, Handler]:
 
         return bound
 
-    return {"find": bind(classes.find), "create": bind(classes.create), "get": bind(classes.get),
-            "update": bind(classes.update), "delete": bind(classes.delete)}
+    return {
+        "find": bind(classes.find),
+        "create": bind(classes.create),
+        "get": bind(classes.get),
+        "update": bind(classes.update),
+        "delete": bind(classes.delete),
+    }
 
 
 _users, _roles, _sessions, _installs = (_alias(c) for c in ("_User", "_Role", "_Session", "_Installation"))
@@ -55,11 +60,15 @@ ROUTES: list[tuple[re.Pattern[str], dict[str, Handler]]] = [
         (r"^roles$", {"GET": _roles["find"], "POST": _roles["create"]}),
         (rf"^roles/{_ID}$", {"GET": _roles["get"], "PUT": _roles["update"], "DELETE": _roles["delete"]}),
         (r"^installations$", {"GET": _installs["find"], "POST": _installs["create"]}),
-        (rf"^installations/{_ID}$", {"GET": _installs["get"], "PUT": _installs["update"],
-                                      "DELETE": _installs["delete"]}),
+        (
+            rf"^installations/{_ID}$",
+            {"GET": _installs["get"], "PUT": _installs["update"], "DELETE": _installs["delete"]},
+        ),
         (r"^schemas$", {"GET": schemas.all_classes, "POST": schemas.create}),
-        (rf"^schemas/{_CLASS}$", {"GET": schemas.one, "POST": schemas.create, "PUT": schemas.update,
-                                  "DELETE": schemas.drop}),
+        (
+            rf"^schemas/{_CLASS}$",
+            {"GET": schemas.one, "POST": schemas.create, "PUT": schemas.update, "DELETE": schemas.drop},
+        ),
         (rf"^purge/{_CLASS}$", {"DELETE": schemas.purge}),
         (r"^batch$", {"POST": batch.run}),
         (r"^config$", {"GET": config.get_config, "PUT": config.put_config}),

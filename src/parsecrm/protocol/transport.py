@@ -17,8 +17,20 @@ from ..errors import ParseError, Unauthorized
 from ..security.caller import Caller
 
 ENVELOPE_KEYS = {
-    "_ApplicationId", "_JavaScriptKey", "_ClientKey", "_RestAPIKey", "_MasterKey", "_SessionToken", "_InstallationId",
-    "_ClientVersion", "_RevocableSession", "_method", "_context", "_ContentType", "_MaintenanceKey", "_InstallationID",
+    "_ApplicationId",
+    "_JavaScriptKey",
+    "_ClientKey",
+    "_RestAPIKey",
+    "_MasterKey",
+    "_SessionToken",
+    "_InstallationId",
+    "_ClientVersion",
+    "_RevocableSession",
+    "_method",
+    "_context",
+    "_ContentType",
+    "_MaintenanceKey",
+    "_InstallationID",
 }
 
 CORS_HEADERS = [
@@ -122,8 +134,11 @@ async def authenticate(
         raise Unauthorized("unauthorized: master key is only accessible from configured IPs")
     if not (is_master or is_ro) and (s.javascript_key or s.rest_api_key):
         given = [
-            headers.get("x-parse-javascript-key"), headers.get("x-parse-rest-api-key"),
-            headers.get("x-parse-client-key"), envelope.get("_JavaScriptKey"), envelope.get("_ClientKey"),
+            headers.get("x-parse-javascript-key"),
+            headers.get("x-parse-rest-api-key"),
+            headers.get("x-parse-client-key"),
+            envelope.get("_JavaScriptKey"),
+            envelope.get("_ClientKey"),
             envelope.get("_RestAPIKey"),
         ]
         keys = [k for k in (s.javascript_key, s.rest_api_key) if k]
@@ -134,7 +149,10 @@ async def authenticate(
     token = headers.get("x-parse-session-token") or envelope.get("_SessionToken")
     installation = headers.get("x-parse-installation-id") or envelope.get("_InstallationId")
     caller_kwargs: dict[str, Any] = {
-        "master": is_master, "read_only": is_ro and not is_master, "ip": ip, "headers": headers,
+        "master": is_master,
+        "read_only": is_ro and not is_master,
+        "ip": ip,
+        "headers": headers,
         "installation_id": installation if isinstance(installation, str) else None,
     }
     if isinstance(token, str) and token and resolve_session:

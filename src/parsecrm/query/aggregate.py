@@ -27,7 +27,7 @@ class Plan:
 
 def _field_ref(ref: Any, schema: ClassSchema, alias: str) -> tuple[str, str]:
     if not isinstance(ref, str) or not ref.startswith("$"):
-        raise ParseError(errors.INVALID_QUERY, f"expected a field reference like \"$amount\", got {str(ref)[:40]}")
+        raise ParseError(errors.INVALID_QUERY, f'expected a field reference like "$amount", got {str(ref)[:40]}')
     name = ref[1:]
     if name.startswith("_p_"):
         name = name[3:]
@@ -57,7 +57,7 @@ def compile_pipeline(pipeline: Any, schema: ClassSchema, security: str | None, c
     for stage in pipeline:
         if not isinstance(stage, dict) or len(stage) != 1:
             raise ParseError(errors.INVALID_QUERY, "each pipeline stage must be an object with one key")
-        (name, arg), = stage.items()
+        ((name, arg),) = stage.items()
         if not isinstance(name, str) or not name.startswith("$"):
             raise ParseError(errors.INVALID_QUERY, f"Invalid aggregate stage '{str(name)[:40]}'.")
         if name == "$match":
@@ -96,8 +96,9 @@ def compile_pipeline(pipeline: Any, schema: ClassSchema, security: str | None, c
             raise ParseError(errors.INVALID_QUERY, f"Invalid aggregate stage '{name[:40]}'.")
     cond = " AND ".join(f"({w})" for w in where) or "TRUE"
     if count_name:
-        return Plan(f"SELECT count(*) AS {q(count_name)} FROM {q(schema.name)} {alias} WHERE {cond}",
-                    [(count_name, "Number")])
+        return Plan(
+            f"SELECT count(*) AS {q(count_name)} FROM {q(schema.name)} {alias} WHERE {cond}", [(count_name, "Number")]
+        )
     if group is None:
         keys = [k for k in schema.column_fields()]
         if project:
@@ -131,7 +132,7 @@ def _group_columns(spec: dict[str, Any], schema: ClassSchema, alias: str) -> lis
             raise ParseError(errors.INVALID_QUERY, f"Invalid output field {str(name)[:40]}")
         if not isinstance(acc, dict) or len(acc) != 1:
             raise ParseError(errors.INVALID_QUERY, f"{name} needs one accumulator")
-        (op, arg), = acc.items()
+        ((op, arg),) = acc.items()
         if op == "$count":
             out.append((name, "count(*)", "Number"))
         elif op in ACCUMULATORS:
@@ -167,5 +168,6 @@ def compile_distinct(key: Any, where: Any, schema: ClassSchema, security: str | 
     cond = compile_where(where, schema, "t", ctx)
     if security:
         cond = f"({cond}) AND {security}"
-    return Plan(f"SELECT DISTINCT {expr} AS v FROM {q(schema.name)} t WHERE {cond} AND {expr} IS NOT NULL",
-                [("v", kind)])
+    return Plan(
+        f"SELECT DISTINCT {expr} AS v FROM {q(schema.name)} t WHERE {cond} AND {expr} IS NOT NULL", [("v", kind)]
+    )

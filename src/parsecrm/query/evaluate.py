@@ -436,9 +436,7 @@ class CompiledWhere:
         self.where = where
         self._pred = _compile_where(where)
 
-    def matches(
-        self, obj: Mapping[str, Any], *, resolve: Resolver | None = None, now: datetime | None = None
-    ) -> bool:
+    def matches(self, obj: Mapping[str, Any], *, resolve: Resolver | None = None, now: datetime | None = None) -> bool:
         return self._pred(obj, _Ctx(resolve, now or datetime.now(UTC)))
 
     def filter(

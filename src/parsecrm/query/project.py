@@ -142,9 +142,9 @@ def _field_piece(
     col = f"{alias}.{q(name)}"
     key = "',\"" + name + "\":'"
     if f.type == "Relation":
-        return f"'{',' + _lit_json(name)}:{{\"__type\":\"Relation\",\"className\":{_lit_json(f.target or '')}}}'"
+        return f'\'{"," + _lit_json(name)}:{{"__type":"Relation","className":{_lit_json(f.target or "")}}}\''
     if f.type == "Date":
-        return f"',{_lit_json(name)}:{{\"__type\":\"Date\",\"iso\":\"' || {date_text(col)} || '\"}}'"
+        return f'\',{_lit_json(name)}:{{"__type":"Date","iso":"\' || {date_text(col)} || \'"}}\''
     if f.type in ("Object", "Array"):
         return f"{key} || {col}::text"
     if f.type == "Pointer":
@@ -153,7 +153,7 @@ def _field_piece(
             sub = Shape()
         if f.polymorphic:
             pointer = (
-                "'{\"__type\":\"Pointer\",\"className\":' || to_json(split_part(" + col + ", '$', 1))::text || "
+                '\'{"__type":"Pointer","className":\' || to_json(split_part(' + col + ", '$', 1))::text || "
                 "',\"objectId\":' || to_json(split_part(" + col + ", '$', 2))::text || '}'"
             )
             if sub is not None and depth < 4:
@@ -166,7 +166,7 @@ def _field_piece(
                     pointer = f"coalesce(CASE split_part({col}, '$', 1) {' '.join(cases)} END, {pointer})"
             return f"{key} || {pointer}"
         pointer = (
-            "'{\"__type\":\"Pointer\",\"className\":" + _lit_json(f.target or "") + ",\"objectId\":' || "
+            '\'{"__type":"Pointer","className":' + _lit_json(f.target or "") + ',"objectId":\' || '
             f"to_json({col})::text || '}}'"
         )
         if sub is not None and depth < 4 and f.target:
@@ -187,7 +187,7 @@ def _include(target: str, id_expr: str, shape: Shape, ctx: Context, hidden_for: 
     except ParseError:
         return None  # the caller may not read that class: the pointer stays a pointer
     body = row_json(schema, alias, shape, ctx, hidden_for, as_object=True, depth=depth + 1)
-    cond = f"{alias}.\"objectId\" = {id_expr}"
+    cond = f'{alias}."objectId" = {id_expr}'
     if security:
         cond += f" AND {security}"
     return f"(SELECT {body} FROM {q(schema.name)} {alias} WHERE {cond})"

@@ -176,8 +176,23 @@ def relative_time(text: Any) -> datetime:
     if len(body) % 2:
         raise ParseError(errors.INVALID_JSON, "Invalid time string. Dangling unit or number.")
     seconds = 0.0
-    units = {"yr": 31536000, "year": 31536000, "week": 604800, "wk": 604800, "day": 86400, "d": 86400,
-             "hr": 3600, "hour": 3600, "h": 3600, "min": 60, "minute": 60, "m": 60, "sec": 1, "second": 1, "s": 1}
+    units = {
+        "yr": 31536000,
+        "year": 31536000,
+        "week": 604800,
+        "wk": 604800,
+        "day": 86400,
+        "d": 86400,
+        "hr": 3600,
+        "hour": 3600,
+        "h": 3600,
+        "min": 60,
+        "minute": 60,
+        "m": 60,
+        "sec": 1,
+        "second": 1,
+        "s": 1,
+    }
     for i in range(0, len(body), 2):
         try:
             amount = float(body[i])
@@ -439,8 +454,10 @@ def _related_to(value: Any, schema: ClassSchema, alias: str, ctx: Context) -> st
     if not isinstance(value, dict) or not isinstance(value.get("key"), str):
         raise ParseError(errors.INVALID_QUERY, "improper usage of $relatedTo")
     owner = value.get("object")
-    if not isinstance(owner, dict) or not isinstance(owner.get("className"), str) or not isinstance(
-        owner.get("objectId"), str
+    if (
+        not isinstance(owner, dict)
+        or not isinstance(owner.get("className"), str)
+        or not isinstance(owner.get("objectId"), str)
     ):
         raise ParseError(errors.INVALID_QUERY, "$relatedTo needs an object pointer")
     owner_schema = ctx.schemas.get(owner["className"])
@@ -450,7 +467,7 @@ def _related_to(value: Any, schema: ClassSchema, alias: str, ctx: Context) -> st
         return NOTHING
     table = q(f"_Join:{key}:{owner_schema.name}")  # type: ignore[union-attr]
     return (
-        f"{alias}.\"objectId\" IN (SELECT \"relatedId\" FROM {table} WHERE \"owningId\" = "
+        f'{alias}."objectId" IN (SELECT "relatedId" FROM {table} WHERE "owningId" = '
         f"{ctx.params.add(owner['objectId'], '::text')})"
     )
 
@@ -474,6 +491,17 @@ OPERATORS: dict[str, Callable[[Column, Any, Any, Context], str]] = {
     "$select": _select,
     "$dontSelect": _dont_select,
 }
-GEO_OPERATORS = {"$nearSphere", "$maxDistance", "$maxDistanceInRadians", "$maxDistanceInMiles",
-                 "$maxDistanceInKilometers", "$within", "$geoWithin", "$geoIntersects", "$box", "$polygon",
-                 "$centerSphere", "$near"}
+GEO_OPERATORS = {
+    "$nearSphere",
+    "$maxDistance",
+    "$maxDistanceInRadians",
+    "$maxDistanceInMiles",
+    "$maxDistanceInKilometers",
+    "$within",
+    "$geoWithin",
+    "$geoIntersects",
+    "$box",
+    "$polygon",
+    "$centerSphere",
+    "$near",
+}

@@ -82,7 +82,7 @@ def read_filter(caller: Caller):
         pointer_fields = check_class(schema, caller, op)
         if caller.can_read_all:
             return None
-        cond = f"{alias}.\"_rperm\" && {params.add(caller.principals, '::text[]')}"
+        cond = f'{alias}."_rperm" && {params.add(caller.principals, "::text[]")}'
         if pointer_fields:
             cond += " AND " + _pointer_condition(schema, alias, pointer_fields, caller, params)
         return cond
@@ -95,7 +95,7 @@ def write_filter(schema: ClassSchema, alias: str, caller: Caller, op: str, param
     pointer_fields = check_class(schema, caller, op)
     if caller.master:
         return None
-    cond = f"{alias}.\"_wperm\" && {params.add(caller.principals, '::text[]')}"
+    cond = f'{alias}."_wperm" && {params.add(caller.principals, "::text[]")}'
     if pointer_fields:
         cond += " AND " + _pointer_condition(schema, alias, pointer_fields, caller, params)
     return cond
@@ -125,7 +125,7 @@ def hidden_fields(caller: Caller):
             shows: list[str] = []
             if me is not None:
                 if schema.name == "_User":
-                    shows.append(f"{alias}.\"objectId\" = {me}")  # owners see their own protected fields
+                    shows.append(f'{alias}."objectId" = {me}')  # owners see their own protected fields
                 for group, fields in protected.items():
                     if group.startswith("userField:") and name not in fields:
                         pointer = group.split(":", 1)[1]

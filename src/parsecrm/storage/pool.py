@@ -15,9 +15,7 @@ def _dumps(value: Any) -> str:
 
 async def _init(conn: asyncpg.Connection) -> None:
     await conn.set_type_codec("jsonb", encoder=_dumps, decoder=orjson.loads, schema="pg_catalog")
-    await conn.set_type_codec(
-        "json", encoder=lambda v: v, decoder=lambda b: b, schema="pg_catalog", format="binary"
-    )
+    await conn.set_type_codec("json", encoder=lambda v: v, decoder=lambda b: b, schema="pg_catalog", format="binary")
 
 
 async def create_pool(dsn: str, size: int) -> asyncpg.Pool:

@@ -19,9 +19,7 @@ from ..values import check_class_name, check_field_name
 
 SCHEMA_CHANNEL = "parsecrm_schema"
 
-FIELD_TYPES = frozenset(
-    {"String", "Number", "Boolean", "Date", "Object", "Array", "Pointer", "Relation", "ACL"}
-)
+FIELD_TYPES = frozenset({"String", "Number", "Boolean", "Date", "Object", "Array", "Pointer", "Relation", "ACL"})
 UNSUPPORTED_TYPES = frozenset({"GeoPoint", "File", "Bytes", "Polygon"})
 
 SQL_TYPES = {
@@ -186,9 +184,7 @@ class ClassSchema:
     def column_fields(self) -> list[str]:
         """Fields stored as a column of this class's table (not relations, not the ACL, not virtual)."""
         virtual = VIRTUAL_FIELDS.get(self.name, set())
-        return [
-            k for k, f in self.fields.items() if f.type not in ("Relation", "ACL") and k not in virtual
-        ]
+        return [k for k, f in self.fields.items() if f.type not in ("Relation", "ACL") and k not in virtual]
 
     @staticmethod
     def from_json(raw: dict[str, Any]) -> ClassSchema:
@@ -235,7 +231,11 @@ def column_ddl(name: str, f: Field) -> str:
 
 
 def create_table_sql(schema: ClassSchema) -> list[str]:
-    cols = ['"objectId" text COLLATE "C" PRIMARY KEY', '"createdAt" timestamptz NOT NULL', '"updatedAt" timestamptz NOT NULL']
+    cols = [
+        '"objectId" text COLLATE "C" PRIMARY KEY',
+        '"createdAt" timestamptz NOT NULL',
+        '"updatedAt" timestamptz NOT NULL',
+    ]
     for name in schema.column_fields():
         if name in ("objectId", "createdAt", "updatedAt"):
             continue
@@ -245,7 +245,7 @@ def create_table_sql(schema: ClassSchema) -> list[str]:
     t = q(schema.name)
     stmts = [f"CREATE TABLE IF NOT EXISTS {t} ({', '.join(cols)})"]
     # The read-permission index: a caller's visible rows are found through it, never by testing every row.
-    stmts.append(f"CREATE INDEX IF NOT EXISTS {q(schema.name + '_rperm')} ON {t} USING gin (\"_rperm\")")
+    stmts.append(f'CREATE INDEX IF NOT EXISTS {q(schema.name + "_rperm")} ON {t} USING gin ("_rperm")')
     stmts.extend(system_indexes(schema.name))
     for name, f in schema.fields.items():
         if f.type == "Relation":
@@ -276,7 +276,7 @@ def join_table_sql(owner: str, field_name: str) -> list[str]:
     return [
         f'CREATE TABLE IF NOT EXISTS {t} ("owningId" text COLLATE "C" NOT NULL, "relatedId" text COLLATE "C" NOT NULL, '
         f'PRIMARY KEY ("owningId", "relatedId"))',
-        f"CREATE INDEX IF NOT EXISTS {q(join_table(owner, field_name) + ':related')} ON {t} (\"relatedId\")",
+        f'CREATE INDEX IF NOT EXISTS {q(join_table(owner, field_name) + ":related")} ON {t} ("relatedId")',
     ]
 
 
@@ -312,7 +312,7 @@ BOOTSTRAP_SQL = [
     'CREATE TABLE IF NOT EXISTS "_SCHEMA" ("className" text COLLATE "C" PRIMARY KEY, "schema" jsonb NOT NULL, '
     '"isParseClass" boolean NOT NULL DEFAULT true)',
     'CREATE TABLE IF NOT EXISTS "_GlobalConfig" ("objectId" text PRIMARY KEY, "params" jsonb NOT NULL DEFAULT \'{}\', '
-    '"masterKeyOnly" jsonb NOT NULL DEFAULT \'{}\')',
+    "\"masterKeyOnly\" jsonb NOT NULL DEFAULT '{}')",
     'CREATE TABLE IF NOT EXISTS "_Idempotency" ("reqId" text PRIMARY KEY, "method" text NOT NULL, '
     '"path" text NOT NULL, "status" integer, "body" bytea, "expire" timestamptz NOT NULL)',
     'CREATE INDEX IF NOT EXISTS "_Idempotency_expire" ON "_Idempotency" ("expire")',
@@ -443,9 +443,7 @@ class SchemaCache:
         )
         await conn.execute("SELECT pg_notify($1, $2)", SCHEMA_CHANNEL, schema.name)
 
-    async def add_fields(
-        self, conn: asyncpg.Connection, name: str, fields: dict[str, Field]
-    ) -> ClassSchema:
+    async def add_fields(self, conn: asyncpg.Connection, name: str, fields: dict[str, Field]) -> ClassSchema:
         """Add fields implied by a save (the caller checked the addField permission). Runs in `conn`'s transaction."""
         current = await self._locked(conn, name)
         if current is None:
@@ -530,7 +528,11 @@ def _check_field_change(schema: ClassSchema, name: str, new: Field) -> None:
     old = schema.fields.get(name)
     if old is None:
         return
-    if old.type != new.type or (old.target != new.target and new.target) or (new.targets and old.targets != new.targets):
+    if (
+        old.type != new.type
+        or (old.target != new.target and new.target)
+        or (new.targets and old.targets != new.targets)
+    ):
         raise ParseError(
             errors.INCORRECT_TYPE,
             f"schema mismatch for {schema.name}.{name}; expected {describe(old)} but got {describe(new)}",
