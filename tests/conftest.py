@@ -133,22 +133,29 @@ def start_server(admin_dsn: str, env_overrides: dict[str, str] | None = None, wo
     log = log_path.open("wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "parsecrm.cli", "serve", "--port", str(port), "--workers", str(workers)],
-        env=env, stdout=log, stderr=subprocess.STDOUT, cwd=str(ROOT),
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=str(ROOT),
     )
-    server = Server(f"http://127.0.0.1:{port}/parse", env["PARSE_APP_ID"], env["PARSE_MASTER_KEY"], db, env, proc,
-                    log_path, env.get("PARSE_JAVASCRIPT_KEY", ""))
+    server = Server(
+        f"http://127.0.0.1:{port}/parse",
+        env["PARSE_APP_ID"],
+        env["PARSE_MASTER_KEY"],
+        db,
+        env,
+        proc,
+        log_path,
+        env.get("PARSE_JAVASCRIPT_KEY", ""),
+    )
     deadline = time.time() + 60
     while time.time() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"server exited early:\n{server.log()}")
         try:
             r = httpx.get(server.url + "/health", timeout=1)
-            if r.status_code == 200:
-                # health answers before the first request is served; wait for a real round trip
-                r2 = httpx.get(server.url + "/schemas", headers={"X-Parse-Application-Id": server.app_id,
-                                                                 "X-Parse-Master-Key": server.master_key}, timeout=5)
-                if r2.status_code == 200:
-                    return server
+            if r.status_code == 200:  # uvicorn accepts connections only once start-up is complete
+                return server
         except httpx.HTTPError:
             pass
         time.sleep(0.2)
@@ -202,8 +209,15 @@ class Api:
         h.update(extra or {})
         return h
 
-    def request(self, method: str, path: str, body: Any = None, as_: str | None = "master",
-                params: dict[str, Any] | None = None, headers: dict[str, str] | None = None) -> httpx.Response:
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        as_: str | None = "master",
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
         import orjson
 
         q = {k: (orjson.dumps(v).decode() if isinstance(v, (dict, list)) else v) for k, v in (params or {}).items()}

@@ -157,7 +157,7 @@ async def log_in(backend: Backend, caller: Caller, params: dict[str, Any]) -> by
         if row is not None:
             await backend.pool.execute(
                 'UPDATE "_User" SET "_failed_login_count" = "_failed_login_count" + 1, '
-                '"_account_lockout_expires_at" = CASE WHEN "_failed_login_count" + 1 >= $2 THEN $3 ELSE NULL END '
+                '"_account_lockout_expires_at" = CASE WHEN "_failed_login_count" + 1 >= $2::int THEN $3::timestamptz ELSE NULL END '
                 'WHERE "objectId" = $1',
                 row["objectId"],
                 backend.settings.login_max_failures,
