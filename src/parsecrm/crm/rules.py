@@ -181,8 +181,10 @@ def build(settings: Settings) -> Cloud:
             raise _fail(f"relatedTo must be a Contact or Deal you can read ({related.class_name} {related.object_id})")
         if obj.get("done") is True and obj.get("completedAt") is None:
             obj.set("completedAt", datetime.now(UTC))
-        elif obj.get("done") is False and obj.get("completedAt") is not None and obj.dirty("done"):
-            obj.unset("completedAt")
+        elif obj.get("done") is False and obj.get("completedAt") is not None:
+            was_done = req.original is not None and req.original.get("done") is True
+            if was_done:  # re-opened: it is no longer completed
+                obj.unset("completedAt")
         owner = _owner(req)
         deal_owner = None
         if isinstance(related, Pointer) and related.class_name == "Deal":
