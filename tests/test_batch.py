@@ -8,14 +8,23 @@ from conftest import Api, unique
 def test_batch_results_align_with_requests(api: Api) -> None:
     cls = unique("B")
     oid = api.post(f"classes/{cls}", {"n": 1}).json()["objectId"]
-    r = api.post("batch", {"requests": [
-        {"method": "POST", "path": f"/parse/classes/{cls}", "body": {"n": 2}},
-        {"method": "PUT", "path": f"/parse/classes/{cls}/{oid}", "body": {"n": {"__op": "Increment", "amount": 10}}},
-        {"method": "POST", "path": f"/parse/classes/{cls}", "body": {"n": "not a number"}},
-        {"method": "DELETE", "path": f"/parse/classes/{cls}/missingid1"},
-        {"method": "GET", "path": f"/parse/classes/{cls}/{oid}"},
-        {"method": "POST", "path": f"/classes/{cls}", "body": {}},
-    ]})
+    r = api.post(
+        "batch",
+        {
+            "requests": [
+                {"method": "POST", "path": f"/parse/classes/{cls}", "body": {"n": 2}},
+                {
+                    "method": "PUT",
+                    "path": f"/parse/classes/{cls}/{oid}",
+                    "body": {"n": {"__op": "Increment", "amount": 10}},
+                },
+                {"method": "POST", "path": f"/parse/classes/{cls}", "body": {"n": "not a number"}},
+                {"method": "DELETE", "path": f"/parse/classes/{cls}/missingid1"},
+                {"method": "GET", "path": f"/parse/classes/{cls}/{oid}"},
+                {"method": "POST", "path": f"/classes/{cls}", "body": {}},
+            ]
+        },
+    )
     assert r.status_code == 200
     out = r.json()
     assert "objectId" in out[0]["success"]
@@ -30,15 +39,26 @@ def test_batch_results_align_with_requests(api: Api) -> None:
 def test_transaction_rolls_back_everything(api: Api) -> None:
     cls = unique("Tx")
     api.post(f"classes/{cls}", {"n": 0})
-    r = api.post("batch", {"transaction": True, "requests": [
-        {"method": "POST", "path": f"/parse/classes/{cls}", "body": {"n": 1}},
-        {"method": "POST", "path": f"/parse/classes/{cls}", "body": {"n": 2}},
-        {"method": "POST", "path": f"/parse/classes/{cls}", "body": {"n": "three"}},
-    ]})
+    r = api.post(
+        "batch",
+        {
+            "transaction": True,
+            "requests": [
+                {"method": "POST", "path": f"/parse/classes/{cls}", "body": {"n": 1}},
+                {"method": "POST", "path": f"/parse/classes/{cls}", "body": {"n": 2}},
+                {"method": "POST", "path": f"/parse/classes/{cls}", "body": {"n": "three"}},
+            ],
+        },
+    )
     assert r.status_code == 400 and r.json()["code"] == 111  # deterministic: never a 5xx the SDK would retry
     assert api.get(f"classes/{cls}", params={"count": 1, "limit": 0}).json()["count"] == 1
-    r = api.post("batch", {"transaction": True, "requests": [
-        {"method": "POST", "path": f"/parse/classes/{cls}", "body": {"n": i}} for i in range(5)]})
+    r = api.post(
+        "batch",
+        {
+            "transaction": True,
+            "requests": [{"method": "POST", "path": f"/parse/classes/{cls}", "body": {"n": i}} for i in range(5)],
+        },
+    )
     assert r.status_code == 200 and all("success" in x for x in r.json())
     assert api.get(f"classes/{cls}", params={"count": 1, "limit": 0}).json()["count"] == 6
 

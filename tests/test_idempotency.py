@@ -25,8 +25,9 @@ def test_increment_runs_once(api: Api) -> None:
     rid = str(uuid.uuid4())
     body = {"n": {"__op": "Increment", "amount": 1}}
     with concurrent.futures.ThreadPoolExecutor(4) as pool:
-        results = list(pool.map(
-            lambda _: api.put(f"classes/{cls}/{oid}", body, headers={"X-Parse-Request-Id": rid}), range(4)))
+        results = list(
+            pool.map(lambda _: api.put(f"classes/{cls}/{oid}", body, headers={"X-Parse-Request-Id": rid}), range(4))
+        )
     assert all(r.status_code == 200 for r in results)
     assert {r.json()["n"] for r in results} == {1}
     assert api.get(f"classes/{cls}/{oid}").json()["n"] == 1

@@ -48,7 +48,14 @@ def test_types_round_trip(api: Api) -> None:
     schema = api.get(f"schemas/{cls}").json()["fields"]
     assert schema["p"] == {"type": "Pointer", "targetClass": target}
     assert {k: schema[k]["type"] for k in "snibdoa"} == {
-        "s": "String", "n": "Number", "i": "Number", "b": "Boolean", "d": "Date", "o": "Object", "a": "Array"}
+        "s": "String",
+        "n": "Number",
+        "i": "Number",
+        "b": "Boolean",
+        "d": "Date",
+        "o": "Object",
+        "a": "Array",
+    }
 
 
 def test_type_mismatch_is_111(api: Api) -> None:
@@ -70,14 +77,19 @@ def test_null_and_delete_remove_fields(api: Api) -> None:
 def test_field_operations(api: Api) -> None:
     cls = unique("Ops")
     oid = api.post(f"classes/{cls}", {"n": 1, "tags": ["a"], "plain": ["x"]}).json()["objectId"]
-    r = api.put(f"classes/{cls}/{oid}", {
-        "n": {"__op": "Increment", "amount": 4},
-        "tags": {"__op": "AddUnique", "objects": ["a", "b", "b"]},
-        "plain": {"__op": "Add", "objects": ["x", "y"]},
-    }).json()
+    r = api.put(
+        f"classes/{cls}/{oid}",
+        {
+            "n": {"__op": "Increment", "amount": 4},
+            "tags": {"__op": "AddUnique", "objects": ["a", "b", "b"]},
+            "plain": {"__op": "Add", "objects": ["x", "y"]},
+        },
+    ).json()
     assert r["n"] == 5 and r["tags"] == ["a", "b"] and r["plain"] == ["x", "x", "y"]
-    r = api.put(f"classes/{cls}/{oid}", {"plain": {"__op": "Remove", "objects": ["x"]},
-                                         "fresh": {"__op": "Increment", "amount": -2}}).json()
+    r = api.put(
+        f"classes/{cls}/{oid}",
+        {"plain": {"__op": "Remove", "objects": ["x"]}, "fresh": {"__op": "Increment", "amount": -2}},
+    ).json()
     assert r["plain"] == ["y"] and r["fresh"] == -2
     r = api.put(f"classes/{cls}/{oid}", {"n": {"__op": "Bogus"}})
     assert r.json() == {"code": 108, "error": "The Bogus operator is not supported yet."}

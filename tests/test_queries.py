@@ -12,8 +12,10 @@ from conftest import Api, unique
 @pytest.fixture(scope="module")
 def data(api: Api) -> dict[str, Any]:
     company, deal = unique("Co"), unique("Deal")
-    cos = [api.post(f"classes/{company}", {"name": n, "size": s}).json()["objectId"]
-           for n, s in (("Acme", 10), ("Globex", 200), ("Initech", 50))]
+    cos = [
+        api.post(f"classes/{company}", {"name": n, "size": s}).json()["objectId"]
+        for n, s in (("Acme", 10), ("Globex", 200), ("Initech", 50))
+    ]
     rows = [
         ("Alpha", 100, "lead", "2025-03-01", 0, ["hot"]),
         ("Beta", 250, "won", "2025-01-15", 1, ["cold", "hot"]),
@@ -23,8 +25,12 @@ def data(api: Api) -> dict[str, Any]:
     ]
     ids = {}
     for title, amount, stage, close, co, tags in rows:
-        body: dict[str, Any] = {"title": title, "amount": amount, "stage": stage,
-                                "company": {"__type": "Pointer", "className": company, "objectId": cos[co]}}
+        body: dict[str, Any] = {
+            "title": title,
+            "amount": amount,
+            "stage": stage,
+            "company": {"__type": "Pointer", "className": company, "objectId": cos[co]},
+        }
         if close:
             body["closeAt"] = {"__type": "Date", "iso": f"{close}T00:00:00.000Z"}
         if tags is not None:
@@ -42,28 +48,31 @@ def titles(api: Api, data: dict[str, Any], where: Any = None, **params: Any) -> 
     return [o["title"] for o in r.json()["results"]]
 
 
-@pytest.mark.parametrize(("where", "expected"), [
-    ({"stage": "lead"}, {"Alpha", "Gamma"}),
-    ({"amount": {"$gte": 100, "$lt": 990}}, {"Alpha", "Beta"}),
-    ({"amount": {"$ne": 0}}, {"Alpha", "Beta", "Gamma", "Epsilon"}),
-    ({"stage": {"$in": ["won", "lost"]}}, {"Beta", "Delta"}),
-    ({"stage": {"$nin": ["lead", "won"]}}, {"Delta", "Epsilon"}),
-    ({"closeAt": {"$exists": False}}, {"Delta"}),
-    ({"tags": {"$exists": True}}, {"Alpha", "Beta", "Gamma", "Delta"}),
-    ({"tags": "hot"}, {"Alpha", "Beta"}),
-    ({"tags": {"$all": ["hot", "cold"]}}, {"Beta"}),
-    ({"tags": {"$containedBy": ["hot", "warm"]}}, {"Alpha", "Gamma", "Delta"}),
-    ({"title": {"$regex": "^\\QAl\\E"}}, {"Alpha"}),
-    ({"title": {"$regex": "ta$", "$options": "i"}}, {"Beta", "Delta"}),
-    ({"title": {"$regex": "^(alpha|GAMMA)$", "$options": "i"}}, {"Alpha", "Gamma"}),
-    ({"closeAt": {"$lt": {"__type": "Date", "iso": "2025-02-15T00:00:00.000Z"}}}, {"Beta", "Gamma"}),
-    ({"$or": [{"stage": "won"}, {"amount": {"$gt": 500}}]}, {"Beta", "Epsilon"}),
-    ({"$and": [{"stage": "lead"}, {"amount": {"$lt": 100}}]}, {"Gamma"}),
-    ({"$nor": [{"stage": "lead"}, {"stage": "won"}]}, {"Delta", "Epsilon"}),
-    ({"nosuchfield": "x"}, set()),
-    ({"nosuchfield": {"$exists": False}}, {"Alpha", "Beta", "Gamma", "Delta", "Epsilon"}),
-    ({"amount": {"$lt": "text"}}, set()),
-])
+@pytest.mark.parametrize(
+    ("where", "expected"),
+    [
+        ({"stage": "lead"}, {"Alpha", "Gamma"}),
+        ({"amount": {"$gte": 100, "$lt": 990}}, {"Alpha", "Beta"}),
+        ({"amount": {"$ne": 0}}, {"Alpha", "Beta", "Gamma", "Epsilon"}),
+        ({"stage": {"$in": ["won", "lost"]}}, {"Beta", "Delta"}),
+        ({"stage": {"$nin": ["lead", "won"]}}, {"Delta", "Epsilon"}),
+        ({"closeAt": {"$exists": False}}, {"Delta"}),
+        ({"tags": {"$exists": True}}, {"Alpha", "Beta", "Gamma", "Delta"}),
+        ({"tags": "hot"}, {"Alpha", "Beta"}),
+        ({"tags": {"$all": ["hot", "cold"]}}, {"Beta"}),
+        ({"tags": {"$containedBy": ["hot", "warm"]}}, {"Alpha", "Gamma", "Delta"}),
+        ({"title": {"$regex": "^\\QAl\\E"}}, {"Alpha"}),
+        ({"title": {"$regex": "ta$", "$options": "i"}}, {"Beta", "Delta"}),
+        ({"title": {"$regex": "^(alpha|GAMMA)$", "$options": "i"}}, {"Alpha", "Gamma"}),
+        ({"closeAt": {"$lt": {"__type": "Date", "iso": "2025-02-15T00:00:00.000Z"}}}, {"Beta", "Gamma"}),
+        ({"$or": [{"stage": "won"}, {"amount": {"$gt": 500}}]}, {"Beta", "Epsilon"}),
+        ({"$and": [{"stage": "lead"}, {"amount": {"$lt": 100}}]}, {"Gamma"}),
+        ({"$nor": [{"stage": "lead"}, {"stage": "won"}]}, {"Delta", "Epsilon"}),
+        ({"nosuchfield": "x"}, set()),
+        ({"nosuchfield": {"$exists": False}}, {"Alpha", "Beta", "Gamma", "Delta", "Epsilon"}),
+        ({"amount": {"$lt": "text"}}, set()),
+    ],
+)
 def test_operators(api: Api, data: dict[str, Any], where: Any, expected: set[str]) -> None:
     assert set(titles(api, data, where)) == expected
 
@@ -75,11 +84,15 @@ def test_pointer_equality_and_in_query(api: Api, data: dict[str, Any]) -> None:
     assert set(titles(api, data, big)) == {"Beta", "Gamma", "Epsilon"}
     small = {"company": {"$notInQuery": {"className": data["company"], "where": {"size": {"$gte": 50}}}}}
     assert set(titles(api, data, small)) == {"Alpha", "Delta"}
-    sel = {"stage": {"$select": {"query": {"className": data["deal"], "where": {"amount": {"$gt": 200}}},
-                                 "key": "stage"}}}
+    sel = {
+        "stage": {"$select": {"query": {"className": data["deal"], "where": {"amount": {"$gt": 200}}}, "key": "stage"}}
+    }
     assert set(titles(api, data, sel)) == {"Beta", "Epsilon"}
-    dont = {"stage": {"$dontSelect": {"query": {"className": data["deal"], "where": {"amount": {"$gt": 200}}},
-                                      "key": "stage"}}}
+    dont = {
+        "stage": {
+            "$dontSelect": {"query": {"className": data["deal"], "where": {"amount": {"$gt": 200}}}, "key": "stage"}
+        }
+    }
     assert set(titles(api, data, dont)) == {"Alpha", "Gamma", "Delta"}
 
 
@@ -123,9 +136,11 @@ def test_full_text_search(api: Api) -> None:
 
 
 def test_aggregate_and_distinct(api: Api, data: dict[str, Any]) -> None:
-    pipeline = [{"$match": {"amount": {"$gt": 0}}},
-                {"$group": {"_id": "$stage", "total": {"$sum": "$amount"}, "n": {"$sum": 1}}},
-                {"$sort": {"total": -1}}]
+    pipeline = [
+        {"$match": {"amount": {"$gt": 0}}},
+        {"$group": {"_id": "$stage", "total": {"$sum": "$amount"}, "n": {"$sum": 1}}},
+        {"$sort": {"total": -1}},
+    ]
     r = api.get(f"aggregate/{data['deal']}", params={"pipeline": pipeline})
     assert r.status_code == 200, r.text
     assert r.json()["results"] == [
@@ -141,8 +156,10 @@ def test_aggregate_and_distinct(api: Api, data: dict[str, Any]) -> None:
 
 def test_objectid_paging_is_stable(api: Api) -> None:
     cls = unique("Page")
-    api.post("batch", {"requests": [{"method": "POST", "path": f"/parse/classes/{cls}", "body": {"g": 1}}
-                                    for _ in range(30)]})
+    api.post(
+        "batch",
+        {"requests": [{"method": "POST", "path": f"/parse/classes/{cls}", "body": {"g": 1}} for _ in range(30)]},
+    )
     seen: list[str] = []
     last = ""
     while True:
@@ -153,6 +170,9 @@ def test_objectid_paging_is_stable(api: Api) -> None:
         seen += [o["objectId"] for o in page]
         last = page[-1]["objectId"]
     assert len(seen) == len(set(seen)) == 30
-    by_created = [o["objectId"] for s in range(0, 30, 10) for o in api.get(
-        f"classes/{cls}", params={"order": "createdAt", "limit": 10, "skip": s}).json()["results"]]
+    by_created = [
+        o["objectId"]
+        for s in range(0, 30, 10)
+        for o in api.get(f"classes/{cls}", params={"order": "createdAt", "limit": 10, "skip": s}).json()["results"]
+    ]
     assert len(set(by_created)) == 30  # a tiebreaker keeps equal createdAt values from repeating across pages
