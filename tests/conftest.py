@@ -114,8 +114,10 @@ class Server:
                 self.proc.kill()
 
 
-def start_server(admin_dsn: str, env_overrides: dict[str, str] | None = None, workers: int = 1) -> Server:
-    db = create_database(admin_dsn)
+def start_server(
+    admin_dsn: str, env_overrides: dict[str, str] | None = None, workers: int = 1, database_url: str | None = None
+) -> Server:
+    db = database_url or create_database(admin_dsn)
     port = free_port()
     tmp = Path(tempfile.mkdtemp(prefix="parsecrm-srv-"))
     env = {
@@ -180,15 +182,16 @@ def server(admin_dsn: str) -> Iterator[Server]:
 def make_server(admin_dsn: str) -> Iterator[Callable[..., Server]]:
     started: list[Server] = []
 
-    def make(env: dict[str, str] | None = None, workers: int = 1) -> Server:
-        srv = start_server(admin_dsn, env, workers)
+    def make(env: dict[str, str] | None = None, workers: int = 1, database_url: str | None = None) -> Server:
+        srv = start_server(admin_dsn, env, workers, database_url)
         started.append(srv)
         return srv
 
     yield make
     for srv in started:
         srv.stop()
-        drop_database(admin_dsn, srv.database_url)
+    for url in {srv.database_url for srv in started}:
+        drop_database(admin_dsn, url)
 
 
 class Api:
