@@ -8,7 +8,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -62,7 +62,6 @@ class Settings:
     db_pool_size: int = 10
     debug: bool = False
     web_dir: Path | None = None
-    extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def server_url(self) -> str:

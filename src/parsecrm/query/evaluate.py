@@ -21,10 +21,10 @@ parse-server's Postgres adapter disagree are marked *decision*):
   parse-server's adapters do for Pointer columns).
 * ``$ne``: the negation of equality, so missing/null matches; ``{"$ne": null}`` means
   "present and not null".
-* ``$lt $lte $gt $gte``: the comparand must be a number, string, boolean, Date (or
-  ``{"$relativeTime": "…"}``) or null; values of a different type (including Arrays: *decision*,
-  Mongo would compare element-wise) never match; missing/null never matches and a null comparand
-  never matches (*decision*). Strings compare by code point (Postgres ``COLLATE "C"``).
+* ``$lt $lte $gt $gte``: numbers, strings (by code point, Postgres ``COLLATE "C"``) and Dates (also
+  ``{"$relativeTime": "…"}``) are ordered; a value of another type than the comparand never matches,
+  and neither do Arrays (*decision*: Mongo compares their elements), booleans, objects, pointers,
+  missing/null values or a null comparand (*decision*: Mongo orders all of these).
 * ``$in``: equality with any list element (so ``null`` in the list matches missing); an empty list
   matches nothing (*decision*: parse-server's Postgres adapter turns ``$in: []`` into ``IS NULL``).
   ``$nin``: the negation of ``$in``, so missing matches; ``$nin: []`` matches everything.
@@ -228,7 +228,7 @@ _OrderKey = tuple[int, Any]
 def _order_key(x: Any) -> _OrderKey | None:
     """A key comparable only with keys of the same kind (the int), or None if x is not orderable."""
     if isinstance(x, bool):
-        return (0, x)
+        return None
     if _is_number(x):
         return (1, x)
     if isinstance(x, str):
@@ -584,12 +584,8 @@ def _compile_comparison(op: str, arg: Any, key: str, date_key: bool) -> _Test:
         def comparand(ctx: _Ctx) -> _OrderKey | None:
             return (3, ctx.now + offset)
     else:
-        if arg is None:
-            return lambda value, ctx: False
-        checked = _check_value(arg, key, date_key)
-        fixed = _order_key(checked)
-        if fixed is None:
-            raise ParseQueryError(f"bad {op} value for {key}: must be a number, string, boolean or Date")
+        # Any valid value is accepted; only numbers, strings and Dates order, so the rest match nothing.
+        fixed = _order_key(_check_value(arg, key, date_key))
 
         def comparand(ctx: _Ctx) -> _OrderKey | None:
             return fixed
