@@ -39,7 +39,7 @@ def _admin_dsn() -> str:
     async def probe() -> bool:
         try:
             conn = await asyncpg.connect(MACHINE_PG, timeout=3)
-        except (OSError, asyncpg.PostgresError, asyncio.TimeoutError):
+        except (TimeoutError, OSError, asyncpg.PostgresError):
             return False
         await conn.close()
         return True

@@ -22,16 +22,23 @@ def create(api: Api, rep: dict[str, Any], cls: str, body: dict[str, Any]) -> Any
     return api.post(f"classes/{cls}", body, as_=rep["sessionToken"])
 
 
-@pytest.mark.parametrize(("cls", "body", "message"), [
-    ("Company", {"website": "x.com"}, "Company name is required"),
-    ("Company", {"name": "   "}, "Company name is required"),
-    ("Contact", {"email": "a@b.co"}, "Contact name is required"),
-    ("Deal", {"amount": 5}, "Deal title is required"),
-    ("Deal", {"title": "t", "stage": "maybe"}, "stage must be one of lead, qualified, proposal, negotiation, won, lost"),
-    ("Deal", {"title": "t", "amount": -1}, "amount must be zero or more"),
-    ("Activity", {"subject": "s"}, "Activity.type is required: one of call, email, meeting, note"),
-    ("Activity", {"type": "fax"}, "Activity.type must be one of call, email, meeting, note"),
-])
+@pytest.mark.parametrize(
+    ("cls", "body", "message"),
+    [
+        ("Company", {"website": "x.com"}, "Company name is required"),
+        ("Company", {"name": "   "}, "Company name is required"),
+        ("Contact", {"email": "a@b.co"}, "Contact name is required"),
+        ("Deal", {"amount": 5}, "Deal title is required"),
+        (
+            "Deal",
+            {"title": "t", "stage": "maybe"},
+            "stage must be one of lead, qualified, proposal, negotiation, won, lost",
+        ),
+        ("Deal", {"title": "t", "amount": -1}, "amount must be zero or more"),
+        ("Activity", {"subject": "s"}, "Activity.type is required: one of call, email, meeting, note"),
+        ("Activity", {"type": "fax"}, "Activity.type must be one of call, email, meeting, note"),
+    ],
+)
 def test_validation_rejections(api: Api, rep: dict[str, Any], cls: str, body: dict[str, Any], message: str) -> None:
     r = create(api, rep, cls, body)
     assert (r.status_code, r.json()) == (400, {"code": 142, "error": message})
@@ -44,7 +51,10 @@ def test_deal_defaults(api: Api, rep: dict[str, Any]) -> None:
     me = ptr("_User", rep["objectId"])
     assert body["createdBy"] == me and body["assignedTo"] == me
     got = api.get(f"classes/Deal/{body['objectId']}", as_=rep["sessionToken"]).json()
-    assert got["ACL"] == {rep["objectId"]: {"read": True, "write": True}, "role:Managers": {"read": True, "write": True}}
+    assert got["ACL"] == {
+        rep["objectId"]: {"read": True, "write": True},
+        "role:Managers": {"read": True, "write": True},
+    }
 
 
 def test_email_and_website_normalised(api: Api, rep: dict[str, Any]) -> None:
@@ -84,10 +94,15 @@ def test_stage_changes_are_recorded(api: Api, rep: dict[str, Any]) -> None:
     for stage in ("qualified", "proposal", "won"):
         assert api.put(f"classes/Deal/{deal}", {"stage": stage}, as_=token).status_code == 200
     api.put(f"classes/Deal/{deal}", {"amount": 3}, as_=token)  # not a stage change
-    history = api.get("classes/DealStageChange", params={"where": {"deal": ptr("Deal", deal)}, "order": "changedAt"},
-                      as_=token).json()["results"]
+    history = api.get(
+        "classes/DealStageChange", params={"where": {"deal": ptr("Deal", deal)}, "order": "changedAt"}, as_=token
+    ).json()["results"]
     assert [(h.get("from"), h["to"]) for h in history] == [
-        (None, "lead"), ("lead", "qualified"), ("qualified", "proposal"), ("proposal", "won")]
+        (None, "lead"),
+        ("lead", "qualified"),
+        ("qualified", "proposal"),
+        ("proposal", "won"),
+    ]
     assert all(h["changedBy"]["objectId"] == rep["objectId"] for h in history)
     r = api.post("classes/DealStageChange", {"to": "won"}, as_=token)
     assert r.json()["code"] == 119  # history is written by the server only
@@ -97,8 +112,9 @@ def test_deleting_and_what_points_at_it(api: Api, rep: dict[str, Any]) -> None:
     token = rep["sessionToken"]
     company = create(api, rep, "Company", {"name": "Gone Inc"}).json()["objectId"]
     contact = create(api, rep, "Contact", {"name": "Kept", "company": ptr("Company", company)}).json()["objectId"]
-    deal = create(api, rep, "Deal", {"title": "Kept deal", "company": ptr("Company", company),
-                                      "contact": ptr("Contact", contact)}).json()["objectId"]
+    deal = create(
+        api, rep, "Deal", {"title": "Kept deal", "company": ptr("Company", company), "contact": ptr("Contact", contact)}
+    ).json()["objectId"]
     create(api, rep, "Activity", {"type": "call", "relatedTo": ptr("Deal", deal)})
     assert api.delete(f"classes/Company/{company}", as_=token).status_code == 200
     assert "company" not in api.get(f"classes/Contact/{contact}", as_=token).json()
@@ -129,10 +145,19 @@ def test_seed_snippet_queries(api: Api, rep: dict[str, Any]) -> None:
     token = rep["sessionToken"]
     contact = create(api, rep, "Contact", {"name": "Listed"}).json()["objectId"]
     for i, day in enumerate(("2025-03-01", "2025-01-01", "2025-02-01")):
-        create(api, rep, "Deal", {"title": f"q{i}", "stage": "qualified",
-                                  "expectedCloseDate": {"__type": "Date", "iso": f"{day}T00:00:00.000Z"}})
-    got = api.get("classes/Deal", params={"where": {"stage": "qualified"}, "order": "expectedCloseDate"},
-                  as_=token).json()["results"]
+        create(
+            api,
+            rep,
+            "Deal",
+            {
+                "title": f"q{i}",
+                "stage": "qualified",
+                "expectedCloseDate": {"__type": "Date", "iso": f"{day}T00:00:00.000Z"},
+            },
+        )
+    got = api.get(
+        "classes/Deal", params={"where": {"stage": "qualified"}, "order": "expectedCloseDate"}, as_=token
+    ).json()["results"]
     dates = [d["expectedCloseDate"]["iso"][:10] for d in got if d["title"].startswith("q")]
     assert dates == sorted(dates) and len(dates) == 3
     create(api, rep, "Activity", {"type": "email", "relatedTo": ptr("Contact", contact)})

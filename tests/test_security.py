@@ -1,4 +1,4 @@
-"""The CRM's security policy, as a matrix: caller × class × operation, through raw HTTP with real sessions.
+"""The CRM's security policy, as a matrix: caller by class by operation, through raw HTTP with real sessions.
 
 Callers: anonymous, rep A, rep B, a manager, the master key. Every denial is checked for its exact Parse code, and
 every leak path is probed: count, include, $inQuery, $select, batch.
@@ -37,8 +37,12 @@ def body_for(cls: str, tag: str, owner_ids: dict[str, str]) -> dict[str, Any]:
     if cls == "Contact":
         return {"name": f"{tag} Person", "company": pointer("Company", owner_ids["Company"])}
     if cls == "Deal":
-        return {"title": f"{tag} Deal", "amount": 10, "company": pointer("Company", owner_ids["Company"]),
-                "contact": pointer("Contact", owner_ids["Contact"])}
+        return {
+            "title": f"{tag} Deal",
+            "amount": 10,
+            "company": pointer("Company", owner_ids["Company"]),
+            "contact": pointer("Contact", owner_ids["Contact"]),
+        }
     return {"type": "call", "subject": f"{tag} call", "relatedTo": pointer("Deal", owner_ids["Deal"])}
 
 
@@ -71,9 +75,13 @@ def visible(api: Api, cls: str, as_: str | None, tag: str) -> set[str]:
 @pytest.mark.parametrize("cls", CLASSES)
 def test_anonymous_gets_nothing(api: Api, world: World, cls: str) -> None:
     oid = world.ids["a"][cls]
-    for method, path, body in [("GET", f"classes/{cls}", None), ("GET", f"classes/{cls}/{oid}", None),
-                               ("POST", f"classes/{cls}", body_for(cls, "anon", world.ids["a"])),
-                               ("PUT", f"classes/{cls}/{oid}", {"notes": "x"}), ("DELETE", f"classes/{cls}/{oid}", None)]:
+    for method, path, body in [
+        ("GET", f"classes/{cls}", None),
+        ("GET", f"classes/{cls}/{oid}", None),
+        ("POST", f"classes/{cls}", body_for(cls, "anon", world.ids["a"])),
+        ("PUT", f"classes/{cls}/{oid}", {"notes": "x"}),
+        ("DELETE", f"classes/{cls}/{oid}", None),
+    ]:
         r = api.request(method, path, body, as_=None)
         assert (r.status_code, r.json()) == (404, NEED_AUTH), (method, path)
     r = api.get(f"classes/{cls}", params={"count": 1, "limit": 0}, as_=None)
@@ -88,7 +96,9 @@ def test_reps_see_only_their_own(api: Api, world: World, cls: str) -> None:
         r = api.get(f"classes/{cls}/{world.ids[other][cls]}", as_=token)
         assert (r.status_code, r.json()) == (404, NOT_FOUND)
         where = {"objectId": world.ids[other][cls]}
-        assert api.get(f"classes/{cls}", params={"where": where, "count": 1, "limit": 0}, as_=token).json()["count"] == 0
+        assert (
+            api.get(f"classes/{cls}", params={"where": where, "count": 1, "limit": 0}, as_=token).json()["count"] == 0
+        )
 
 
 @pytest.mark.parametrize("cls", CLASSES)
@@ -98,9 +108,16 @@ def test_reps_cannot_write_others(api: Api, world: World, cls: str) -> None:
     assert (r.status_code, r.json()) == (404, NOT_FOUND)
     r = api.delete(f"classes/{cls}/{other}", as_=world.a)
     assert (r.status_code, r.json()) == (404, NOT_FOUND)
-    r = api.post("batch", {"requests": [
-        {"method": "PUT", "path": f"/parse/classes/{cls}/{other}", "body": {"notes": "hijack"}},
-        {"method": "DELETE", "path": f"/parse/classes/{cls}/{other}"}]}, as_=world.a)
+    r = api.post(
+        "batch",
+        {
+            "requests": [
+                {"method": "PUT", "path": f"/parse/classes/{cls}/{other}", "body": {"notes": "hijack"}},
+                {"method": "DELETE", "path": f"/parse/classes/{cls}/{other}"},
+            ]
+        },
+        as_=world.a,
+    )
     assert r.json() == [{"error": NOT_FOUND}, {"error": NOT_FOUND}]
     assert "notes" not in api.get(f"classes/{cls}/{other}").json()
 
@@ -117,8 +134,11 @@ def test_manager_and_master_see_and_write_all(api: Api, world: World, cls: str) 
 
 def test_include_does_not_leak(api: Api, world: World) -> None:
     # rep A's deal pointing at B's company: the include leaves an unreadable target as a bare pointer
-    r = api.put(f"classes/Deal/{world.ids['a']['Deal']}", {"company": pointer("Company", world.ids["b"]["Company"])},
-                as_=world.a)
+    r = api.put(
+        f"classes/Deal/{world.ids['a']['Deal']}",
+        {"company": pointer("Company", world.ids["b"]["Company"])},
+        as_=world.a,
+    )
     assert r.status_code == 200
     got = api.get(f"classes/Deal/{world.ids['a']['Deal']}", params={"include": "company"}, as_=world.a).json()
     assert got["company"] == pointer("Company", world.ids["b"]["Company"])
@@ -176,6 +196,11 @@ def test_users_private_fields(api: Api, world: World) -> None:
     assert mine["email"] == "a@example.com" and mine["sessionToken"] == world.a
     theirs = api.get(f"users/{world.a_user}", as_=world.b).json()
     assert theirs["username"].endswith("_a") and "email" not in theirs
+    probe = api.get("users", params={"where": {"email": "a@example.com"}}, as_=world.b)
+    assert (probe.status_code, probe.json()["code"]) == (400, 119)  # filtering on a hidden field would reveal it
+    assert api.get("users", params={"order": "email"}, as_=world.b).json()["code"] == 119
+    agg = api.get("aggregate/_User", params={"distinct": "email"}, as_=world.b)
+    assert agg.json()["code"] == 119
     r = api.put(f"users/{world.a_user}", {"username": "stolen"}, as_=world.b)
     assert r.json()["code"] == 206
     assert "_hashed_password" not in str(api.get("users", params={"limit": 1000}).json())
@@ -200,7 +225,8 @@ def test_expired_session_is_209(api: Api, server: Server) -> None:
     async def expire() -> None:
         conn = await asyncpg.connect(server.database_url)
         await conn.execute(
-            'UPDATE "_Session" SET "expiresAt" = now() - interval \'1 second\' WHERE "sessionToken" = $1', token)
+            'UPDATE "_Session" SET "expiresAt" = now() - interval \'1 second\' WHERE "sessionToken" = $1', token
+        )
         await conn.close()
 
     asyncio.run(expire())

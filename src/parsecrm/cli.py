@@ -74,6 +74,9 @@ def _default_web_dir() -> str | None:
 
 def _banner(settings, web: str | None) -> None:
     base = f"http://{settings.host}:{settings.port}"
+    url = os.environ.get("DATABASE_URL", "")
+    embedded = "host=/" in url or "@/" in url
+    where = f"embedded PostgreSQL in {settings.data_dir / 'pg'}" if embedded else url.split("@")[-1]
     lines = [
         "parsecrm is starting",
         f"  API (Parse REST)   {base}{settings.mount_path}",
@@ -81,7 +84,7 @@ def _banner(settings, web: str | None) -> None:
         f"  Application ID     {settings.app_id}",
         f"  Master key         {settings.master_key}   (loopback only)",
         f"  JavaScript key     {settings.javascript_key or '(none required)'}",
-        f"  Database           {'embedded PostgreSQL in ' + str(settings.data_dir / 'pg') if 'host=/' in os.environ.get('DATABASE_URL', '') or '@/' in os.environ.get('DATABASE_URL', '') else 'DATABASE_URL'}",
+        f"  Database           {where}",
     ]
     print("\n".join(lines), flush=True)
 

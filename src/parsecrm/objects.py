@@ -161,7 +161,7 @@ async def _run_find(
         await backend.cloud.run("beforeFind", class_name, req)
         params = req.query or params
     schemas = await backend.schemas.all()
-    ctx = Context(schemas, policy.read_filter(caller))
+    ctx = Context(schemas, policy.read_filter(caller), protected=policy.protected_for(caller))
     alias = "t"
     where = _where(params.get("where"))
     security = ctx.read_filter(schema, alias, "count" if (want_count and limit == 0) else op, ctx.params)
@@ -178,10 +178,10 @@ async def _run_find(
     rows: list[bytes] = []
     if want_count:
         count = await db.fetchval(f"SELECT count(*) FROM {table} {alias} WHERE {cond}", *ctx.params.values)
-    if limit > 0 and not (count == 0):
+    if limit > 0 and count != 0:
         count_params = len(ctx.params.values)
         select = row_json(schema, alias, shape, ctx, policy.hidden_fields(caller))
-        order = order_sql(params.get("order"), schema, alias)
+        order = order_sql(params.get("order"), schema, alias, ctx.protected(schema))
         lim = ctx.params.add(limit, "::bigint")
         off = ctx.params.add(skip, "::bigint")
         sql = f"SELECT {select} FROM {table} {alias} WHERE {cond}{order} LIMIT {lim} OFFSET {off}"
@@ -237,9 +237,12 @@ async def query(backend: Backend, caller: Caller, class_name: str, params: dict[
     return [orjson.loads(r) for r in rows]
 
 
-async def fetch_one(backend: Backend, caller: Caller, class_name: str, object_id: str) -> dict[str, Any] | None:
+async def fetch_one(
+    backend: Backend, caller: Caller, class_name: str, object_id: str, *, conn: asyncpg.Connection | None = None
+) -> dict[str, Any] | None:
+    """One object or None. Hooks pass their write's `conn` so they see what the same transaction wrote before."""
     rows, _ = await _run_find(
-        backend, caller, class_name, {"where": {"objectId": object_id}, "limit": 1}, op="get", conn=None
+        backend, caller, class_name, {"where": {"objectId": object_id}, "limit": 1}, op="get", conn=conn
     )
     return orjson.loads(rows[0]) if rows else None
 

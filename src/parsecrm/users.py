@@ -79,7 +79,8 @@ async def _create_session(u: Unit, user_id: str, caller: Caller, settings_length
     now = datetime.now(UTC)
     await u.conn.execute(
         'INSERT INTO "_Session" ("objectId", "createdAt", "updatedAt", "user", "sessionToken", "expiresAt", '
-        '"installationId", "createdWith", "_rperm", "_wperm", "_acl") VALUES ($1, $2, $2, $3, $4, $5, $6, $7, $8, $8, $9)',
+        '"installationId", "createdWith", "_rperm", "_wperm", "_acl") '
+        "VALUES ($1, $2, $2, $3, $4, $5, $6, $7, $8, $8, $9)",
         objects.new_id(),
         now,
         user_id,
@@ -157,7 +158,8 @@ async def log_in(backend: Backend, caller: Caller, params: dict[str, Any]) -> by
         if row is not None:
             await backend.pool.execute(
                 'UPDATE "_User" SET "_failed_login_count" = "_failed_login_count" + 1, '
-                '"_account_lockout_expires_at" = CASE WHEN "_failed_login_count" + 1 >= $2::int THEN $3::timestamptz ELSE NULL END '
+                '"_account_lockout_expires_at" = '
+                'CASE WHEN "_failed_login_count" + 1 >= $2::int THEN $3::timestamptz ELSE NULL END '
                 'WHERE "objectId" = $1',
                 row["objectId"],
                 backend.settings.login_max_failures,
@@ -174,7 +176,8 @@ async def log_in(backend: Backend, caller: Caller, params: dict[str, Any]) -> by
     async def work(u: Unit) -> str:
         if row["_failed_login_count"]:
             await u.conn.execute(
-                'UPDATE "_User" SET "_failed_login_count" = 0, "_account_lockout_expires_at" = NULL WHERE "objectId" = $1',
+                'UPDATE "_User" SET "_failed_login_count" = 0, "_account_lockout_expires_at" = NULL '
+                'WHERE "objectId" = $1',
                 user_id,
             )
         return await _create_session(u, user_id, caller, backend.settings.session_length, "login")

@@ -115,8 +115,13 @@ def _set_normalised(req: Request, key: str, fn: Any) -> None:
             obj.set(key, value)
 
 
+def _conn(req: Request) -> Any:
+    """The write's own connection: reads in a hook must see earlier writes of the same transaction (a batch)."""
+    return req.unit.conn if req.unit is not None else None
+
+
 async def _readable(req: Request, pointer: Pointer) -> bool:
-    found = await objects.fetch_one(req.backend, req.caller, pointer.class_name, pointer.object_id)
+    found = await objects.fetch_one(req.backend, req.caller, pointer.class_name, pointer.object_id, conn=_conn(req))
     return found is not None
 
 
@@ -188,7 +193,7 @@ def build(settings: Settings) -> Cloud:
         owner = _owner(req)
         deal_owner = None
         if isinstance(related, Pointer) and related.class_name == "Deal":
-            found = await objects.fetch_one(req.backend, MASTER, "Deal", related.object_id)
+            found = await objects.fetch_one(req.backend, MASTER, "Deal", related.object_id, conn=_conn(req))
             assigned = (found or {}).get("assignedTo")
             if isinstance(assigned, dict):
                 deal_owner = Pointer("_User", assigned["objectId"])

@@ -30,7 +30,9 @@ def _value(schema: ClassSchema, kind: str, key: str, value: Any) -> Any:
 async def run(backend: Backend, call: Call, unit: Unit | None, cls: str) -> Reply:
     params = call.params()
     schema = await backend.schemas.require(cls)
-    ctx = Context(await backend.schemas.all(), policy.read_filter(call.caller))
+    ctx = Context(
+        await backend.schemas.all(), policy.read_filter(call.caller), protected=policy.protected_for(call.caller)
+    )
     security = ctx.read_filter(schema, "t", "find", ctx.params)
     if "distinct" in params:
         where = params.get("where")

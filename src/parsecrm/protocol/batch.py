@@ -1,13 +1,15 @@
 """/batch: many calls in one request. Always 200 with one `{"success"}` / `{"error"}` per sub-request.
 
-All sub-requests share one database transaction. Without `transaction: true` each runs under its own savepoint,
-so a failing one is rolled back alone and the rest commit together (one commit instead of one per object); with
-`transaction: true` any failure rolls back all of them and the whole batch answers with that error.
+All sub-requests share one database transaction (one commit instead of one per object). Without
+`transaction: true` a failing item is rolled back alone and the rest commit; with `transaction: true` any failure
+rolls back all of them and the whole batch answers with that error.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+import asyncpg
 
 from .. import errors
 from ..backend import Backend
@@ -48,25 +50,57 @@ async def run(backend: Backend, call: Call, unit: Unit | None) -> Reply:
     if not call.caller.master and len(requests) > backend.settings.batch_limit:
         raise ParseError(errors.INVALID_JSON, f"a batch may hold at most {backend.settings.batch_limit} requests")
     transactional = body.get("transaction") is True
+    subs: list[Call | ParseError] = []
+    for raw in requests:
+        try:
+            subs.append(_sub_call(backend, call, raw))
+        except ParseError as exc:
+            if transactional:
+                raise
+            subs.append(exc)
 
-    async def work(u: Unit) -> list[dict[str, Any]]:
+    async def run_all(u: Unit, isolate: bool) -> list[dict[str, Any]]:
         results: list[dict[str, Any]] = []
-        for raw in requests:
+        for sub in subs:
+            if isinstance(sub, ParseError):
+                results.append({"error": sub.body()})
+                continue
             try:
-                sub = _sub_call(backend, call, raw)
-                if transactional:
-                    reply = await dispatch(backend, sub, u)
-                else:
+                if isolate:
                     async with u.conn.transaction():  # a savepoint: a failure undoes this sub-request only
                         reply = await dispatch(backend, sub, u)
-                results.append({"success": reply.body if not isinstance(reply.body, bytes) else _decode(reply.body)})
-            except ParseError as exc:
-                if transactional:
+                else:
+                    reply = await dispatch(backend, sub, u)
+            except (ParseError, asyncpg.PostgresError) as exc:
+                if not isolate:
                     raise
-                results.append({"error": exc.body()})
+                results.append({"error": _as_parse_error(exc).body()})
+                continue
+            results.append({"success": _decode(reply.body) if isinstance(reply.body, bytes) else reply.body})
         return results
 
+    async def work(u: Unit) -> list[dict[str, Any]]:
+        if transactional:
+            return await run_all(u, isolate=False)
+        # Optimistic: run everything under one savepoint (two round trips for the whole batch). Only if an item
+        # fails, undo it all and run again with a savepoint per item, so the good items still commit.
+        mark = len(u.after_commit)
+        try:
+            async with u.conn.transaction():
+                return await run_all(u, isolate=False)
+        except (ParseError, asyncpg.PostgresError):
+            del u.after_commit[mark:]
+        return await run_all(u, isolate=True)
+
     return Reply(await in_unit(backend, unit, work))
+
+
+def _as_parse_error(exc: Exception) -> ParseError:
+    if isinstance(exc, ParseError):
+        return exc
+    return errors.from_sqlstate(getattr(exc, "sqlstate", None)) or ParseError(
+        errors.INTERNAL_SERVER_ERROR, "Internal server error."
+    )
 
 
 def _decode(body: bytes) -> Any:

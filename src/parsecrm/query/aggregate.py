@@ -25,7 +25,7 @@ class Plan:
     columns: list[tuple[str, str]] = field(default_factory=list)  # (output key, schema type or "")
 
 
-def _field_ref(ref: Any, schema: ClassSchema, alias: str) -> tuple[str, str]:
+def _field_ref(ref: Any, schema: ClassSchema, alias: str, ctx: Context) -> tuple[str, str]:
     if not isinstance(ref, str) or not ref.startswith("$"):
         raise ParseError(errors.INVALID_QUERY, f'expected a field reference like "$amount", got {str(ref)[:40]}')
     name = ref[1:]
@@ -34,6 +34,8 @@ def _field_ref(ref: Any, schema: ClassSchema, alias: str) -> tuple[str, str]:
     if name == "_id":
         name = "objectId"
     f = schema.fields.get(name)
+    if name in ctx.protected(schema):
+        raise ParseError(errors.OPERATION_FORBIDDEN, "Permission denied")
     if not FIELD_NAME.match(name) or f is None or f.type in ("Relation", "ACL"):
         raise ParseError(errors.INVALID_QUERY, f"Invalid field in aggregate: {name[:40]}")
     if f.polymorphic:
@@ -68,14 +70,14 @@ def compile_pipeline(pipeline: Any, schema: ClassSchema, security: str | None, c
             if group is not None or not isinstance(arg, dict) or "_id" not in arg:
                 raise ParseError(errors.INVALID_QUERY, "Invalid aggregate $group: it needs an _id")
             group = arg
-            select = _group_columns(arg, schema, alias)
+            select = _group_columns(arg, schema, alias, ctx)
         elif name == "$sort":
             if not isinstance(arg, dict):
                 raise ParseError(errors.INVALID_QUERY, "$sort needs an object")
             for key, direction in arg.items():
                 if direction not in (1, -1):
                     raise ParseError(errors.INVALID_QUERY, "$sort directions are 1 or -1")
-                expr = _sort_expr(key, select, schema, alias, group is not None)
+                expr = _sort_expr(key, select, schema, alias, group is not None, ctx)
                 order.append(expr + (" DESC" if direction == -1 else ""))
         elif name in ("$limit", "$skip"):
             if not isinstance(arg, int) or isinstance(arg, bool) or arg < 0:
@@ -100,7 +102,8 @@ def compile_pipeline(pipeline: Any, schema: ClassSchema, security: str | None, c
             f"SELECT count(*) AS {q(count_name)} FROM {q(schema.name)} {alias} WHERE {cond}", [(count_name, "Number")]
         )
     if group is None:
-        keys = [k for k in schema.column_fields()]
+        hidden = ctx.protected(schema)
+        keys = [k for k in schema.column_fields() if k not in hidden]
         if project:
             keys = [k for k in keys if project.get(k) or k == "objectId"]
         select = [(k, f"{alias}.{q(k)}", schema.fields[k].type) for k in keys]
@@ -119,11 +122,11 @@ def compile_pipeline(pipeline: Any, schema: ClassSchema, security: str | None, c
     return Plan(sql, [(k, t) for k, _, t in select])
 
 
-def _group_columns(spec: dict[str, Any], schema: ClassSchema, alias: str) -> list[tuple[str, str, str]]:
+def _group_columns(spec: dict[str, Any], schema: ClassSchema, alias: str, ctx: Context) -> list[tuple[str, str, str]]:
     out: list[tuple[str, str, str]] = []
     key = spec["_id"]
     if key is not None:
-        expr, kind = _field_ref(key, schema, alias)
+        expr, kind = _field_ref(key, schema, alias, ctx)
         out.append(("objectId", expr, kind))
     for name, acc in spec.items():
         if name == "_id":
@@ -139,7 +142,7 @@ def _group_columns(spec: dict[str, Any], schema: ClassSchema, alias: str) -> lis
             if op == "$sum" and isinstance(arg, (int, float)) and not isinstance(arg, bool):
                 out.append((name, f"count(*)::float8 * {float(arg)!r}", "Number"))
                 continue
-            expr, kind = _field_ref(arg, schema, alias)
+            expr, kind = _field_ref(arg, schema, alias, ctx)
             if op in ("$sum", "$avg") and kind != "Number":
                 raise ParseError(errors.INVALID_QUERY, f"{op} needs a Number field")
             fn = ACCUMULATORS[op]
@@ -149,7 +152,9 @@ def _group_columns(spec: dict[str, Any], schema: ClassSchema, alias: str) -> lis
     return out
 
 
-def _sort_expr(key: Any, select: list[tuple[str, str, str]], schema: ClassSchema, alias: str, grouped: bool) -> str:
+def _sort_expr(
+    key: Any, select: list[tuple[str, str, str]], schema: ClassSchema, alias: str, grouped: bool, ctx: Context
+) -> str:
     if not isinstance(key, str):
         raise ParseError(errors.INVALID_QUERY, "bad $sort key")
     name = "objectId" if key == "_id" else key
@@ -158,13 +163,13 @@ def _sort_expr(key: Any, select: list[tuple[str, str, str]], schema: ClassSchema
             return q(out_key)
     if grouped:
         raise ParseError(errors.INVALID_QUERY, f"cannot sort by {name[:40]} after $group")
-    return _field_ref("$" + name, schema, alias)[0]
+    return _field_ref("$" + name, schema, alias, ctx)[0]
 
 
 def compile_distinct(key: Any, where: Any, schema: ClassSchema, security: str | None, ctx: Context) -> Plan:
     if not isinstance(key, str):
         raise ParseError(errors.INVALID_QUERY, "distinct needs a field name")
-    expr, kind = _field_ref("$" + key, schema, "t")
+    expr, kind = _field_ref("$" + key, schema, "t", ctx)
     cond = compile_where(where, schema, "t", ctx)
     if security:
         cond = f"({cond}) AND {security}"

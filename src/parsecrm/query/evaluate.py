@@ -19,6 +19,8 @@ parse-server's Postgres adapter disagree are marked *decision*):
   ("array contains"). ``v = null`` matches missing/null only (*decision*: not arrays containing
   null). A pointer-valued field also equals a plain string that is its objectId (*decision*, as
   parse-server's adapters do for Pointer columns).
+* On ``createdAt``/``updatedAt`` (plain ISO strings in REST JSON, Dates for queries) a query string
+  that parses as ISO 8601 is taken as that Date; any other string never matches.
 * ``$ne``: the negation of equality, so missing/null matches; ``{"$ne": null}`` means
   "present and not null".
 * ``$lt $lte $gt $gte``: numbers, strings (by code point, Postgres ``COLLATE "C"``) and Dates (also
@@ -257,43 +259,106 @@ _REGEX_OPTIONS_RE = re.compile(r"[imxsu]*")
 _REGEX_FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "x": re.VERBOSE, "u": 0}
 
 
-def translate_regex(pattern: str) -> str:
-    """Translate the PCRE-only parts of a Mongo/Parse regex into Python ``re`` syntax.
+_WORD = "A-Za-z0-9_"
+_SPACE = "\\t\\n\\x0b\\f\\r\\x20"
+# PCRE without UCP (as MongoDB runs it): \d \w \s \b and POSIX classes are ASCII-only.
+_ESCAPES_OUTSIDE = {
+    "d": "[0-9]",
+    "D": "[^0-9]",
+    "w": f"[{_WORD}]",
+    "W": f"[^{_WORD}]",
+    "s": f"[{_SPACE}]",
+    "S": f"[^{_SPACE}]",
+    "b": f"(?:(?<![{_WORD}])(?=[{_WORD}])|(?<=[{_WORD}])(?![{_WORD}]))",
+    "B": f"(?:(?<![{_WORD}])(?![{_WORD}])|(?<=[{_WORD}])(?=[{_WORD}]))",
+    "z": "\\Z",
+    "Z": "(?=\\n?\\Z)",
+}
+_ESCAPES_IN_CLASS = {"d": "0-9", "w": _WORD, "s": _SPACE}
+_POSIX_CLASSES = {
+    "alpha": "A-Za-z",
+    "digit": "0-9",
+    "alnum": "A-Za-z0-9",
+    "upper": "A-Z",
+    "lower": "a-z",
+    "space": _SPACE,
+    "blank": "\\t\\x20",
+    "punct": re.escape("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"),
+    "xdigit": "0-9A-Fa-f",
+    "word": _WORD,
+    "cntrl": "\\x00-\\x1f\\x7f",
+    "print": "\\x20-\\x7e",
+    "graph": "\\x21-\\x7e",
+    "ascii": "\\x00-\\x7f",
+}
+_POSIX_RE = re.compile(r"\[:(\^?)([a-z]+):\]")
 
-    ``\\Q…\\E`` quotes a literal (to the end if there is no ``\\E``; a stray ``\\E`` is ignored),
-    ``\\z`` is the absolute end, ``\\Z`` the end or before a final newline, ``(?<name>…)`` and
-    ``\\k<name>`` are named groups. Everything else is passed through.
+
+def translate_regex(pattern: str) -> str:
+    """Translate a Mongo/Parse (PCRE) regex into Python ``re`` syntax with the same meaning.
+
+    ``\\Q…\\E`` quotes a literal (to the end if there is no ``\\E``; a stray ``\\E`` is ignored);
+    ``\\d \\w \\s \\b`` (and their negations) and POSIX ``[:classes:]`` are ASCII-only, as in PCRE
+    without UCP; ``\\z`` is the absolute end and ``\\Z`` the end or before a final newline;
+    ``(?<name>…)``/``\\k<name>`` are named groups. Everything else is passed through (Python and
+    PCRE agree on the common syntax; PCRE-only escapes such as ``\\h`` fail to compile).
     """
     out: list[str] = []
     i, n = 0, len(pattern)
+    in_class = False
+    class_start = -1  # index in `out` where the current class's members begin
     while i < n:
         c = pattern[i]
         if c == "\\" and i + 1 < n:
             nxt = pattern[i + 1]
             if nxt == "Q":
                 end = pattern.find("\\E", i + 2)
-                literal = pattern[i + 2 :] if end < 0 else pattern[i + 2 : end]
-                out.append(re.escape(literal))
+                out.append(re.escape(pattern[i + 2 :] if end < 0 else pattern[i + 2 : end]))
                 i = n if end < 0 else end + 2
                 continue
             if nxt == "E":
                 i += 2
                 continue
-            if nxt == "z":
-                out.append(r"\Z")
-            elif nxt == "Z":
-                out.append(r"(?=\n?\Z)")
-            elif nxt == "k" and pattern.startswith("<", i + 2):
+            if in_class and nxt in _ESCAPES_IN_CLASS:
+                out.append(_ESCAPES_IN_CLASS[nxt])
+            elif not in_class and nxt in _ESCAPES_OUTSIDE:
+                out.append(_ESCAPES_OUTSIDE[nxt])
+            elif not in_class and nxt == "k" and pattern.startswith("<", i + 2) and pattern.find(">", i + 3) > 0:
                 close = pattern.find(">", i + 3)
-                if close < 0:
-                    out.append(pattern[i : i + 2])
-                else:
-                    out.append(f"(?P={pattern[i + 3 : close]})")
-                    i = close + 1
-                    continue
+                out.append(f"(?P={pattern[i + 3 : close]})")
+                i = close + 1
+                continue
             else:
                 out.append(pattern[i : i + 2])
             i += 2
+            continue
+        if in_class:
+            posix = _POSIX_RE.match(pattern, i) if c == "[" else None
+            if posix:
+                name = posix.group(2)
+                if posix.group(1) or name not in _POSIX_CLASSES:
+                    raise ParseQueryError(f"Unsupported POSIX class in regular expression: {posix.group(0)}")
+                out.append(_POSIX_CLASSES[name])
+                i = posix.end()
+                continue
+            if c == "]" and len(out) > class_start:
+                in_class = False
+            elif c in "[&~|":
+                c = "\\" + c  # literals inside a class in PCRE; Python warns about future set syntax
+            out.append(c)
+            i += 1
+            continue
+        if c == "[":
+            in_class = True
+            out.append(c)
+            i += 1
+            if pattern.startswith("^", i):
+                out.append("^")
+                i += 1
+            if pattern.startswith("]", i):  # a leading ] is a literal
+                out.append("\\]")
+                i += 1
+            class_start = len(out)
             continue
         if c == "(" and pattern.startswith("?<", i + 1) and i + 3 < n and pattern[i + 3] not in "=!":
             out.append("(?P<")
@@ -532,9 +597,8 @@ def _check_value(value: Any, key: str, date_key: bool) -> Any:
     """Validate a query value (a JSON value that is compared for equality); return it normalized."""
     if value is None or isinstance(value, bool | str) or _is_number(value):
         if date_key and isinstance(value, str):
-            if _parse_iso(value) is None:
-                raise ParseQueryError(f"invalid date for {key}: {value!r}", INVALID_JSON)
-            return _date_value(value)
+            # createdAt/updatedAt accept ISO strings for Dates; any other string just never matches.
+            return value if _parse_iso(value) is None else _date_value(value)
         if isinstance(value, float) and value != value:
             raise ParseQueryError(f"invalid number for {key}", INVALID_JSON)
         return value

@@ -193,7 +193,7 @@ def _include(target: str, id_expr: str, shape: Shape, ctx: Context, hidden_for: 
     return f"(SELECT {body} FROM {q(schema.name)} {alias} WHERE {cond})"
 
 
-def order_sql(order: Any, schema: ClassSchema, alias: str) -> str:
+def order_sql(order: Any, schema: ClassSchema, alias: str, protected: set[str] | frozenset[str] = frozenset()) -> str:
     if order is None or order == "":
         return ""
     keys = _split("order", order)
@@ -207,6 +207,8 @@ def order_sql(order: Any, schema: ClassSchema, alias: str) -> str:
         if name in ("_rperm", "_wperm", "_acl", "_hashed_password") or name.startswith("_"):
             raise ParseError(errors.INVALID_KEY_NAME, f"Cannot sort by {name[:40]}")
         head, *rest = name.split(".")
+        if head in protected:
+            raise ParseError(errors.OPERATION_FORBIDDEN, "Permission denied")
         f = schema.fields.get(head)
         if f is None or f.type in ("Relation", "ACL") or (schema.name == "_User" and head == "password"):
             continue

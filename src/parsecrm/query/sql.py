@@ -12,6 +12,13 @@ from ..storage.schema import ClassSchema
 # It raises ParseError when the caller may not run `op` on the class at all. See security/policy.py.
 ReadFilter = Callable[[ClassSchema, str, str, "Params"], str | None]
 
+# protected(schema) → fields the caller may not filter or sort on (security/policy.py protected_for)
+Protected = Callable[[ClassSchema], set[str]]
+
+
+def _nothing_protected(schema: ClassSchema) -> set[str]:
+    return set()
+
 
 class Params:
     """Positional parameters ($1, $2, …). Values never enter the SQL text."""
@@ -31,6 +38,7 @@ class Context:
     schemas: Mapping[str, ClassSchema]
     read_filter: ReadFilter
     params: Params = field(default_factory=Params)
+    protected: Protected = _nothing_protected
     _alias: int = 0
 
     def alias(self) -> str:

@@ -59,9 +59,16 @@ def compile_where(where: Any, schema: ClassSchema, alias: str, ctx: Context) -> 
         elif key.startswith("$"):
             raise ParseError(errors.INVALID_QUERY, f"Invalid query operator: {key[:40]}")
         else:
+            guard(key, schema, ctx)
             col = resolve(key, schema, alias)
             parts.append(_constraint(col, value, schema, alias, ctx))
     return _and(parts)
+
+
+def guard(key: str, schema: ClassSchema, ctx: Context) -> None:
+    """Refuse keys the caller may not see: filtering on them would reveal them."""
+    if key.split(".")[0] in ctx.protected(schema):
+        raise ParseError(errors.OPERATION_FORBIDDEN, "Permission denied")
 
 
 def _and(parts: list[str]) -> str:
@@ -401,6 +408,7 @@ def _subquery(spec: Any, op: str, ctx: Context, key: str = "objectId") -> tuple[
     alias = ctx.alias()
     cond = compile_where(spec.get("where", {}), sub, alias, ctx)
     security = ctx.read_filter(sub, alias, "find", ctx.params)
+    guard(key, sub, ctx)
     col = resolve(key, sub, alias)
     if col.kind == "Unknown":
         return "SELECT NULL WHERE FALSE", sub

@@ -18,12 +18,18 @@ async def _init(conn: asyncpg.Connection) -> None:
     await conn.set_type_codec("json", encoder=lambda v: v, decoder=lambda b: b, schema="pg_catalog", format="binary")
 
 
+async def _keep(conn: asyncpg.Connection) -> None:
+    """Connections go back to the pool as they are: the server never leaves session state behind (no SET, LISTEN
+    or session advisory locks on pooled connections), so asyncpg's default reset would be a wasted round trip."""
+
+
 async def create_pool(dsn: str, size: int) -> asyncpg.Pool:
     return await asyncpg.create_pool(
         dsn,
         min_size=min(2, size),
         max_size=size,
         init=_init,
+        reset=_keep,
         statement_cache_size=512,
         max_inactive_connection_lifetime=300,
         server_settings={"application_name": "parsecrm", "jit": "off"},
