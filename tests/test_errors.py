@@ -21,7 +21,7 @@ def raw(
     [
         ("POST", "classes/Bad", b"{not json", 400, 107),
         ("POST", "classes/Bad", b"[1,2,3]", 400, 107),
-        ("POST", "classes/1Bad", b"{}", 400, 103),
+        ("POST", "classes/1Bad", b"{}", 400, 107),
         ("POST", "classes/Bad", b'{"1x": 1}', 400, 105),
         ("POST", "classes/Bad", b'{"a": {"__op": "Increment", "amount": "x"}}', 400, 107),
         ("POST", "classes/Bad", b'{"a": {"$where": 1}}', 400, 121),

@@ -194,7 +194,8 @@ def test_users_private_fields(api: Api, world: World) -> None:
     api.put(f"users/{world.a_user}", {"email": "A@Example.com"}, as_=world.a)
     mine = api.get("users/me", as_=world.a).json()
     assert mine["email"] == "a@example.com" and mine["sessionToken"] == world.a
-    theirs = api.get(f"users/{world.a_user}", as_=world.b).json()
+    assert api.get(f"users/{world.a_user}", as_=world.b).json() == NOT_FOUND  # users are private
+    theirs = api.get(f"users/{world.a_user}", as_=world.manager).json()  # managers see reps, not their emails
     assert theirs["username"].endswith("_a") and "email" not in theirs
     probe = api.get("users", params={"where": {"email": "a@example.com"}}, as_=world.b)
     assert (probe.status_code, probe.json()["code"]) == (400, 119)  # filtering on a hidden field would reveal it

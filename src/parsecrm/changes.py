@@ -38,6 +38,8 @@ def parse_body(schema: ClassSchema, body: Any, *, creating: bool, master: bool) 
     acl: Any = None
     acl_given = False
     for key, raw in body.items():
+        if key in ("createdAt", "updatedAt") and not (isinstance(raw, dict) and raw.get("__type") == "Date"):
+            raise ParseError(errors.INCORRECT_TYPE, f"{key} must be a Date; it is set by the server and ignored")
         if key in READ_ONLY_KEYS:
             continue
         if key in ("objectId", "id"):

@@ -61,17 +61,34 @@ def new_id() -> str:
 
 @dataclass
 class Unit:
-    """One transaction and the work to run once it commits (afterSave/afterDelete hooks, notifications)."""
+    """One transaction and the work to run once it commits (afterSave/afterDelete hooks, notifications).
+
+    `schemas` holds class schemas this transaction created or extended: visible to its own later statements, and
+    published to the process-wide cache only after commit (a rolled-back schema change must never be cached)."""
 
     conn: asyncpg.Connection
     after_commit: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    schemas: dict[str, ClassSchema] = field(default_factory=dict)
+
+    def schema_changed(self, backend: Backend, schema: ClassSchema) -> ClassSchema:
+        if not self.schemas:
+            async def publish() -> None:
+                backend.schemas.invalidate()
+
+            self.after_commit.insert(0, publish)
+        self.schemas[schema.name] = schema
+        return schema
+
+
+async def _schema(backend: Backend, unit: Unit, class_name: str) -> ClassSchema | None:
+    return unit.schemas.get(class_name) or await backend.schemas.get(class_name)
 
 
 # -- reads ------------------------------------------------------------------------------------------------------------
 
 
 async def _class_for_read(backend: Backend, caller: Caller, class_name: str) -> ClassSchema | None:
-    check_class_name(class_name)
+    check_class_name(class_name, errors.INVALID_JSON)
     schema = await backend.schemas.get(class_name)
     if schema is None and not caller.master and not backend.settings.allow_client_class_creation:
         raise ParseError(
@@ -168,6 +185,7 @@ async def _run_find(
     cond = compile_where(where, schema, alias, ctx)
     if security:
         cond = f"{cond} AND {security}" if cond != "TRUE" else security
+    cond = ctx.params.pin_unused(cond)
     include = params.get("include")
     if _truthy(params.get("includeAll")):
         include = "*"
@@ -264,8 +282,8 @@ async def in_unit(backend: Backend, unit: Unit | None, work: Callable[[Unit], Aw
 
 
 async def _class_for_write(backend: Backend, caller: Caller, class_name: str, unit: Unit) -> ClassSchema:
-    check_class_name(class_name)
-    schema = await backend.schemas.get(class_name)
+    check_class_name(class_name, errors.INVALID_JSON)
+    schema = await _schema(backend, unit, class_name)
     if schema is not None:
         return schema
     if caller.read_only:
@@ -274,7 +292,7 @@ async def _class_for_write(backend: Backend, caller: Caller, class_name: str, un
         raise ParseError(
             errors.OPERATION_FORBIDDEN, f"This user is not allowed to access non-existent class: {class_name}"
         )
-    return await backend.schemas.ensure_class(class_name, conn=unit.conn)
+    return unit.schema_changed(backend, await backend.schemas.ensure_class(class_name, conn=unit.conn))
 
 
 async def _ensure_fields(
@@ -293,7 +311,7 @@ async def _ensure_fields(
     if not missing:
         return schema
     policy.check_class(schema, caller, "addField")
-    return await backend.schemas.add_fields(unit.conn, schema.name, missing)
+    return unit.schema_changed(backend, await backend.schemas.add_fields(unit.conn, schema.name, missing))
 
 
 def _check_required(schema: ClassSchema, values: dict[str, Any], creating: bool) -> None:
@@ -335,8 +353,10 @@ async def create(
     unit: Unit | None = None,
     context: dict[str, Any] | None = None,
     extra_columns: dict[str, Any] | None = None,
+    object_id: str | None = None,
 ) -> dict[str, Any]:
-    """Create an object; returns the response body (objectId, createdAt, and fields the server changed)."""
+    """Create an object; returns the response body (objectId, createdAt, and fields the server changed).
+    `object_id` is for internal callers that must know the id in advance (sign-up puts it in the user's ACL)."""
 
     async def work(u: Unit) -> dict[str, Any]:
         schema = await _class_for_write(backend, caller, class_name, u)
@@ -349,7 +369,7 @@ async def create(
             if f.default is not None and name not in changes:
                 changes[name] = Change("set", _decode_default(f.default))
                 echoed.append(name)  # the client did not send it, so it learns the value from the response
-        object_id = new_id()
+        oid = object_id or new_id()
         req: Request | None = None
         if backend.cloud.has("beforeSave", class_name):
             values = {k: apply(c, None) for k, c in changes.items() if c.kind != "relation"}
@@ -371,7 +391,7 @@ async def create(
         rperm, wperm, acl_json = acl_mod.columns(acl if acl_given else None)
         now = datetime.now(UTC)
         cols = ['"objectId"', '"createdAt"', '"updatedAt"', '"_rperm"', '"_wperm"', '"_acl"']
-        args: list[Any] = [object_id, now, now, rperm, wperm, acl_json]
+        args: list[Any] = [oid, now, now, rperm, wperm, acl_json]
         for key, value in values.items():
             f = schema.fields.get(key)
             if f is None or value is None or key not in schema.column_fields():
@@ -386,12 +406,12 @@ async def create(
             await u.conn.execute(f"INSERT INTO {q(schema.name)} ({', '.join(cols)}) VALUES ({placeholders})", *args)
         except asyncpg.UniqueViolationError as exc:
             raise unique_error(exc) from exc
-        await _write_relations(u.conn, schema, object_id, changes)
+        await _write_relations(u.conn, schema, oid, changes)
         if schema.name == "_Role":
             await notify_auth(u.conn, "roles")
-        response: dict[str, Any] = {"objectId": object_id, "createdAt": iso(now)}
+        response: dict[str, Any] = {"objectId": oid, "createdAt": iso(now)}
         response.update(_encode_fields(values, sorted(set(echoed))))
-        saved = ParseObject(class_name, {k: v for k, v in values.items() if v is not None}, object_id)
+        saved = ParseObject(class_name, {k: v for k, v in values.items() if v is not None}, oid)
         saved.created_at = saved.updated_at = now
         for fn in req.in_transaction if req else ():
             await fn(saved)
@@ -515,8 +535,8 @@ async def update(
     """Update an object the caller may write; returns `{updatedAt, …}` with operation results and hook edits."""
 
     async def work(u: Unit) -> dict[str, Any]:
-        check_class_name(class_name)
-        schema = await backend.schemas.get(class_name)
+        check_class_name(class_name, errors.INVALID_JSON)
+        schema = await _schema(backend, u, class_name)
         if schema is None:
             raise errors.not_found()
         changes, acl, acl_given = parse_body(schema, body, creating=False, master=caller.master)
@@ -659,8 +679,8 @@ async def delete(
     context: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     async def work(u: Unit) -> dict[str, Any]:
-        check_class_name(class_name)
-        schema = await backend.schemas.get(class_name)
+        check_class_name(class_name, errors.INVALID_JSON)
+        schema = await _schema(backend, u, class_name)
         if schema is None:
             raise errors.not_found()
         original_json = await _locked_original(backend, caller, schema, object_id, "delete", u)

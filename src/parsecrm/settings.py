@@ -57,7 +57,6 @@ class Settings:
     login_lockout_seconds: int = 300
     cloud: str = ""  # an importable module or a .py path with the deployment's own hooks
     crm_enabled: bool = True  # apply the CRM schema and register its rules
-    private_users: bool = True  # new users readable only by themselves (the CRM shares usernames with teammates)
     deal_stages: tuple[str, ...] = ("lead", "qualified", "proposal", "negotiation", "won", "lost")
     db_pool_size: int = 10
     debug: bool = False
@@ -126,7 +125,6 @@ def from_env(env: dict[str, str] | None = None) -> Settings:
         login_lockout_seconds=int(e.get("PARSE_LOGIN_LOCKOUT_SECONDS", Settings.login_lockout_seconds)),
         cloud=e.get("PARSE_CLOUD", ""),
         crm_enabled=_bool(e.get("CRM_ENABLED"), True),
-        private_users=_bool(e.get("PARSE_PRIVATE_USERS"), not _bool(e.get("CRM_ENABLED"), True)),
         deal_stages=stages,
         db_pool_size=int(e.get("CRM_DB_POOL_SIZE", Settings.db_pool_size)),
         debug=_bool(e.get("CRM_DEBUG"), False),

@@ -100,24 +100,12 @@ async def sign_up(backend: Backend, caller: Caller, body: Any, *, unit: Unit | N
     hashed = await hash_password(password, backend.settings.bcrypt_rounds)
 
     async def work(u: Unit) -> dict[str, Any]:
+        user_id = objects.new_id()
+        if "ACL" not in fields:  # private: only the user (and the master key) can read or write it
+            fields["ACL"] = {user_id: {"read": True, "write": True}}
         response = await objects.create(
-            backend, caller, "_User", fields, unit=u, extra_columns={"_hashed_password": hashed}
+            backend, caller, "_User", fields, unit=u, extra_columns={"_hashed_password": hashed}, object_id=user_id
         )
-        user_id = response["objectId"]
-        if "ACL" not in fields:  # only the user writes it; readable by the user alone, or by everyone the CLP admits
-            private = backend.settings.private_users
-            acl = (
-                {user_id: {"read": True, "write": True}}
-                if private
-                else {"*": {"read": True}, user_id: {"read": True, "write": True}}
-            )
-            await u.conn.execute(
-                'UPDATE "_User" SET "_rperm" = $2, "_wperm" = $3, "_acl" = $4 WHERE "objectId" = $1',
-                user_id,
-                [user_id] if private else ["*", user_id],
-                [user_id],
-                acl,
-            )
         response["sessionToken"] = await _create_session(u, user_id, caller, backend.settings.session_length, "signup")
         return response
 
@@ -128,7 +116,8 @@ async def _user_row(backend: Backend, username: str | None, email: str | None) -
     if username is not None:
         return await backend.pool.fetchrow(
             'SELECT "objectId", "_hashed_password", "_failed_login_count", "_account_lockout_expires_at" '
-            'FROM "_User" WHERE "username" = $1 OR lower("email") = lower($1) ORDER BY ("username" = $1) DESC LIMIT 1',
+            'FROM "_User" WHERE lower("username") = lower($1) OR lower("email") = lower($1) '
+            'ORDER BY ("username" = $1) DESC, (lower("username") = lower($1)) DESC LIMIT 1',
             username,
         )
     return await backend.pool.fetchrow(

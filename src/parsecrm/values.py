@@ -54,9 +54,10 @@ def valid_class_name(name: Any) -> bool:
     return isinstance(name, str) and (name in SYSTEM_CLASSES or bool(CLASS_NAME.match(name))) and len(name) <= 100
 
 
-def check_class_name(name: Any) -> str:
+def check_class_name(name: Any, code: int = errors.INVALID_CLASS_NAME) -> str:
+    """Object routes answer 107 for a malformed class name, as parse-server does; schema routes answer 103."""
     if not valid_class_name(name):
-        raise ParseError(errors.INVALID_CLASS_NAME, f"Invalid class name: {str(name)[:100]}")
+        raise ParseError(code, f"Invalid class name: {str(name)[:100]}")
     return name
 
 

@@ -1,5 +1,6 @@
 """The CRM's business rules, registered through the public Cloud Code API (parsecrm.cloud) like any deployment's.
 
+Users are private (readable by themselves) and readable by `Managers`, who assign deals to reps.
 Ownership: every Company, Contact, Deal and Activity records `createdBy` (always the session user; clients cannot
 set or change it). ACLs are computed here, never taken from clients: read+write for the owner(s) and the role
 `Managers` (whose `roles` relation holds `Admins`, so admins inherit it). A Deal's owners are its creator and its
@@ -130,6 +131,14 @@ def build(settings: Settings) -> Cloud:
     stages = settings.deal_stages
 
     cloud.on_startup(setup.apply)
+
+    @cloud.before_save("_User")
+    async def user_visible_to_managers(req: Request) -> None:
+        """Users stay private (only themselves), but managers must see reps to assign deals: read for Managers."""
+        obj = req.object
+        assert obj is not None
+        if req.original is None and isinstance(obj.get("ACL"), dict) and "role:Managers" not in obj.get("ACL"):
+            obj.set("ACL", {**obj.get("ACL"), "role:Managers": {"read": True}})
 
     @cloud.before_save("Company")
     async def company(req: Request) -> None:

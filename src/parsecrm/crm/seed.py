@@ -31,6 +31,7 @@ from ..security.caller import ANONYMOUS, MASTER, Caller
 from ..settings import Settings, from_env
 from ..values import Pointer, iso
 from . import rules
+from .transfer import bulk_connection, json_text
 
 DEMO_SEED = 20260101
 DAY = timedelta(days=1)
@@ -355,7 +356,7 @@ async def seed_demo(backend: Backend, seed: int = DEMO_SEED, out: Out = print) -
                 "stage": path[0],
                 "contact": _ptr("Contact", contact_id),
                 "company": _ptr("Company", company_id_of[company_name]),
-                "expectedCloseDate": _date(close.replace(hour=17, minute=0, second=0)),
+                "expectedCloseDate": _date(close.replace(hour=17, minute=0, second=0, microsecond=0)),
                 "assignedTo": rep.pointer,
             }
             if rng.random() < 0.35:
@@ -521,13 +522,14 @@ class _Acls:
     """(_rperm, _wperm, _acl) as the rules compute them for (owner, assignee), built once per pair."""
 
     def __init__(self) -> None:
-        self.cache: dict[tuple[str, str | None], tuple[list[str], list[str], dict[str, Any] | None]] = {}
+        self.cache: dict[tuple[str, str | None], tuple[list[str], list[str], str | None]] = {}
 
-    def __call__(self, owner: str, other: str | None = None) -> tuple[list[str], list[str], dict[str, Any] | None]:
+    def __call__(self, owner: str, other: str | None = None) -> tuple[list[str], list[str], str | None]:
         key = (owner, other)
         if key not in self.cache:
             acl = rules._acl(Pointer("_User", owner), Pointer("_User", other) if other else None)
-            self.cache[key] = acl_mod.columns(acl)
+            rperm, wperm, stored = acl_mod.columns(acl)
+            self.cache[key] = (rperm, wperm, json_text(stored))  # jsonb as text: see transfer.bulk_connection
         return self.cache[key]
 
 
@@ -737,7 +739,7 @@ async def seed_scale(backend: Backend, scale: float, seed: int = 42, out: Out = 
     ]
     written: dict[str, int] = {"_User": len(names)}
     t_rows = time.perf_counter()
-    async with backend.pool.acquire() as conn, conn.transaction():
+    async with bulk_connection(backend) as conn, conn.transaction():
         await conn.execute("SET LOCAL synchronous_commit = off")
         for cls, rows in loads:
             t = time.perf_counter()

@@ -58,6 +58,13 @@ async def ensure_roles(backend: Backend, names: list[str]) -> None:
             found = await objects.query(backend, MASTER, "_Role", {"where": {"name": name}, "limit": 1})
             ids[name] = found[0]["objectId"]
     if "Admins" in ids and "Managers" in ids:
+        linked = await backend.pool.fetchval(
+            'SELECT EXISTS (SELECT 1 FROM "_Join:roles:_Role" WHERE "owningId" = $1 AND "relatedId" = $2)',
+            ids["Managers"],
+            ids["Admins"],
+        )
+        if linked:  # already there: a start-up must not rewrite the role (and flush every server's role cache)
+            return
         pointer = {"__type": "Pointer", "className": "_Role", "objectId": ids["Admins"]}
         await objects.update(
             backend, MASTER, "_Role", ids["Managers"], {"roles": {"__op": "AddRelation", "objects": [pointer]}}

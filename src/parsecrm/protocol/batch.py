@@ -50,21 +50,11 @@ async def run(backend: Backend, call: Call, unit: Unit | None) -> Reply:
     if not call.caller.master and len(requests) > backend.settings.batch_limit:
         raise ParseError(errors.INVALID_JSON, f"a batch may hold at most {backend.settings.batch_limit} requests")
     transactional = body.get("transaction") is True
-    subs: list[Call | ParseError] = []
-    for raw in requests:
-        try:
-            subs.append(_sub_call(backend, call, raw))
-        except ParseError as exc:
-            if transactional:
-                raise
-            subs.append(exc)
+    subs = [_sub_call(backend, call, raw) for raw in requests]  # a malformed item fails the whole batch (107)
 
     async def run_all(u: Unit, isolate: bool) -> list[dict[str, Any]]:
         results: list[dict[str, Any]] = []
         for sub in subs:
-            if isinstance(sub, ParseError):
-                results.append({"error": sub.body()})
-                continue
             try:
                 if isolate:
                     async with u.conn.transaction():  # a savepoint: a failure undoes this sub-request only
@@ -84,12 +74,12 @@ async def run(backend: Backend, call: Call, unit: Unit | None) -> Reply:
             return await run_all(u, isolate=False)
         # Optimistic: run everything under one savepoint (two round trips for the whole batch). Only if an item
         # fails, undo it all and run again with a savepoint per item, so the good items still commit.
-        mark = len(u.after_commit)
+        jobs, schemas = list(u.after_commit), dict(u.schemas)
         try:
             async with u.conn.transaction():
                 return await run_all(u, isolate=False)
         except (ParseError, asyncpg.PostgresError):
-            del u.after_commit[mark:]
+            u.after_commit[:], u.schemas = jobs, schemas  # forget what the rolled-back attempt queued
         return await run_all(u, isolate=True)
 
     return Reply(await in_unit(backend, unit, work))

@@ -41,7 +41,7 @@ async def create(backend: Backend, call: Call, unit: Unit | None, cls: str) -> R
         result = await users.sign_up(backend, call.caller, body, unit=unit)
     else:
         result = await objects.create(backend, call.caller, cls, body, unit=unit, context=call.context)
-    location = f"{backend.settings.server_url}/classes/{cls}/{result['objectId']}".encode()
+    location = f"{backend.settings.server_url}/{call.path}/{result['objectId']}".encode()
     return Reply(result, 201, [(b"location", location)])
 
 

@@ -96,7 +96,7 @@ def compile_pipeline(pipeline: Any, schema: ClassSchema, security: str | None, c
             count_name = arg
         else:
             raise ParseError(errors.INVALID_QUERY, f"Invalid aggregate stage '{name[:40]}'.")
-    cond = " AND ".join(f"({w})" for w in where) or "TRUE"
+    cond = ctx.params.pin_unused(" AND ".join(f"({w})" for w in where) or "TRUE")
     if count_name:
         return Plan(
             f"SELECT count(*) AS {q(count_name)} FROM {q(schema.name)} {alias} WHERE {cond}", [(count_name, "Number")]
@@ -173,6 +173,7 @@ def compile_distinct(key: Any, where: Any, schema: ClassSchema, security: str | 
     cond = compile_where(where, schema, "t", ctx)
     if security:
         cond = f"({cond}) AND {security}"
+    cond = ctx.params.pin_unused(cond)
     return Plan(
         f"SELECT DISTINCT {expr} AS v FROM {q(schema.name)} t WHERE {cond} AND {expr} IS NOT NULL", [("v", kind)]
     )

@@ -785,6 +785,8 @@ def _compile_select(op: str, arg: Any) -> _Test:
     if not isinstance(arg, Mapping) or not isinstance(arg.get("key"), str) or "query" not in arg:
         raise ParseQueryError(f"improper usage of {op}")
     class_name, where = _check_sub_query(op, arg["query"])
+    if not _KEY_RE.fullmatch(arg["key"]):
+        raise ParseQueryError(f"Invalid key name: {arg['key']}", INVALID_KEY_NAME)
     parts = tuple(arg["key"].split("."))
     token = object()
     negate = op == "$dontSelect"

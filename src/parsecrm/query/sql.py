@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,14 +24,26 @@ def _nothing_protected(schema: ClassSchema) -> set[str]:
 class Params:
     """Positional parameters ($1, $2, …). Values never enter the SQL text."""
 
-    __slots__ = ("values",)
+    __slots__ = ("casts", "values")
 
     def __init__(self) -> None:
         self.values: list[Any] = []
+        self.casts: list[str] = []
 
     def add(self, value: Any, cast: str = "") -> str:
         self.values.append(value)
+        self.casts.append(cast)
         return f"${len(self.values)}{cast}"
+
+    def pin_unused(self, condition: str) -> str:
+        """`condition` plus a no-op reference to every parameter it lost (a branch the compiler folded away to
+        TRUE/FALSE still added its parameters, and PostgreSQL must know each parameter's type)."""
+        extra = [
+            f"(${i}{cast} IS NULL OR TRUE)"
+            for i, cast in enumerate(self.casts, 1)
+            if cast and not re.search(rf"\${i}(?!\d)", condition)
+        ]
+        return condition if not extra else "(" + " AND ".join([condition, *extra]) + ")"
 
 
 @dataclass

@@ -256,7 +256,8 @@ def create_table_sql(schema: ClassSchema) -> list[str]:
 def system_indexes(class_name: str) -> list[str]:
     if class_name == "_User":
         return [
-            'CREATE UNIQUE INDEX IF NOT EXISTS "_User_unique_username" ON "_User" ("username")',
+            'CREATE UNIQUE INDEX IF NOT EXISTS "_User_unique_username" ON "_User" (lower("username"))',
+            'CREATE INDEX IF NOT EXISTS "_User_username" ON "_User" ("username")',
             'CREATE UNIQUE INDEX IF NOT EXISTS "_User_unique_email" ON "_User" (lower("email"))',
             'CREATE INDEX IF NOT EXISTS "_User_perishable_token" ON "_User" ("_perishable_token")',
             'CREATE INDEX IF NOT EXISTS "_User_email_verify_token" ON "_User" ("_email_verify_token")',
@@ -367,12 +368,14 @@ class SchemaCache:
         *,
         conn: asyncpg.Connection | None = None,
     ) -> ClassSchema:
-        """Create the class if missing and add any missing fields/indexes; never drops or retypes anything."""
-        if conn is None:
-            async with self.pool.acquire() as c, c.transaction():
-                result = await self._ensure_class(c, name, fields or {}, clp, indexes)
-        else:
-            result = await self._ensure_class(conn, name, fields or {}, clp, indexes)
+        """Create the class if missing and add any missing fields/indexes; never drops or retypes anything.
+
+        With `conn` the change joins that transaction and the cache is left alone: the caller must call
+        `invalidate()` once it commits (a rolled-back change must never be cached)."""
+        if conn is not None:
+            return await self._ensure_class(conn, name, fields or {}, clp, indexes)
+        async with self.pool.acquire() as c, c.transaction():
+            result = await self._ensure_class(c, name, fields or {}, clp, indexes)
         self._store(result)
         return result
 
@@ -444,7 +447,8 @@ class SchemaCache:
         await conn.execute("SELECT pg_notify($1, $2)", SCHEMA_CHANNEL, schema.name)
 
     async def add_fields(self, conn: asyncpg.Connection, name: str, fields: dict[str, Field]) -> ClassSchema:
-        """Add fields implied by a save (the caller checked the addField permission). Runs in `conn`'s transaction."""
+        """Add fields implied by a save (the caller checked the addField permission). Runs in `conn`'s transaction;
+        as with `ensure_class(conn=…)`, the caller invalidates the cache after commit."""
         current = await self._locked(conn, name)
         if current is None:
             raise ParseError(errors.INVALID_CLASS_NAME, f"Class {name} does not exist.")
@@ -457,7 +461,6 @@ class SchemaCache:
             changed = True
         if changed:
             await self._save(conn, current)
-        self._store(current)
         return current
 
     async def update_class(

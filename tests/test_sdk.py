@@ -1,0 +1,31 @@
+"""Runs the official-SDK conformance suite (tests/sdk, Node's test runner) against a live server."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import Server
+
+SDK_DIR = Path(__file__).resolve().parent / "sdk"
+
+
+def test_official_sdk_suite(server: Server) -> None:
+    node = shutil.which("node")
+    assert node, "Node.js is required for the SDK suite (make test installs its packages)"
+    if not (SDK_DIR / "node_modules" / "parse").is_dir():
+        pytest.fail("tests/sdk/node_modules is missing: run `make test` (it runs `npm ci` there)")
+    env = {**os.environ, "PARSE_SERVER_URL": server.url, "PARSE_APP_ID": server.app_id,
+           "PARSE_MASTER_KEY": server.master_key, "PARSE_JS_KEY": server.javascript_key}
+    env.pop("PEER", None)
+    proc = subprocess.run(
+        [node, "--test", "--test-timeout=120000", "--test-reporter=spec"], cwd=SDK_DIR, env=env,
+        capture_output=True, text=True, timeout=900,
+    )
+    summary = "\n".join(line for line in proc.stdout.splitlines() if line.startswith(("ℹ", "✖")))
+    assert proc.returncode == 0, f"SDK suite failed:\n{proc.stdout[-15000:]}\n{proc.stderr[-3000:]}\n{server.log()}"
+    assert "ℹ fail 0" in summary and "ℹ pass 0" not in summary, summary
