@@ -125,3 +125,14 @@ def test_acl_is_returned_as_written(api: Api) -> None:
     assert api.get(f"classes/{cls}/{oid}").json()["ACL"] == acl
     bare = api.post(f"classes/{cls}", {"x": 2}).json()["objectId"]
     assert "ACL" not in api.get(f"classes/{cls}/{bare}").json()
+
+
+def test_dotted_keys_set_sub_keys(api: Api) -> None:
+    cls = unique("Dot")
+    oid = api.post(f"classes/{cls}", {"meta": {"a": 1, "keep": True}}).json()["objectId"]
+    api.put(f"classes/{cls}/{oid}", {"meta.a": 2, "meta.deep.x": "y"})
+    assert api.get(f"classes/{cls}/{oid}").json()["meta"] == {"a": 2, "keep": True, "deep": {"x": "y"}}
+    api.put(f"classes/{cls}/{oid}", {"meta.keep": {"__op": "Delete"}})
+    assert api.get(f"classes/{cls}/{oid}").json()["meta"] == {"a": 2, "deep": {"x": "y"}}
+    made = api.post(f"classes/{cls}", {"meta.z": 1}).json()["objectId"]
+    assert api.get(f"classes/{cls}/{made}").json()["meta"] == {"z": 1}

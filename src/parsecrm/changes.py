@@ -47,8 +47,19 @@ def parse_body(schema: ClassSchema, body: Any, *, creating: bool, master: bool) 
         if key == "ACL":
             acl, acl_given = raw, True
             continue
-        if "." in key:
-            raise ParseError(errors.INVALID_KEY_NAME, f"Invalid field name: {key[:100]}.")
+        if "." in key:  # "meta.b": set one sub-key of an Object field
+            head, *path = key.split(".")
+            check_field_name(head)
+            if not all(p and p.replace("_", "").isalnum() for p in path):
+                raise ParseError(errors.INVALID_KEY_NAME, f"Invalid field name: {key[:100]}.")
+            change = changes.setdefault(head, Change("path", []))
+            if change.kind != "path":
+                raise ParseError(errors.INVALID_KEY_NAME, f"{head} is set twice in one save")
+            sub = _change(key, raw, creating)
+            if sub.kind != "set":
+                raise ParseError(errors.INVALID_KEY_NAME, f"only values and Delete can be set on {key[:100]}")
+            change.value.append((tuple(path), sub.value, raw == {"__op": "Delete"}))
+            continue
         check_field_name(key)
         if key in SYSTEM_KEYS.get(schema.name, set()) and not master:
             raise ParseError(errors.OPERATION_FORBIDDEN, f"Clients aren't allowed to manually update {key}.")
@@ -83,7 +94,7 @@ def _change(key: str, raw: Any, creating: bool) -> Change:
             if not isinstance(objects, list):
                 raise ParseError(errors.INVALID_JSON, "objects to add must be an array")
             kind = {"Add": "add", "AddUnique": "addu", "Remove": "remove"}[op]
-            return Change(kind, [decode(o) for o in objects])
+            return Change(kind, [decode(o, stored=True) for o in objects])
         if op == "AddRelation":
             return Change("relation", adds=_pointers(key, raw.get("objects")))
         if op == "RemoveRelation":
@@ -103,7 +114,7 @@ def _change(key: str, raw: Any, creating: bool) -> Change:
         raise ParseError(errors.COMMAND_UNAVAILABLE, f"The {str(op)[:40]} operator is not supported yet.")
     if isinstance(raw, dict) and raw.get("__type") == "Relation":
         return Change("relation")
-    return Change("set", decode(raw))
+    return Change("set", decode(raw, stored=True))
 
 
 def implied_field(change: Change) -> Field | None:
@@ -112,6 +123,8 @@ def implied_field(change: Change) -> Field | None:
         return Field("Number")
     if change.kind in ("add", "addu", "remove"):
         return Field("Array")
+    if change.kind == "path":
+        return Field("Object")
     if change.kind == "relation":
         pointers = change.adds or change.removes
         return Field("Relation", pointers[0].class_name) if pointers else None
@@ -176,4 +189,24 @@ def apply(change: Change, current: Any) -> Any:
         return base
     if change.kind == "remove":
         return [v for v in base if v not in change.value]
+    if change.kind == "path":
+        return set_paths(current if isinstance(current, dict) else {}, change.value)
     return current
+
+
+def set_paths(obj: dict[str, Any], edits: list[tuple[tuple[str, ...], Any, bool]]) -> dict[str, Any]:
+    """A copy of `obj` with each (path, value, delete) edit applied, creating intermediate objects."""
+    import copy
+
+    out = copy.deepcopy(obj)
+    for path, value, delete in edits:
+        node = out
+        for part in path[:-1]:
+            if not isinstance(node.get(part), dict):
+                node[part] = {}
+            node = node[part]
+        if delete:
+            node.pop(path[-1], None)
+        else:
+            node[path[-1]] = value
+    return out

@@ -30,7 +30,7 @@ from .security import acl as acl_mod
 from .security import policy
 from .security.caller import MASTER, Caller
 from .security.sessions import notify as notify_auth
-from .storage.schema import ClassSchema, Field, join_table, q
+from .storage.schema import ClassSchema, Field, default_fields, join_table, q
 from .values import Pointer, check_class_name, iso
 
 ID_ALPHABET = string.ascii_letters + string.digits
@@ -72,6 +72,7 @@ class Unit:
 
     def schema_changed(self, backend: Backend, schema: ClassSchema) -> ClassSchema:
         if not self.schemas:
+
             async def publish() -> None:
                 backend.schemas.invalidate()
 
@@ -138,14 +139,17 @@ async def find(
     for key in params:
         if key not in FIND_PARAMS:
             raise ParseError(errors.INVALID_QUERY, f"Invalid parameter for query: {str(key)[:40]}")
+    redirect = params.get("redirectClassNameForKey")
+    target = await _redirect_class(backend, class_name, redirect) if isinstance(redirect, str) else None
+    if target:  # relation.query() on an owner whose relation's target class the SDK does not know yet
+        params = {k: v for k, v in params.items() if k != "redirectClassNameForKey"}
+        class_name = target
     rows, count = await _run_find(backend, caller, class_name, params, op=op, conn=conn)
     body = b'{"results":[' + b",".join(rows) + b"]"
     if count is not None:
         body += b',"count":' + str(count).encode()
-    if isinstance(params.get("redirectClassNameForKey"), str):
-        target = await _redirect_class(backend, class_name, params["redirectClassNameForKey"])
-        if target:
-            body += b',"className":' + orjson.dumps(target)
+    if target:
+        body += b',"className":' + orjson.dumps(target)
     return body + b"}"
 
 
@@ -169,7 +173,9 @@ async def _run_find(
     skip = _int_param("skip", params.get("skip"), 0)
     limit = min(limit, backend.settings.max_limit) if not caller.master else limit
     want_count = _truthy(params.get("count"))
-    if schema is None:
+    if schema is None:  # nothing to find, but a malformed query is still an error
+        empty = ClassSchema(class_name, default_fields(class_name))
+        compile_where(_where(params.get("where")), empty, "t", Context({}, policy.read_filter(MASTER)))
         return [], (0 if want_count else None)
     if backend.cloud.has("beforeFind", class_name):
         query = {k: v for k, v in params.items()}
@@ -199,7 +205,7 @@ async def _run_find(
     if limit > 0 and count != 0:
         count_params = len(ctx.params.values)
         select = row_json(schema, alias, shape, ctx, policy.hidden_fields(caller))
-        order = order_sql(params.get("order"), schema, alias, ctx.protected(schema))
+        order = order_sql(params.get("order"), schema, alias, ctx.protected(schema), ctx.score)
         lim = ctx.params.add(limit, "::bigint")
         off = ctx.params.add(skip, "::bigint")
         sql = f"SELECT {select} FROM {table} {alias} WHERE {cond}{order} LIMIT {lim} OFFSET {off}"
@@ -588,6 +594,9 @@ async def update(
             if change.kind == "set":
                 sets.append(f"{col} = {params.add(column_value(f, change.value))}")
                 continue
+            if change.kind == "path":
+                sets.append(f"{col} = {_path_sql(col, change.value, params)}")
+                continue
             returning.append(key)
             if change.kind == "inc":
                 sets.append(f"{col} = coalesce({col}, 0) + {params.add(float(change.value), '::float8')}")
@@ -647,6 +656,24 @@ async def update(
         return response
 
     return await in_unit(backend, unit, work)
+
+
+def _path_sql(col: str, edits: list[tuple[tuple[str, ...], Any, bool]], params: Params) -> str:
+    """Sub-key edits of an Object column as nested jsonb_set / #- calls (intermediate objects created)."""
+    from .values import encode
+
+    expr = f"coalesce({col}, '{{}}'::jsonb)"
+    for path, value, delete in edits:
+        if delete:
+            expr = f"({expr} #- {params.add(list(path), '::text[]')})"
+            continue
+        for depth in range(1, len(path)):  # make sure every intermediate key holds an object
+            prefix = params.add(list(path[:depth]), "::text[]")
+            current = f"({expr} #> {prefix})"
+            ensured = f"CASE WHEN jsonb_typeof({current}) = 'object' THEN {current} ELSE '{{}}'::jsonb END"
+            expr = f"jsonb_set({expr}, {prefix}, {ensured}, true)"
+        expr = f"jsonb_set({expr}, {params.add(list(path), '::text[]')}, {params.add(encode(value), '::jsonb')}, true)"
+    return expr
 
 
 def _dedupe(values: list[Any]) -> list[Any]:

@@ -116,8 +116,8 @@ async def _user_row(backend: Backend, username: str | None, email: str | None) -
     if username is not None:
         return await backend.pool.fetchrow(
             'SELECT "objectId", "_hashed_password", "_failed_login_count", "_account_lockout_expires_at" '
-            'FROM "_User" WHERE lower("username") = lower($1) OR lower("email") = lower($1) '
-            'ORDER BY ("username" = $1) DESC, (lower("username") = lower($1)) DESC LIMIT 1',
+            'FROM "_User" WHERE "username" = $1 OR lower("email") = lower($1) '
+            'ORDER BY ("username" = $1) DESC LIMIT 1',
             username,
         )
     return await backend.pool.fetchrow(

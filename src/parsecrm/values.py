@@ -67,8 +67,9 @@ def check_field_name(name: Any) -> str:
     return name
 
 
-def decode(value: Any) -> Any:
-    """Wire JSON → Python: `{"__type":"Date"}` → datetime, Pointer/Object → Pointer; containers recursively."""
+def decode(value: Any, *, stored: bool = False) -> Any:
+    """Wire JSON → Python: `{"__type":"Date"}` → datetime, Pointer/Object → Pointer; containers recursively.
+    `stored`: the value is about to be saved, where nested keys with '.' are refused (they could not be queried)."""
     if isinstance(value, dict):
         kind = value.get("__type")
         if kind == "Date":
@@ -81,11 +82,13 @@ def decode(value: Any) -> Any:
         if kind is not None and kind not in ("Relation", "GeoPoint", "File", "Bytes", "Polygon"):
             raise ParseError(errors.INCORRECT_TYPE, f"Unknown __type: {str(kind)[:40]}")
         for key in value:
-            if key in ("__proto__", "constructor") or (isinstance(key, str) and key.startswith("$")):
-                raise ParseError(errors.INVALID_NESTED_KEY, f"Invalid nested key: {key[:40]}")
-        return {k: decode(v) for k, v in value.items()}
+            if key in ("__proto__", "constructor") or key.startswith("$") or (stored and "." in key):
+                raise ParseError(
+                    errors.INVALID_NESTED_KEY, f"Nested keys should not contain the '$' or '.' characters: {key[:40]}"
+                )
+        return {k: decode(v, stored=stored) for k, v in value.items()}
     if isinstance(value, list):
-        return [decode(v) for v in value]
+        return [decode(v, stored=stored) for v in value]
     if isinstance(value, float) and not math.isfinite(value):
         raise ParseError(errors.INCORRECT_TYPE, "numbers must be finite")
     return value

@@ -32,6 +32,7 @@ class Shape:
     exclude: set[str] = field(default_factory=set)
     include: dict[str, Shape] = field(default_factory=dict)
     include_all: bool = False
+    score: bool = False  # keys=$score: output the text-search rank as "score"
 
 
 def parse_shape(keys: Any, exclude: Any, include: Any) -> Shape:
@@ -47,6 +48,9 @@ def parse_shape(keys: Any, exclude: Any, include: Any) -> Shape:
     if keys is not None:
         shape.keys = set()
     for path in key_list:
+        if path == "$score":
+            shape.score = True
+            continue
         parts = path.split(".")
         node = shape
         for i, part in enumerate(parts):
@@ -120,6 +124,8 @@ def row_json(
                 continue
             piece = f"CASE WHEN {cond} THEN {piece} END"
         pieces.append(f"coalesce({piece}, '')")
+    if shape.score and ctx.score and depth == 0:
+        pieces.append(f"',\"score\":' || to_json({ctx.score})::text")
     pieces.append(f"coalesce(',\"ACL\":' || {alias}.\"_acl\"::text, '')")
     pieces.append("'}'")
     return "(" + " || ".join(pieces) + ")"
@@ -145,7 +151,12 @@ def _field_piece(
         return f'\'{"," + _lit_json(name)}:{{"__type":"Relation","className":{_lit_json(f.target or "")}}}\''
     if f.type == "Date":
         return f'\',{_lit_json(name)}:{{"__type":"Date","iso":"\' || {date_text(col)} || \'"}}\''
-    if f.type in ("Object", "Array"):
+    if f.type == "Array":
+        sub = shape.include.get(name)
+        if sub is not None and depth < 4:
+            return f"{key} || {_array_include(col, sub, ctx, hidden_for, depth)}"
+        return f"{key} || {col}::text"
+    if f.type == "Object":
         return f"{key} || {col}::text"
     if f.type == "Pointer":
         sub = shape.include.get(name)
@@ -177,6 +188,29 @@ def _field_piece(
     return f"{key} || to_json({col})::text"
 
 
+def _array_include(col: str, shape: Shape, ctx: Context, hidden_for: Any, depth: int) -> str:
+    """An Array field whose pointer elements are replaced by the objects they point at (when readable)."""
+    branches = []
+    for target in sorted(ctx.schemas):
+        if target.startswith("_Session"):
+            continue
+        inc = _include(target, "(e ->> 'objectId')", shape, ctx, hidden_for, depth)
+        if inc:
+            branches.append(f"WHEN {_lit(target)} THEN {inc}")
+    element = (
+        (
+            f"coalesce(CASE WHEN e ->> '__type' = 'Pointer' THEN CASE e ->> 'className' {' '.join(branches)} END END, "
+            "e::text)"
+        )
+        if branches
+        else "e::text"
+    )
+    return (
+        f"coalesce((SELECT '[' || string_agg({element}, ',' ORDER BY i) || ']' "
+        f"FROM jsonb_array_elements({col}) WITH ORDINALITY x(e, i)), {col}::text)"
+    )
+
+
 def _include(target: str, id_expr: str, shape: Shape, ctx: Context, hidden_for: Any, depth: int) -> str | None:
     schema = ctx.schemas.get(target)
     if schema is None:
@@ -193,7 +227,13 @@ def _include(target: str, id_expr: str, shape: Shape, ctx: Context, hidden_for: 
     return f"(SELECT {body} FROM {q(schema.name)} {alias} WHERE {cond})"
 
 
-def order_sql(order: Any, schema: ClassSchema, alias: str, protected: set[str] | frozenset[str] = frozenset()) -> str:
+def order_sql(
+    order: Any,
+    schema: ClassSchema,
+    alias: str,
+    protected: set[str] | frozenset[str] = frozenset(),
+    score: str | None = None,
+) -> str:
     if order is None or order == "":
         return ""
     keys = _split("order", order)
@@ -202,7 +242,9 @@ def order_sql(order: Any, schema: ClassSchema, alias: str, protected: set[str] |
     for key in keys:
         desc = key.startswith("-")
         name = key[1:] if desc else key
-        if name in ("$score",):
+        if name == "$score":
+            if score:
+                parts.append(f"{score} DESC")  # best match first, whichever way the SDK asked
             continue
         if name in ("_rperm", "_wperm", "_acl", "_hashed_password") or name.startswith("_"):
             raise ParseError(errors.INVALID_KEY_NAME, f"Cannot sort by {name[:40]}")

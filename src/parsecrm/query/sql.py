@@ -52,6 +52,7 @@ class Context:
     read_filter: ReadFilter
     params: Params = field(default_factory=Params)
     protected: Protected = _nothing_protected
+    score: str | None = None  # the text-search rank of the top-level `$text` constraint, for order/keys `$score`
     _alias: int = 0
 
     def alias(self) -> str:

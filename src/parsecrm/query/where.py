@@ -393,10 +393,11 @@ def _text(col: Column, value: Any, _all: Any, ctx: Context) -> str:
     if col.kind != "String":
         return NOTHING
     # Same expression as the text indexes (storage/schema.py index_sql), so PostgreSQL can use them.
-    return (
-        f"to_tsvector('{language}', coalesce({col.expr}, '')) @@ "
-        f"websearch_to_tsquery('{language}', {ctx.params.add(term, '::text')})"
-    )
+    vector = f"to_tsvector('{language}', coalesce({col.expr}, ''))"
+    query = f"websearch_to_tsquery('{language}', {ctx.params.add(term, '::text')})"
+    if ctx.score is None:
+        ctx.score = f"ts_rank({vector}, {query})"
+    return f"{vector} @@ {query}"
 
 
 def _subquery(spec: Any, op: str, ctx: Context, key: str = "objectId") -> tuple[str, ClassSchema]:
