@@ -15,7 +15,7 @@ from . import errors
 from .backend import Backend
 from .cloud.registry import Cloud
 from .errors import ParseError, Unauthorized
-from .objects import Unit
+from .objects import Unit, flush_deferred
 from .protocol import config as config_routes
 from .protocol.reply import Reply
 from .protocol.router import IDEMPOTENT, dispatch
@@ -182,6 +182,7 @@ class App:
                         raise ParseError(errors.DUPLICATE_REQUEST, "Duplicate request")
                     return Reply(bytes(row["body"]), row["status"], _replay_headers(call, backend, row["body"]))
                 reply = await dispatch(backend, call, unit)
+                await flush_deferred(backend, unit)
                 await conn.execute(
                     'UPDATE "_Idempotency" SET "status" = $2, "body" = $3 WHERE "reqId" = $1',
                     rid,

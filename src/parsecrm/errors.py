@@ -101,6 +101,7 @@ SQLSTATE_CODES: dict[str, tuple[int, str]] = {
     "2201B": (INVALID_QUERY, "invalid regular expression"),  # invalid_regular_expression
     "22025": (INVALID_QUERY, "invalid escape sequence"),  # invalid_escape_sequence
     "22021": (INVALID_JSON, "invalid byte sequence"),  # character_not_in_repertoire (e.g. NUL in text)
+    "22P05": (INVALID_JSON, "unsupported character (e.g. \\u0000) in JSON"),  # untranslatable_character
     "54000": (INVALID_QUERY, "query too complex"),  # program_limit_exceeded
     "54001": (INVALID_QUERY, "query too complex"),  # statement_too_complex
     "57014": (TIMEOUT, "query timed out"),  # query_canceled (statement_timeout)

@@ -11,7 +11,6 @@ import secrets
 import string
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -31,7 +30,7 @@ from .security import policy
 from .security.caller import MASTER, Caller
 from .security.sessions import notify as notify_auth
 from .storage.schema import ClassSchema, Field, default_fields, join_table, q
-from .values import Pointer, check_class_name, iso
+from .values import Pointer, check_class_name, iso, now_ms
 
 ID_ALPHABET = string.ascii_letters + string.digits
 FIND_PARAMS = {
@@ -69,6 +68,7 @@ class Unit:
     conn: asyncpg.Connection
     after_commit: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     schemas: dict[str, ClassSchema] = field(default_factory=dict)
+    deferred: list[tuple[Caller, str, dict[str, Any]]] = field(default_factory=list)  # see create_later
 
     def schema_changed(self, backend: Backend, schema: ClassSchema) -> ClassSchema:
         if not self.schemas:
@@ -282,6 +282,7 @@ async def in_unit(backend: Backend, unit: Unit | None, work: Callable[[Unit], Aw
         fresh = Unit(conn)
         async with conn.transaction():
             result = await work(fresh)
+            await flush_deferred(backend, fresh)
     for job in fresh.after_commit:
         await job()
     return result
@@ -350,6 +351,109 @@ def _encode_fields(values: dict[str, Any], keys: list[str]) -> dict[str, Any]:
     return {k: encode(values.get(k)) if values.get(k) is not None else {"__op": "Delete"} for k in keys}
 
 
+@dataclass
+class _NewRow:
+    """A validated, hook-processed object ready to insert (create and create_many share this)."""
+
+    schema: ClassSchema
+    cols: tuple[str, ...]
+    args: list[Any]
+    changes: dict[str, Change]
+    response: dict[str, Any]
+    saved: ParseObject
+    req: Request | None
+
+
+async def _prepare_create(
+    backend: Backend,
+    caller: Caller,
+    class_name: str,
+    body: Any,
+    u: Unit,
+    context: dict[str, Any] | None,
+    extra_columns: dict[str, Any] | None,
+    object_id: str | None,
+) -> _NewRow:
+    schema = await _class_for_write(backend, caller, class_name, u)
+    policy.check_class(schema, caller, "create")
+    if schema.name in ("_Session",) and not caller.master:
+        raise ParseError(errors.OPERATION_FORBIDDEN, "Clients cannot create sessions directly.")
+    changes, acl, acl_given = parse_body(schema, body, creating=True, master=caller.master)
+    echoed: list[str] = []
+    for name, f in schema.fields.items():
+        if f.default is not None and name not in changes:
+            changes[name] = Change("set", _decode_default(f.default))
+            echoed.append(name)  # the client did not send it, so it learns the value from the response
+    oid = object_id or new_id()
+    req: Request | None = None
+    if backend.cloud.has("beforeSave", class_name):
+        values = {k: apply(c, None) for k, c in changes.items() if c.kind != "relation"}
+        obj = ParseObject(class_name, {k: v for k, v in values.items() if v is not None})
+        if acl_given:
+            obj.attributes["ACL"] = acl
+        before = dict(obj.attributes)
+        req = Request("beforeSave", caller, object=obj, context=context or {}, backend=backend, unit=u)
+        await backend.cloud.run("beforeSave", class_name, req)
+        if "ACL" in obj.dirty_keys:
+            acl, acl_given = obj.attributes.get("ACL"), True
+            obj._dirty.discard("ACL")
+        echoed += _hook_changes(obj, changes, before)
+    if schema.name == "_Role":
+        _check_role(changes, acl_given, creating=True)
+    schema = await _ensure_fields(backend, caller, schema, changes, u)
+    values = {k: apply(c, None) for k, c in changes.items() if c.kind != "relation"}
+    _check_required(schema, values, creating=True)
+    rperm, wperm, acl_json = acl_mod.columns(acl if acl_given else None)
+    now = now_ms()
+    cols = ['"objectId"', '"createdAt"', '"updatedAt"', '"_rperm"', '"_wperm"', '"_acl"']
+    args: list[Any] = [oid, now, now, rperm, wperm, acl_json]
+    column_fields = set(schema.column_fields())
+    for key, value in values.items():
+        f = schema.fields.get(key)
+        if f is None or value is None or key not in column_fields:
+            continue
+        cols.append(q(key))
+        args.append(column_value(f, value))
+    for col, value in (extra_columns or {}).items():
+        cols.append(q(col))
+        args.append(value)
+    response: dict[str, Any] = {"objectId": oid, "createdAt": iso(now)}
+    response.update(_encode_fields(values, sorted(set(echoed))))
+    saved = ParseObject(class_name, {k: v for k, v in values.items() if v is not None}, oid)
+    saved.created_at = saved.updated_at = now
+    return _NewRow(schema, tuple(cols), args, changes, response, saved, req)
+
+
+async def _insert(conn: asyncpg.Connection, rows: list[_NewRow]) -> None:
+    """One INSERT per distinct column set; several rows with the same columns go in one pipelined executemany."""
+    groups: dict[tuple[str, tuple[str, ...]], list[list[Any]]] = {}
+    for row in rows:
+        groups.setdefault((row.schema.name, row.cols), []).append(row.args)
+    try:
+        for (table, cols), args in groups.items():
+            placeholders = ", ".join(f"${i + 1}" for i in range(len(cols)))
+            sql = f"INSERT INTO {q(table)} ({', '.join(cols)}) VALUES ({placeholders})"
+            if len(args) == 1:
+                await conn.execute(sql, *args[0])
+            else:
+                await conn.executemany(sql, args)
+    except asyncpg.UniqueViolationError as exc:
+        raise unique_error(exc) from exc
+
+
+async def _finish_create(
+    backend: Backend, caller: Caller, row: _NewRow, u: Unit, context: dict[str, Any] | None
+) -> dict[str, Any]:
+    await _write_relations(u.conn, row.schema, row.saved.id or "", row.changes)
+    if row.schema.name == "_Role":
+        await notify_auth(u.conn, "roles")
+    for fn in row.req.in_transaction if row.req else ():
+        await fn(row.saved)
+    if backend.cloud.has("afterSave", row.schema.name):
+        u.after_commit.append(_after(backend, "afterSave", row.schema.name, caller, row.saved, None, context))
+    return row.response
+
+
 async def create(
     backend: Backend,
     caller: Caller,
@@ -365,67 +469,48 @@ async def create(
     `object_id` is for internal callers that must know the id in advance (sign-up puts it in the user's ACL)."""
 
     async def work(u: Unit) -> dict[str, Any]:
-        schema = await _class_for_write(backend, caller, class_name, u)
-        policy.check_class(schema, caller, "create")
-        if schema.name in ("_Session",) and not caller.master:
-            raise ParseError(errors.OPERATION_FORBIDDEN, "Clients cannot create sessions directly.")
-        changes, acl, acl_given = parse_body(schema, body, creating=True, master=caller.master)
-        echoed: list[str] = []
-        for name, f in schema.fields.items():
-            if f.default is not None and name not in changes:
-                changes[name] = Change("set", _decode_default(f.default))
-                echoed.append(name)  # the client did not send it, so it learns the value from the response
-        oid = object_id or new_id()
-        req: Request | None = None
-        if backend.cloud.has("beforeSave", class_name):
-            values = {k: apply(c, None) for k, c in changes.items() if c.kind != "relation"}
-            obj = ParseObject(class_name, {k: v for k, v in values.items() if v is not None})
-            if acl_given:
-                obj.attributes["ACL"] = acl
-            before = dict(obj.attributes)
-            req = Request("beforeSave", caller, object=obj, context=context or {}, backend=backend, unit=u)
-            await backend.cloud.run("beforeSave", class_name, req)
-            if "ACL" in obj.dirty_keys:
-                acl, acl_given = obj.attributes.get("ACL"), True
-                obj._dirty.discard("ACL")
-            echoed += _hook_changes(obj, changes, before)
-        if schema.name == "_Role":
-            _check_role(changes, acl_given, creating=True)
-        schema = await _ensure_fields(backend, caller, schema, changes, u)
-        values = {k: apply(c, None) for k, c in changes.items() if c.kind != "relation"}
-        _check_required(schema, values, creating=True)
-        rperm, wperm, acl_json = acl_mod.columns(acl if acl_given else None)
-        now = datetime.now(UTC)
-        cols = ['"objectId"', '"createdAt"', '"updatedAt"', '"_rperm"', '"_wperm"', '"_acl"']
-        args: list[Any] = [oid, now, now, rperm, wperm, acl_json]
-        for key, value in values.items():
-            f = schema.fields.get(key)
-            if f is None or value is None or key not in schema.column_fields():
-                continue
-            cols.append(q(key))
-            args.append(column_value(f, value))
-        for col, value in (extra_columns or {}).items():
-            cols.append(q(col))
-            args.append(value)
-        placeholders = ", ".join(f"${i + 1}" for i in range(len(args)))
-        try:
-            await u.conn.execute(f"INSERT INTO {q(schema.name)} ({', '.join(cols)}) VALUES ({placeholders})", *args)
-        except asyncpg.UniqueViolationError as exc:
-            raise unique_error(exc) from exc
-        await _write_relations(u.conn, schema, oid, changes)
-        if schema.name == "_Role":
-            await notify_auth(u.conn, "roles")
-        response: dict[str, Any] = {"objectId": oid, "createdAt": iso(now)}
-        response.update(_encode_fields(values, sorted(set(echoed))))
-        saved = ParseObject(class_name, {k: v for k, v in values.items() if v is not None}, oid)
-        saved.created_at = saved.updated_at = now
-        for fn in req.in_transaction if req else ():
-            await fn(saved)
-        if backend.cloud.has("afterSave", class_name):
-            u.after_commit.append(_after(backend, "afterSave", class_name, caller, saved, None, context))
-        return response
+        row = await _prepare_create(backend, caller, class_name, body, u, context, extra_columns, object_id)
+        await _insert(u.conn, [row])
+        return await _finish_create(backend, caller, row, u, context)
 
     return await in_unit(backend, unit, work)
+
+
+async def create_many(
+    backend: Backend,
+    caller: Caller,
+    class_name: str,
+    bodies: list[Any],
+    *,
+    unit: Unit | None = None,
+    context: dict[str, Any] | None = None,
+) -> list[dict[str, Any]]:
+    """Create several objects of one class, all or nothing: every object is validated and hooked one by one, then
+    the rows are inserted in one pipelined statement (a batch's creates cannot refer to each other: their ids are
+    unknown to the client until the batch answers)."""
+
+    async def work(u: Unit) -> list[dict[str, Any]]:
+        rows = [await _prepare_create(backend, caller, class_name, b, u, context, None, None) for b in bodies]
+        await _insert(u.conn, rows)
+        return [await _finish_create(backend, caller, row, u, context) for row in rows]
+
+    return await in_unit(backend, unit, work)
+
+
+def create_later(unit: Unit, caller: Caller, class_name: str, body: dict[str, Any]) -> None:
+    """Queue a create that runs in `unit`'s transaction just before it commits, batched with others of its kind
+    (the CRM's stage history uses it: a 50-deal batch writes its 50 history rows in one statement)."""
+    unit.deferred.append((caller, class_name, body))
+
+
+async def flush_deferred(backend: Backend, unit: Unit) -> None:
+    while unit.deferred:
+        pending, unit.deferred = unit.deferred, []
+        groups: dict[tuple[int, str], tuple[Caller, list[dict[str, Any]]]] = {}
+        for caller, class_name, body in pending:
+            groups.setdefault((id(caller), class_name), (caller, []))[1].append(body)
+        for (_cid, class_name), (caller, bodies) in groups.items():
+            await create_many(backend, caller, class_name, bodies, unit=unit)
 
 
 def _decode_default(value: Any) -> Any:
@@ -574,7 +659,7 @@ async def update(
         schema = await _ensure_fields(backend, caller, schema, changes, u)
         values = {k: apply(c, original.attributes.get(k)) for k, c in changes.items() if c.kind != "relation"}
         _check_required(schema, values, creating=False)
-        now = datetime.now(UTC)
+        now = now_ms()
         params = Params()
         sets = [f'"updatedAt" = {params.add(now)}']
         if acl_given:

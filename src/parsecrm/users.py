@@ -11,7 +11,7 @@ import hmac
 import logging
 import re
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import bcrypt
@@ -26,7 +26,7 @@ from .objects import Unit, in_unit
 from .security.caller import MASTER, Caller
 from .security.sessions import notify as notify_auth
 from .security.sessions import token_key
-from .values import iso
+from .values import iso, now_ms
 
 log = logging.getLogger("parsecrm.users")
 
@@ -76,7 +76,7 @@ def _normalise_user_body(body: Any, *, creating: bool) -> tuple[dict[str, Any], 
 
 async def _create_session(u: Unit, user_id: str, caller: Caller, settings_length: int, action: str) -> str:
     token = new_token()
-    now = datetime.now(UTC)
+    now = now_ms()
     await u.conn.execute(
         'INSERT INTO "_Session" ("objectId", "createdAt", "updatedAt", "user", "sessionToken", "expiresAt", '
         '"installationId", "createdWith", "_rperm", "_wperm", "_acl") '
@@ -136,7 +136,7 @@ async def log_in(backend: Backend, caller: Caller, params: dict[str, Any]) -> by
     row = await _user_row(
         backend, username if isinstance(username, str) else None, email if isinstance(email, str) else None
     )
-    now = datetime.now(UTC)
+    now = now_ms()
     if row is not None and row["_account_lockout_expires_at"] and row["_account_lockout_expires_at"] > now:
         raise ParseError(
             errors.OBJECT_NOT_FOUND,
@@ -218,7 +218,7 @@ async def update_user(
         if not password:
             raise ParseError(errors.PASSWORD_MISSING, "password is required")
         extra["_hashed_password"] = await hash_password(password, backend.settings.bcrypt_rounds)
-        extra["_password_changed_at"] = datetime.now(UTC)
+        extra["_password_changed_at"] = now_ms()
 
     async def revoke(u: Unit, _values: dict[str, Any], response: dict[str, Any]) -> None:
         if password is None:

@@ -29,6 +29,12 @@ class Pointer:
         return {"__type": "Pointer", "className": self.class_name, "objectId": self.object_id}
 
 
+def now_ms() -> datetime:
+    """The current time at Parse's precision (milliseconds), so a stored timestamp equals its wire form."""
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
 def iso(dt: datetime) -> str:
     """Parse's date format: UTC, milliseconds, a `Z` suffix."""
     dt = dt.astimezone(UTC)

@@ -245,7 +245,7 @@ def _record_stage_change(req: Request, before: str | None, after: str, acl: Any)
             body["from"] = before
         if req.caller.user_id:
             body["changedBy"] = {"__type": "Pointer", "className": "_User", "objectId": req.caller.user_id}
-        await objects.create(req.backend, MASTER, "DealStageChange", body, unit=req.unit)
+        objects.create_later(req.unit, MASTER, "DealStageChange", body)
 
     return record
 

@@ -31,7 +31,7 @@ from ..security.caller import ANONYMOUS, MASTER, Caller
 from ..settings import Settings, from_env
 from ..values import Pointer, iso
 from . import rules
-from .transfer import bulk_connection, json_text
+from .transfer import bulk_connection
 
 DEMO_SEED = 20260101
 DAY = timedelta(days=1)
@@ -542,14 +542,13 @@ class _Acls:
     """(_rperm, _wperm, _acl) as the rules compute them for (owner, assignee), built once per pair."""
 
     def __init__(self) -> None:
-        self.cache: dict[tuple[str, str | None], tuple[list[str], list[str], str | None]] = {}
+        self.cache: dict[tuple[str, str | None], tuple[list[str], list[str], dict[str, Any] | None]] = {}
 
-    def __call__(self, owner: str, other: str | None = None) -> tuple[list[str], list[str], str | None]:
+    def __call__(self, owner: str, other: str | None = None) -> tuple[list[str], list[str], dict[str, Any] | None]:
         key = (owner, other)
         if key not in self.cache:
             acl = rules._acl(Pointer("_User", owner), Pointer("_User", other) if other else None)
-            rperm, wperm, stored = acl_mod.columns(acl)
-            self.cache[key] = (rperm, wperm, json_text(stored))  # jsonb as text: see transfer.bulk_connection
+            self.cache[key] = acl_mod.columns(acl)
         return self.cache[key]
 
 

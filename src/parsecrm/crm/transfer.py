@@ -54,20 +54,25 @@ BASE_COLUMNS = ["objectId", "createdAt", "updatedAt", "_rperm", "_wperm", "_acl"
 JOIN_COLUMNS = ["owningId", "relatedId"]
 
 
+def _jsonb_out(value: Any) -> bytes:
+    return b"\x01" + orjson.dumps(value)  # jsonb's binary form: a version byte, then the text
+
+
+def _jsonb_in(data: bytes) -> Any:
+    return orjson.loads(data[1:])
+
+
 @asynccontextmanager
 async def bulk_connection(backend: Backend) -> AsyncIterator[asyncpg.Connection]:
-    """A connection of its own for COPY: the pool's jsonb codec is text-only, and binary COPY needs asyncpg's own
-    (which takes jsonb as JSON text). Keeps pooled connections free of any bulk-load session state."""
-    conn = await asyncpg.connect(backend.dsn, server_settings={"application_name": "parsecrm-bulk"})
+    """A connection of its own for COPY. It reads and writes jsonb as Python values like the pool's connections (so
+    the schema code can run on it), but in jsonb's binary form, which binary COPY needs and the pool's codec lacks.
+    Keeps bulk-load session state off pooled connections."""
+    conn = await asyncpg.connect(backend.dsn, server_settings={"application_name": "parsecrm-bulk", "jit": "off"})
     try:
+        await conn.set_type_codec("jsonb", encoder=_jsonb_out, decoder=_jsonb_in, schema="pg_catalog", format="binary")
         yield conn
     finally:
         await conn.close()
-
-
-def json_text(value: Any) -> str | None:
-    """A jsonb value for a bulk connection."""
-    return None if value is None else orjson.dumps(value).decode()
 
 
 # -- export -------------------------------------------------------------------------------------------------------
@@ -410,6 +415,7 @@ async def import_data(backend: Backend, directory: Path) -> dict[str, int]:
                 if path is not None:
                     counts[table] = await _import_join(conn, table, path)
         await notify_auth(conn, "*")  # every server drops cached sessions and roles
+    backend.schemas.invalidate()  # fields an import added are committed now (other processes learn by NOTIFY)
     for cls in counts:
         if not cls.startswith("_Join:"):
             await backend.pool.execute(f"ANALYZE {q(cls)}")
@@ -434,14 +440,10 @@ async def _import_class(backend: Backend, conn: asyncpg.Connection, cls: str, pa
             row.hashed = await users.hash_password(row.password, backend.settings.bcrypt_rounds)
     fields = _csv_fields(schema)
     columns = BASE_COLUMNS + fields + ([HASH] if cls == "_User" else [])
-    as_json = {k for k in fields if schema.fields[k].type in ("Object", "Array")}
     records = []
     for row in rows.values():
-        rperm, wperm, acl = acl_mod.columns(row.acl)
-        record = [row.object_id, row.created, row.updated, rperm, wperm, json_text(acl)]
-        for k in fields:
-            value = column_value(schema.fields[k], row.values.get(k))
-            record.append(json_text(value) if k in as_json else value)
+        record = [row.object_id, row.created, row.updated, *acl_mod.columns(row.acl)]
+        record += [column_value(schema.fields[k], row.values.get(k)) for k in fields]
         if cls == "_User":
             record.append(row.hashed)
         records.append(tuple(record))
@@ -469,7 +471,8 @@ async def _import_class(backend: Backend, conn: asyncpg.Connection, cls: str, pa
 async def _refuse_user_clashes(conn: asyncpg.Connection, staging: str) -> None:
     clashes = await conn.fetch(
         f'SELECT i."username", i."objectId" AS new, u."objectId" AS old FROM {q(staging)} i JOIN "_User" u '
-        'ON (u."username" = i."username" OR lower(u."email") = lower(i."email")) AND u."objectId" <> i."objectId" '
+        'ON (lower(u."username") = lower(i."username") OR lower(u."email") = lower(i."email")) '
+        'AND u."objectId" <> i."objectId" '
         "LIMIT 5"
     )
     if clashes:

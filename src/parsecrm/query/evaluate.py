@@ -370,7 +370,7 @@ def translate_regex(pattern: str) -> str:
 
 
 @lru_cache(maxsize=1024)
-def _compile_regex(pattern: str, options: str) -> re.Pattern[str]:
+def compile_regex(pattern: str, options: str) -> re.Pattern[str]:
     flags = 0
     for option in options:
         flags |= _REGEX_FLAGS[option]
@@ -675,7 +675,7 @@ def _compile_regex_op(constraint: Mapping[str, Any], key: str) -> re.Pattern[str
         raise ParseQueryError(f"bad $regex value for {key}")
     if not isinstance(options, str) or not _REGEX_OPTIONS_RE.fullmatch(options):
         raise ParseQueryError(f"Bad $options value for query: {options}")
-    return _compile_regex(pattern, options)
+    return compile_regex(pattern, options)
 
 
 def _compile_all(arg: Any, key: str) -> _Test:

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
+
 from .. import errors
 from ..errors import ParseError
 from ..storage.schema import ClassSchema, Field, q
@@ -123,8 +125,19 @@ def resolve(key: str, schema: ClassSchema, alias: str) -> Column:
 _MISMATCH = object()
 
 
+def check_value(value: Any) -> None:
+    """Reject malformed typed values wherever they appear, whatever the column: a bad query is an error even
+    when it could match nothing."""
+    if isinstance(value, dict):
+        if value.get("__type") == "Date":
+            parse_iso(value.get("iso"))
+        elif "$relativeTime" in value:
+            relative_time(value["$relativeTime"])
+
+
 def coerce(col: Column, value: Any) -> Any:
     """A where value as the column's Python value, or _MISMATCH when it can never equal a value of that column."""
+    check_value(value)
     kind = col.kind
     if kind == "String":
         return value if isinstance(value, str) else _MISMATCH
@@ -152,6 +165,8 @@ def coerce(col: Column, value: Any) -> Any:
             if col.field.polymorphic:
                 return f"{cls}${oid}" if cls in col.field.targets else _MISMATCH
             return oid if cls == col.field.target else _MISMATCH
+        if isinstance(value, str) and not col.field.polymorphic:
+            return value  # a bare objectId, as parse-server accepts
         return _MISMATCH
     if kind == "Relation":  # `{"watchers": pointer}` = the relation contains it
         assert col.field is not None
@@ -166,6 +181,36 @@ def coerce(col: Column, value: Any) -> Any:
 def _json(value: Any) -> Any:
     """A jsonb parameter: the pool's codec encodes it (see storage/pool.py)."""
     return value
+
+
+def _jsonb_list(values: list[Any], ctx: Context) -> str:
+    """A jsonb[] parameter. Sent as text[] of encoded JSON: asyncpg would read nested lists as array dimensions."""
+    return ctx.params.add([orjson.dumps(v).decode() for v in values], "::text[]::jsonb[]")
+
+
+def _scalar(value: Any) -> bool:
+    return not isinstance(value, (dict, list))
+
+
+def _has_element(array_expr: str, test: str) -> str:
+    """Some element `e` of the jsonb array satisfies `test` (element equality, never jsonb containment, which
+    would let {"k":1} match [{"k":1,"j":2}])."""
+    return f"EXISTS (SELECT 1 FROM jsonb_array_elements({array_expr}) e WHERE {test})"
+
+
+def _array_eq(array_expr: str, value: Any, ctx: Context, *, guard: bool = False) -> str:
+    """Mongo semantics for `{array_field: value}`: an element equals `value`, or (for a list) the whole array does."""
+    is_array = f"jsonb_typeof({array_expr}) = 'array'"
+    if _scalar(value):
+        test = f"{array_expr} @> {ctx.params.add(_json([value]), '::jsonb')}"  # exact for scalars, and indexable
+        return f"({is_array} AND {test})" if guard else test
+    p = ctx.params.add(_json(value), "::jsonb")
+    test = _has_element(array_expr, f"e = {p}")
+    if guard:
+        test = f"({is_array} AND {test})"
+    if isinstance(value, list):
+        return f"({array_expr} = {p} OR {test})"
+    return test
 
 
 def relative_time(text: Any) -> datetime:
@@ -243,12 +288,12 @@ def _eq(col: Column, value: Any, _all: Any, ctx: Context) -> str:
             return f"coalesce(jsonb_typeof({_path_expr(col, ctx)}), 'null') = 'null'"
         return EVERYTHING if col.kind == "Unknown" else f"{col.expr} IS NULL"
     kind = col.kind
-    if kind == "Path":
-        return f"{_path_expr(col, ctx)} = {ctx.params.add(_json(value), '::jsonb')}"
+    check_value(value)
+    if kind == "Path":  # a sub-key of an Object field: equal, or an element of an array held there
+        p = _path_expr(col, ctx)
+        return f"({p} = {ctx.params.add(_json(value), '::jsonb')} OR {_array_eq(p, value, ctx, guard=True)})"
     if kind == "Array":
-        if isinstance(value, list):
-            return f"{col.expr} = {ctx.params.add(_json(value), '::jsonb')}"
-        return f"{col.expr} @> {ctx.params.add(_json([value]), '::jsonb')}"
+        return _array_eq(col.expr, value, ctx)
     if kind == "Object":
         return f"{col.expr} = {ctx.params.add(_json(value), '::jsonb')}"
     v = coerce(col, value)
@@ -278,6 +323,7 @@ def _ne(col: Column, value: Any, _all: Any, ctx: Context) -> str:
 def _compare(sql_op: str) -> Callable[[Column, Any, Any, Context], str]:
     def compile_(col: Column, value: Any, _all: Any, ctx: Context) -> str:
         if col.kind == "Path":
+            check_value(value)
             if isinstance(value, dict) and value.get("__type") == "Date":
                 # Dates inside Object fields are stored as their wire JSON; ISO strings sort as instants.
                 expr = f"({_path_expr(col, ctx)} ->> 'iso')"
@@ -287,7 +333,8 @@ def _compare(sql_op: str) -> Callable[[Column, Any, Any, Context], str]:
             p = _path_expr(col, ctx)
             jtype = "number" if not isinstance(value, str) else "string"
             return f"(jsonb_typeof({p}) = '{jtype}' AND {p} {sql_op} {ctx.params.add(_json(value), '::jsonb')})"
-        if col.kind in ("Array", "Object", "Relation", "Unknown", "Boolean"):
+        check_value(value)
+        if col.kind in ("Array", "Object", "Relation", "Unknown", "Boolean", "Pointer"):
             return NOTHING
         v = coerce(col, value)
         if v is _MISMATCH:
@@ -305,18 +352,24 @@ def _list_arg(op: str, value: Any) -> list[Any]:
 
 def _in(col: Column, value: Any, _all: Any, ctx: Context) -> str:
     values = _list_arg("$in", value)
+    for v in values:
+        check_value(v)
     has_null = any(v is None for v in values)
     values = [v for v in values if v is not None]
     null_part = _eq(col, None, None, ctx) if has_null else NOTHING
     if not values:
         return null_part
     kind = col.kind
-    if kind in ("Path", "Object"):
+    if kind == "Object":
+        return _or([f"{col.expr} = ANY({_jsonb_list(values, ctx)})", null_part])
+    if kind in ("Array", "Path"):
         expr = _path_expr(col, ctx) if kind == "Path" else col.expr
-        return _or([f"{expr} = ANY({ctx.params.add([_json(v) for v in values], '::jsonb[]')})", null_part])
-    if kind == "Array":
-        wrapped = [_json([v]) for v in values]
-        return _or([f"{col.expr} @> ANY({ctx.params.add(wrapped, '::jsonb[]')})", null_part])
+        listed = _jsonb_list(values, ctx)
+        element = _has_element(expr, f"e = ANY({listed})")
+        if kind == "Path":
+            element = f"(jsonb_typeof({expr}) = 'array' AND {element})"
+        whole = f"{expr} = ANY({listed})" if kind == "Path" or any(isinstance(v, list) for v in values) else NOTHING
+        return _or([whole, element, null_part])
     coerced = [c for c in (coerce(col, v) for v in values) if c is not _MISMATCH]
     if not coerced:
         return null_part
@@ -336,38 +389,52 @@ def _exists(col: Column, value: Any, _all: Any, ctx: Context) -> str:
     return present if value else _not(present)
 
 
+def _array_expr(col: Column, ctx: Context) -> tuple[str, str] | None:
+    """(expression, guard) for array operators: an Array field, or an array held under an Object sub-key."""
+    if col.kind == "Array":
+        return col.expr, "TRUE"
+    if col.kind == "Path":
+        p = _path_expr(col, ctx)
+        return p, f"jsonb_typeof({p}) = 'array'"
+    return None
+
+
 def _all(col: Column, value: Any, _all_ops: Any, ctx: Context) -> str:
     values = _list_arg("$all", value)
-    if col.kind != "Array":
+    target = _array_expr(col, ctx)
+    if target is None or not values:
         return NOTHING
-    if not values:
-        return NOTHING
-    parts = []
+    expr, guard = target
+    parts = [guard]
     plain = []
     for v in values:
         if isinstance(v, dict) and "$regex" in v:
             pattern, insensitive = regex.to_postgres(v["$regex"], v.get("$options", ""))
             op = "~*" if insensitive else "~"
-            parts.append(
-                f"EXISTS (SELECT 1 FROM jsonb_array_elements({col.expr}) e WHERE jsonb_typeof(e) = 'string' "
-                f"AND (e #>> '{{}}') {op} {ctx.params.add(pattern, '::text')})"
-            )
-        else:
+            test = f"jsonb_typeof(e) = 'string' AND (e #>> '{{}}') {op} {ctx.params.add(pattern, '::text')}"
+            parts.append(_has_element(expr, test))
+        elif _scalar(v):
+            check_value(v)
             plain.append(v)
+        else:
+            parts.append(_has_element(expr, f"e = {ctx.params.add(_json(v), '::jsonb')}"))
     if plain:
-        parts.append(f"{col.expr} @> {ctx.params.add(_json(plain), '::jsonb')}")
+        parts.append(f"{expr} @> {ctx.params.add(_json(plain), '::jsonb')}")
     return _and(parts)
 
 
 def _contained_by(col: Column, value: Any, _all: Any, ctx: Context) -> str:
     values = _list_arg("$containedBy", value)
-    if col.kind != "Array":
+    target = _array_expr(col, ctx)
+    if target is None:
         return NOTHING
-    return f"{col.expr} <@ {ctx.params.add(_json(values), '::jsonb')}"
+    expr, guard = target
+    outside = _has_element(expr, f"NOT (e = ANY({_jsonb_list(values, ctx)}))") if values else _has_element(expr, "TRUE")
+    return _and([guard, f"{expr} IS NOT NULL", _not(outside)])
 
 
 def _regex(col: Column, value: Any, all_ops: Any, ctx: Context) -> str:
-    pattern, insensitive = regex.to_postgres(value, all_ops.get("$options", ""))
+    pattern, insensitive = regex.to_postgres(value, all_ops.get("$options", ""))  # validates, on any column
     op = "~*" if insensitive else "~"
     if col.kind == "Path":
         p = _path_expr(col, ctx)
@@ -382,8 +449,8 @@ def _text(col: Column, value: Any, _all: Any, ctx: Context) -> str:
     if not isinstance(search, dict):
         raise ParseError(errors.INVALID_JSON, "bad $text: $search, should be object")
     term = search.get("$term")
-    if not isinstance(term, str):
-        raise ParseError(errors.INVALID_JSON, "bad $text: $term, should be string")
+    if not isinstance(term, str) or not term.strip():
+        raise ParseError(errors.INVALID_JSON, "bad $text: $term, should be a non-empty string")
     language = search.get("$language", "english")
     if not isinstance(language, str) or not TEXT_LANGUAGE.match(language):
         raise ParseError(errors.INVALID_JSON, "bad $text: $language, should be a text search configuration name")
@@ -400,7 +467,7 @@ def _text(col: Column, value: Any, _all: Any, ctx: Context) -> str:
     return f"{vector} @@ {query}"
 
 
-def _subquery(spec: Any, op: str, ctx: Context, key: str = "objectId") -> tuple[str, ClassSchema]:
+def _subquery(spec: Any, op: str, ctx: Context, key: str = "objectId") -> tuple[str, ClassSchema, Column]:
     if not isinstance(spec, dict) or not isinstance(spec.get("className"), str):
         raise ParseError(errors.INVALID_QUERY, f"improper usage of {op}")
     sub = ctx.schemas.get(spec["className"])
@@ -412,13 +479,13 @@ def _subquery(spec: Any, op: str, ctx: Context, key: str = "objectId") -> tuple[
     guard(key, sub, ctx)
     col = resolve(key, sub, alias)
     if col.kind == "Unknown":
-        return "SELECT NULL WHERE FALSE", sub
+        return "SELECT NULL WHERE FALSE", sub, col
     where = _and([cond, security or EVERYTHING])
-    return f"SELECT {col.expr} FROM {q(sub.name)} {alias} WHERE {where}", sub
+    return f"SELECT {col.expr} FROM {q(sub.name)} {alias} WHERE {where}", sub, col
 
 
 def _in_query(col: Column, value: Any, _all: Any, ctx: Context) -> str:
-    sql, sub = _subquery(value, "$inQuery", ctx)
+    sql, sub, _key = _subquery(value, "$inQuery", ctx)
     if col.kind != "Pointer":
         return NOTHING
     assert col.field is not None
@@ -438,10 +505,17 @@ def _not_in_query(col: Column, value: Any, _all: Any, ctx: Context) -> str:
 def _select(col: Column, value: Any, _all: Any, ctx: Context) -> str:
     if not isinstance(value, dict) or not isinstance(value.get("key"), str):
         raise ParseError(errors.INVALID_QUERY, "improper usage of $select")
-    sql, _sub = _subquery(value.get("query"), "$select", ctx, value["key"])
-    if col.kind in ("Unknown", "Path", "Relation"):
-        return NOTHING
+    sql, _sub, key = _subquery(value.get("query"), "$select", ctx, value["key"])
+    if col.kind in ("Unknown", "Path", "Relation") or not _same_type(col, key):
+        return NOTHING  # values of different types are never equal
     return f"{col.expr} IN ({sql})"
+
+
+def _same_type(a: Column, b: Column) -> bool:
+    if a.field is None or b.field is None or a.path or b.path:
+        return False
+    fa, fb = a.field, b.field
+    return fa.type == fb.type and (fa.type != "Pointer" or (fa.target, fa.targets) == (fb.target, fb.targets))
 
 
 def _dont_select(col: Column, value: Any, _all: Any, ctx: Context) -> str:
