@@ -206,7 +206,7 @@ async def wait_health(host: str, port: int, mount: str, timeout: float = 90.0, p
             if status == 200 and orjson.loads(body).get("status") == "ok":
                 return
             last = f"HTTP {status} {body[:100]!r}"
-        except (OSError, asyncio.TimeoutError, ValueError) as e:
+        except (TimeoutError, OSError, ValueError) as e:
             last = repr(e)
         finally:
             c.close()

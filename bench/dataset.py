@@ -16,38 +16,41 @@ import os
 import random
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from bench.client import Api, HTTPError
 
 STAGES = ["lead", "qualified", "proposal", "negotiation", "won", "lost"]
 STAGE_WEIGHTS = [30, 20, 15, 10, 15, 10]
 ACTIVITY_TYPES = ["call", "email", "meeting", "note"]
-BASE_DATE = datetime(2026, 1, 1, tzinfo=timezone.utc)
+BASE_DATE = datetime(2026, 1, 1, tzinfo=UTC)
 
-FIRST = (
-    "james mary robert patricia john jennifer michael linda david elizabeth william barbara richard susan joseph "
-    "jessica thomas sarah charles karen christopher lisa daniel nancy matthew betty anthony margaret mark sandra "
-    "donald ashley steven kimberly paul emily andrew donna joshua michelle kenneth carol kevin amanda brian dorothy "
-    "george melissa timothy deborah ronald stephanie edward rebecca jason sharon jeffrey laura ryan cynthia jacob "
-    "kathleen gary amy nicholas angela eric shirley jonathan anna stephen brenda larry pamela justin emma scott "
-    "nicole brandon helen benjamin samantha samuel katherine gregory christine alexander debra frank rachel "
-    "patrick carolyn raymond janet jack catherine dennis maria jerry heather tyler diane aaron ruth jose julie"
-).split()
-LAST = (
-    "smith johnson williams brown jones garcia miller davis rodriguez martinez hernandez lopez gonzalez wilson "
-    "anderson thomas taylor moore jackson martin lee perez thompson white harris sanchez clark ramirez lewis "
-    "robinson walker young allen king wright scott torres nguyen hill flores green adams nelson baker hall rivera "
-    "campbell mitchell carter roberts gomez phillips evans turner diaz parker cruz edwards collins reyes stewart "
-    "morris morales murphy cook rogers gutierrez ortiz morgan cooper peterson bailey reed kelly howard ramos kim "
-    "cox ward richardson watson brooks chavez wood james bennett gray mendoza ruiz hughes price alvarez castillo "
-    "sanders patel myers long ross foster jimenez powell jenkins perry russell sullivan bell coleman butler"
-).split()
-WORDS = (
-    "blue harbor summit river oak pine cedar granite silver north bright clear swift iron maple stone lake ridge "
-    "falcon eagle atlas nova vector quantum apex zenith orbit pixel prime delta alpha omega lumen terra aqua "
-    "solar lunar echo vertex cobalt amber crimson ivory onyx jade opal ruby sapphire topaz violet willow"
-).split()
+FIRST = """
+james mary robert patricia john jennifer michael linda david elizabeth william barbara richard susan
+joseph jessica thomas sarah charles karen christopher lisa daniel nancy matthew betty anthony
+margaret mark sandra donald ashley steven kimberly paul emily andrew donna joshua michelle kenneth
+carol kevin amanda brian dorothy george melissa timothy deborah ronald stephanie edward rebecca
+jason sharon jeffrey laura ryan cynthia jacob kathleen gary amy nicholas angela eric shirley
+jonathan anna stephen brenda larry pamela justin emma scott nicole brandon helen benjamin samantha
+samuel katherine gregory christine alexander debra frank rachel patrick carolyn raymond janet jack
+catherine dennis maria jerry heather tyler diane aaron ruth jose julie
+""".split()  # noqa: SIM905
+LAST = """
+smith johnson williams brown jones garcia miller davis rodriguez martinez hernandez lopez gonzalez
+wilson anderson thomas taylor moore jackson martin lee perez thompson white harris sanchez clark
+ramirez lewis robinson walker young allen king wright scott torres nguyen hill flores green adams
+nelson baker hall rivera campbell mitchell carter roberts gomez phillips evans turner diaz parker
+cruz edwards collins reyes stewart morris morales murphy cook rogers gutierrez ortiz morgan cooper
+peterson bailey reed kelly howard ramos kim cox ward richardson watson brooks chavez wood james
+bennett gray mendoza ruiz hughes price alvarez castillo sanders patel myers long ross foster jimenez
+powell jenkins perry russell sullivan bell coleman butler
+""".split()  # noqa: SIM905
+WORDS = """
+blue harbor summit river oak pine cedar granite silver north bright clear swift iron maple stone
+lake ridge falcon eagle atlas nova vector quantum apex zenith orbit pixel prime delta alpha omega
+lumen terra aqua solar lunar echo vertex cobalt amber crimson ivory onyx jade opal ruby sapphire
+topaz violet willow
+""".split()  # noqa: SIM905
 SUFFIX = ["Labs", "Systems", "Group", "Holdings", "Partners", "Industries", "Solutions", "Works", "Co", "GmbH"]
 INDUSTRIES = ["software", "retail", "manufacturing", "finance", "healthcare", "logistics", "energy", "media"]
 PRODUCTS = ["licence", "renewal", "upgrade", "pilot", "rollout", "support plan", "training", "integration"]
@@ -110,9 +113,7 @@ class Dataset:
 
     @classmethod
     def from_json(cls, d: dict) -> Dataset:
-        users = [
-            User(u["username"], password_for(u["username"]), u["objectId"], "", u["manager"]) for u in d["users"]
-        ]
+        users = [User(u["username"], password_for(u["username"]), u["objectId"], "", u["manager"]) for u in d["users"]]
         return cls(d["url"], d["scale"], d["seed"], users, d["counts"], d["deals"], d["contacts"], d["load"])
 
     def save(self, path: str) -> None:
@@ -197,6 +198,20 @@ class Loader:
         return ids, dt
 
 
+async def add_to_role(api: Api, role: str, user: User) -> None:
+    """Create the role with the user in it (master key); if the server already has the role (137), add the user."""
+    add = {"__op": "AddRelation", "objects": [pointer("_User", user.objectId)]}
+    try:
+        await api.call("POST", "/roles", {"name": role, "ACL": {"*": {"read": True}}, "users": add}, master=True)
+        return
+    except HTTPError as e:
+        if b'"code":137' not in e.body.replace(b" ", b""):
+            raise
+    found = await api.call("GET", "/roles" + f"?where=%7B%22name%22%3A%22{role}%22%7D", master=True)
+    role_id = found["results"][0]["objectId"]
+    await api.call("PUT", f"/roles/{role_id}", {"users": add}, master=True)
+
+
 async def login_all(host: str, port: int, mount: str, users: list[User], concurrency: int = 4) -> None:
     """Log every user in (fresh session tokens)."""
     loader = Loader(host, port, mount, concurrency)
@@ -239,17 +254,7 @@ async def load(
 
     api = loader.api()
     try:
-        manager = users[0]
-        await api.call(
-            "POST",
-            "/roles",
-            {
-                "name": "Managers",
-                "ACL": {"*": {"read": True}},
-                "users": {"__op": "AddRelation", "objects": [pointer("_User", manager.objectId)]},
-            },
-            master=True,
-        )
+        await add_to_role(api, "Managers", users[0])
     finally:
         api.close()
 

@@ -54,7 +54,7 @@ FLOOR_SQL: dict[str, dict[str, tuple[str, tuple[str, ...]] | None]] = {
             ("stage", "perms"),
         ),
         "search": (
-            "SELECT * FROM \"Contact\" WHERE to_tsvector('english'::regconfig, \"name\") @@ "
+            'SELECT * FROM "Contact" WHERE to_tsvector(\'english\'::regconfig, "name") @@ '
             "to_tsquery('english'::regconfig, $1) AND " + _PS_ACL % 2 + " LIMIT 20",
             ("term", "perms"),
         ),
@@ -104,8 +104,9 @@ class FloorSpec:
     args: list[list[tuple]] = field(default_factory=list)  # per connection, per request
 
 
-def spec_for(layout: str, scenario: str, dsn: str, ds: Dataset, connections: int, duration: float,
-             warmup: float) -> FloorSpec | None:
+def spec_for(
+    layout: str, scenario: str, dsn: str, ds: Dataset, connections: int, duration: float, warmup: float
+) -> FloorSpec | None:
     entry = FLOOR_SQL.get(layout, {}).get(scenario)
     if entry is None:
         return None
@@ -140,7 +141,7 @@ async def _run(spec: FloorSpec) -> dict:
             t0 = perf()
             try:
                 rows = await stmt.fetch(*a)
-            except Exception as e:  # noqa: BLE001 - every failure is counted and sampled
+            except Exception as e:
                 if now >= t_measure:
                     errors["sql"] += 1
                     if len(samples) < 5:

@@ -12,7 +12,9 @@ The generator runs in a child process (`python -m bench.load SPEC OUT`), so its 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import math
 import os
 import pickle
 import shutil
@@ -21,7 +23,6 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
-
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -44,7 +45,7 @@ class LoadSpec:
 def percentile(sorted_vals: list[float], p: float) -> float:
     if not sorted_vals:
         return float("nan")
-    k = min(len(sorted_vals) - 1, max(0, int(round(p / 100.0 * len(sorted_vals) + 0.5)) - 1))
+    k = min(len(sorted_vals) - 1, max(0, math.ceil(p / 100.0 * len(sorted_vals)) - 1))  # nearest rank
     return sorted_vals[k]
 
 
@@ -472,17 +473,27 @@ def calibrate(seconds: float = 5.0, connections: int = 16, port: int = 18999) ->
         server = subprocess.Popen(["taskset", "-c", "0", "node", js, str(port)], stdout=subprocess.PIPE, text=True)
         try:
             server.stdout.readline()
-            req = encode_request("GET", "/parse/classes/Deal?where=%7B%22stage%22%3A%22lead%22%7D&limit=50",
-                                 f"127.0.0.1:{port}", {"X-Parse-Application-Id": "app",
-                                                       "X-Parse-Session-Token": "r:" + "0" * 32})
+            req = encode_request(
+                "GET",
+                "/parse/classes/Deal?where=%7B%22stage%22%3A%22lead%22%7D&limit=50",
+                f"127.0.0.1:{port}",
+                {"X-Parse-Application-Id": "app", "X-Parse-Session-Token": "r:" + "0" * 32},
+            )
             spec = LoadSpec("127.0.0.1", port, seconds, 1.0, [[req] * 10 for _ in range(connections)])
             out = []
             for gen in ("asyncio", "wrk"):
                 r = run(spec, gen, pin_cpu="1")
                 total = r["requests"] + r["warmup"].get("requests", 0)
-                out.append({"generator": gen, "rps": round(r["rps"]), "errors": r["errors"],
-                            "cpu_us_per_request": round(r["generator_cpu_s"] / total * 1e6, 1),
-                            "p50_ms": round(r["latency_ms"]["p50"], 3), "p99_ms": round(r["latency_ms"]["p99"], 3)})
+                out.append(
+                    {
+                        "generator": gen,
+                        "rps": round(r["rps"]),
+                        "errors": r["errors"],
+                        "cpu_us_per_request": round(r["generator_cpu_s"] / total * 1e6, 1),
+                        "p50_ms": round(r["latency_ms"]["p50"], 3),
+                        "p99_ms": round(r["latency_ms"]["p99"], 3),
+                    }
+                )
             return out
         finally:
             server.terminate()
@@ -501,10 +512,8 @@ def _child(argv: list[str]) -> None:
     with open(spec_path, "rb") as f:
         spec: LoadSpec = pickle.load(f)
     if generator == "asyncio":
-        try:
+        with contextlib.suppress(ImportError):
             import uvloop  # noqa: F401 - imported before the CPU clock starts
-        except ImportError:
-            pass
     c0 = _cpu_now()
     res = run_asyncio_inprocess(spec) if generator == "asyncio" else run_wrk_inprocess(spec, threads)
     res["generator_cpu_s"] = round(_cpu_now() - c0, 3)

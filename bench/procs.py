@@ -5,6 +5,7 @@ Only /proc is read (Linux); no psutil needed.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -170,12 +171,22 @@ class Sampler:
         with self._lock:
             return self.server_cpu.total(), self.db_cpu.total()
 
+    def reset_sampled_peaks(self) -> None:
+        """Start a new phase for the sampled peaks (VmHWM is the kernel's and covers the process's life)."""
+        with self._lock:
+            self.peak_rss_sum_kb = 0
+            self.peak_rss_proc_kb = 0
+
     def memory(self) -> dict:
+        """peak_rss_max_process_mb: largest VmHWM of one process since it started (kernel peak);
+        sampled_*: peaks of VmRSS sampled every `interval` since the last reset_sampled_peaks()."""
+        self.sample()
         with self._lock:
             per = sorted(self.hwm_kb.items(), key=lambda kv: -kv[1])
             return {
-                "peak_rss_sum_mb": round(self.peak_rss_sum_kb / 1024, 1),
                 "peak_rss_max_process_mb": round(max(self.hwm_kb.values(), default=0) / 1024, 1),
+                "peak_rss_sum_mb": round(self.peak_rss_sum_kb / 1024, 1),
+                "sampled_peak_process_mb": round(self.peak_rss_proc_kb / 1024, 1),
                 "processes": [
                     {"pid": p, "vm_hwm_mb": round(k / 1024, 1), "cmd": self.names.get(p, "")} for p, k in per
                 ],
@@ -207,7 +218,7 @@ class ServerProcess:
 
     def start(self) -> None:
         os.makedirs(os.path.dirname(self.log_path) or ".", exist_ok=True)
-        self._log = open(self.log_path, "ab")
+        self._log = open(self.log_path, "ab")  # noqa: SIM115 - held open for the child's lifetime
         self._log.write(f"\n=== {time.strftime('%F %T')} start {self.argv}\n".encode())
         self._log.flush()
         self.proc = subprocess.Popen(
@@ -227,23 +238,17 @@ class ServerProcess:
         if self.proc is None:
             return
         if self.proc.poll() is None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.proc.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
             try:
                 self.proc.wait(timeout)
             except subprocess.TimeoutExpired:
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.killpg(self.proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
                 self.proc.wait(5)
         # stray members of our own process group (e.g. cluster workers) once the leader is gone
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
         if self._log:
             self._log.close()
             self._log = None

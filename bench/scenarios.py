@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Callable
 from urllib.parse import quote
 
 import orjson
@@ -66,8 +66,11 @@ def _results(status: int, body) -> str | None:
 
 def b_pipeline(ds: Dataset, u: User, rng: random.Random) -> Req:
     stage = rng.choice(STAGES)
-    return Req("GET", "/classes/Deal" + q({"where": {"stage": stage}, "order": "expectedCloseDate", "limit": 50}),
-               session=u.session)
+    return Req(
+        "GET",
+        "/classes/Deal" + q({"where": {"stage": stage}, "order": "expectedCloseDate", "limit": 50}),
+        session=u.session,
+    )
 
 
 def c_pipeline(status: int, body, req: Req) -> str | None:
@@ -187,15 +190,22 @@ def c_login(status: int, body, req: Req) -> str | None:
 
 
 SCENARIOS: list[Scenario] = [
-    Scenario("pipeline", "pipeline: deals of a stage by expectedCloseDate, limit 50", "read",
-             b_pipeline, c_pipeline, floor=True),
-    Scenario("get_include", "one deal by id, include=contact,company", "read",
-             b_get_include, c_get_include, floor=True),
-    Scenario("activities", "activities of a deal by -dueDate, limit 20", "read",
-             b_activities, c_activities, floor=True),
+    Scenario(
+        "pipeline",
+        "pipeline: deals of a stage by expectedCloseDate, limit 50",
+        "read",
+        b_pipeline,
+        c_pipeline,
+        floor=True,
+    ),
+    Scenario(
+        "get_include", "one deal by id, include=contact,company", "read", b_get_include, c_get_include, floor=True
+    ),
+    Scenario(
+        "activities", "activities of a deal by -dueDate, limit 20", "read", b_activities, c_activities, floor=True
+    ),
     Scenario("count_stage", "count of deals of one stage (count=1, limit=0)", "read", b_count, c_count, floor=True),
-    Scenario("search", "full-text search over contact names ($text), limit 20", "read",
-             b_search, c_search, floor=True),
+    Scenario("search", "full-text search over contact names ($text), limit 20", "read", b_search, c_search, floor=True),
     Scenario("create_deal", "create a deal", "write", b_create, c_create),
     Scenario("update_stage", "change a deal's stage", "write", b_update, c_update),
     Scenario("login", "log in (POST /login, bcrypt)", "auth", b_login, c_login),
@@ -208,14 +218,19 @@ def conn_users(ds: Dataset, connections: int) -> list[User]:
     return [reps[i % len(reps)] for i in range(connections)]
 
 
-def build_requests(sc: Scenario, ds: Dataset, connections: int, api: Api, seed: int = 7,
-                   per_connection: int = PER_CONNECTION) -> list[list[bytes]]:
+def build_requests(
+    sc: Scenario, ds: Dataset, connections: int, api: Api, seed: int = 7, per_connection: int = PER_CONNECTION
+) -> list[list[bytes]]:
     """Pre-encoded requests, one list per connection."""
     out = []
     for i, u in enumerate(conn_users(ds, connections)):
         rng = random.Random(f"{seed}-{sc.name}-{i}")
-        out.append([api.encode(r.method, r.path, r.body, r.session)
-                    for r in (sc.build(ds, u, rng) for _ in range(per_connection))])
+        out.append(
+            [
+                api.encode(r.method, r.path, r.body, r.session)
+                for r in (sc.build(ds, u, rng) for _ in range(per_connection))
+            ]
+        )
     return out
 
 

@@ -81,6 +81,17 @@ class Unit:
         return schema
 
 
+async def auth_changed(backend: Backend, unit: Unit, payload: str) -> None:
+    """Sessions/roles changed: every process drops its cached copy (NOTIFY, sent on commit), this one included
+    right after the commit, so the very next request here cannot see the old state."""
+    await notify_auth(unit.conn, payload)
+
+    async def drop() -> None:
+        backend.sessions.invalidate(payload)
+
+    unit.after_commit.insert(0, drop)
+
+
 async def _schema(backend: Backend, unit: Unit, class_name: str) -> ClassSchema | None:
     return unit.schemas.get(class_name) or await backend.schemas.get(class_name)
 
@@ -446,7 +457,7 @@ async def _finish_create(
 ) -> dict[str, Any]:
     await _write_relations(u.conn, row.schema, row.saved.id or "", row.changes)
     if row.schema.name == "_Role":
-        await notify_auth(u.conn, "roles")
+        await auth_changed(backend, u, "roles")
     for fn in row.req.in_transaction if row.req else ():
         await fn(row.saved)
     if backend.cloud.has("afterSave", row.schema.name):
@@ -720,9 +731,9 @@ async def update(
             values[key] = _from_column(schema.fields[key], row[key])
         await _write_relations(u.conn, schema, object_id, changes)
         if schema.name == "_Role":
-            await notify_auth(u.conn, "roles")
+            await auth_changed(backend, u, "roles")
         elif schema.name == "_User":
-            await notify_auth(u.conn, "u:" + object_id)
+            await auth_changed(backend, u, "u:" + object_id)
         response: dict[str, Any] = {"updatedAt": iso(now)}
         response.update(_encode_fields(values, sorted(set(echoed))))
         if after_write is not None:
@@ -809,12 +820,12 @@ async def delete(
             if isinstance(token, str):
                 from .security.sessions import token_key
 
-                await notify_auth(u.conn, "t:" + token_key(token))
+                await auth_changed(backend, u, "t:" + token_key(token))
         elif schema.name == "_User":
             await u.conn.execute('DELETE FROM "_Session" WHERE "user" = $1', object_id)
-            await notify_auth(u.conn, "u:" + object_id)
+            await auth_changed(backend, u, "u:" + object_id)
         elif schema.name == "_Role":
-            await notify_auth(u.conn, "roles")
+            await auth_changed(backend, u, "roles")
         if backend.cloud.has("afterDelete", class_name):
             u.after_commit.append(_after(backend, "afterDelete", class_name, caller, original, None, context))
         return {}

@@ -228,7 +228,7 @@ async def update_user(
             object_id,
             caller.session_token if caller.user_id == object_id else None,
         )
-        await notify_auth(u.conn, "u:" + object_id)
+        await objects.auth_changed(backend, u, "u:" + object_id)
         if caller.user_id == object_id:
             await u.conn.execute('DELETE FROM "_Session" WHERE "sessionToken" = $1', caller.session_token)
             response["sessionToken"] = await _create_session(
@@ -279,6 +279,7 @@ async def reset_password(backend: Backend, token: str, new_password: str) -> Non
             raise ParseError(errors.OBJECT_NOT_FOUND, "Failed to reset password: the link is invalid or has expired.")
         await conn.execute('DELETE FROM "_Session" WHERE "user" = $1', user_id)
         await notify_auth(conn, "u:" + user_id)
+    backend.sessions.invalidate("u:" + user_id)
 
 
 async def log_reset_link(email: str, username: str, link: str) -> None:

@@ -93,7 +93,7 @@ export async function rejectsWithCode(promise, code, message) {
   assert.ok(error !== undefined, message || `expected a rejection with code ${codes.join(' or ')}, but it resolved`);
   assert.ok(
     codes.includes(error.code),
-    `${message ? message + ': ' : ''}expected code ${codes.join(' or ')}, got ${error.code} (${error.message})`,
+    `${message ? message + ': ' : ''}expected code ${codes.join(' or ')}, got ${error?.code} (${error?.message ?? error})`,
   );
   return error;
 }

@@ -400,6 +400,16 @@ describe('include', () => {
     }
   });
 
+  test('include on an Array of pointers fetches every element', async () => {
+    const holder = uniqueClass('Holder');
+    const h = await new Parse.Object(holder, { list: [owners.initech, owners.acme] }).save();
+    const got = await new Parse.Query(holder).include('list').get(h.id);
+    assert.deepEqual(got.get('list').map((o) => o.get('name')), ['initech', 'acme']);
+    const plain = await new Parse.Query(holder).get(h.id);
+    assert.deepEqual(plain.get('list').map((o) => o.id), [owners.initech.id, owners.acme.id]);
+    assert.equal(plain.get('list')[0].get('name'), undefined);
+  });
+
   test("include('*') fetches every pointer one level deep", async () => {
     const o = await q().equalTo('name', 'beta').include('*').first();
     assert.equal(o.get('owner').get('name'), 'globex');

@@ -22,7 +22,8 @@ another objectId stops the import: merging two accounts is not something to gues
 from __future__ import annotations
 
 import csv
-from collections.abc import AsyncIterator, Iterable
+import math
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -339,10 +340,32 @@ class _Row:
     object_id: str
     created: datetime
     updated: datetime
-    acl: Any
+    perms: tuple[list[str], list[str], dict[str, Any] | None]  # _rperm, _wperm, _acl
     values: dict[str, Any]  # decoded (Pointer, datetime, …), one per field that has a value
     hashed: str | None = None
     password: str | None = None
+
+
+_GENERAL = object()
+
+
+def _plain(f: Field, raw: Any) -> Any:
+    """The decoded value of a JSON value that plainly fits field `f` (most of an export), else _GENERAL: the
+    general path (`parse_body` + `check_type`) then decodes it or reports the mismatch as a save would."""
+    kind, t = f.type, type(raw)
+    if kind == "String":
+        return raw if t is str else _GENERAL
+    if kind == "Number":
+        return raw if t is int or (t is float and math.isfinite(raw)) else _GENERAL
+    if kind == "Boolean":
+        return raw if t is bool else _GENERAL
+    if t is dict and kind == "Date" and raw.get("__type") == "Date" and isinstance(raw.get("iso"), str):
+        return parse_iso(raw["iso"])
+    if t is dict and kind == "Pointer" and raw.get("__type") == "Pointer":
+        cls, oid = raw.get("className"), raw.get("objectId")
+        if isinstance(cls, str) and isinstance(oid, str) and (cls == f.target or cls in f.targets):
+            return Pointer(cls, oid)
+    return _GENERAL
 
 
 def _when(value: Any, key: str) -> datetime | None:
@@ -370,15 +393,20 @@ def _to_row(schema: ClassSchema, obj: Any, new_fields: dict[str, Field], now: da
         acl = obj.pop("ACL", None)
         hashed = obj.pop(HASH, None) or obj.pop("bcryptPassword", None)
         password = obj.pop("password", None) if schema.name == "_User" else None
-        body = {
-            k: v
-            for k, v in obj.items()
-            if not k.startswith("_")
-            and k not in ("className", "__type", "sessionToken", "bcryptPassword")
-            and not (isinstance(v, dict) and v.get("__type") == "Relation")  # relations travel in _Join files
-        }
-        changes, _acl, _given = parse_body(schema, body, creating=True, master=True)
         values: dict[str, Any] = {}
+        general: dict[str, Any] = {}
+        for key, raw in obj.items():
+            if key.startswith("_") or key in ("className", "__type", "sessionToken", "bcryptPassword") or raw is None:
+                continue
+            if isinstance(raw, dict) and raw.get("__type") == "Relation":
+                continue  # relations travel in _Join files
+            f = schema.fields.get(key)
+            value = _plain(f, raw) if f is not None else _GENERAL
+            if value is _GENERAL:
+                general[key] = raw
+            else:
+                values[key] = value
+        changes, _acl, _given = parse_body(schema, general, creating=True, master=True)
         for key, change in changes.items():
             if change.kind != "set":
                 raise ParseError(errors.INVALID_JSON, f"{key} holds an operation; an import needs plain values")
@@ -392,10 +420,10 @@ def _to_row(schema: ClassSchema, obj: Any, new_fields: dict[str, Field], now: da
                 new_fields[key] = f = implied
             check_type(schema, key, f, change)
             values[key] = change.value
-        acl_mod.columns(acl)  # validates
+        perms = acl_mod.columns(acl)  # validates it
     except ParseError as exc:
         raise ParseError(exc.code, f"{schema.name} {object_id}: {exc.message}") from exc
-    return _Row(object_id, created, updated, acl, values, hashed if isinstance(hashed, str) else None, password)
+    return _Row(object_id, created, updated, perms, values, hashed if isinstance(hashed, str) else None, password)
 
 
 async def import_data(backend: Backend, directory: Path) -> dict[str, int]:
@@ -424,15 +452,15 @@ async def import_data(backend: Backend, directory: Path) -> dict[str, int]:
 
 async def _import_class(backend: Backend, conn: asyncpg.Connection, cls: str, path: Path) -> int:
     schema = await backend.schemas.require(cls)
-    raw: Iterable[Any] = read_csv_rows(path) if path.suffix == ".csv" else read_json_rows(path)
-    if path.suffix == ".csv":
-        raw = [from_csv(schema, r) for r in raw]
+    csv_file = path.suffix == ".csv"
+    raw: list[Any] = read_csv_rows(path) if csv_file else read_json_rows(path)
     now = datetime.now(UTC)
     new_fields: dict[str, Field] = {}
     rows: dict[str, _Row] = {}
-    for obj in raw:
-        row = _to_row(schema, obj, new_fields, now)
+    for i, obj in enumerate(raw):
+        row = _to_row(schema, from_csv(schema, obj) if csv_file else obj, new_fields, now)
         rows[row.object_id] = row  # the last copy of an objectId wins
+        raw[i] = None  # large imports: hold the file's objects or their rows, not both
     if new_fields:
         schema = await backend.schemas.add_fields(conn, cls, new_fields)
     for row in rows.values():
@@ -440,16 +468,22 @@ async def _import_class(backend: Backend, conn: asyncpg.Connection, cls: str, pa
             row.hashed = await users.hash_password(row.password, backend.settings.bcrypt_rounds)
     fields = _csv_fields(schema)
     columns = BASE_COLUMNS + fields + ([HASH] if cls == "_User" else [])
-    records = []
-    for row in rows.values():
-        record = [row.object_id, row.created, row.updated, *acl_mod.columns(row.acl)]
-        record += [column_value(schema.fields[k], row.values.get(k)) for k in fields]
-        if cls == "_User":
-            record.append(row.hashed)
-        records.append(tuple(record))
+    pending = list(rows.values())
+    rows.clear()
+    total = len(pending)
+
+    def records() -> Iterator[tuple[Any, ...]]:
+        while pending:  # consumed as COPY sends it
+            row = pending.pop()
+            record = [row.object_id, row.created, row.updated, *row.perms]
+            record += [column_value(schema.fields[k], row.values.get(k)) for k in fields]
+            if cls == "_User":
+                record.append(row.hashed)
+            yield tuple(record)
+
     staging = f"_import_{cls}"
     await conn.execute(f"CREATE TEMP TABLE {q(staging)} (LIKE {q(cls)} INCLUDING DEFAULTS) ON COMMIT DROP")
-    await conn.copy_records_to_table(staging, records=records, columns=columns)
+    await conn.copy_records_to_table(staging, records=records(), columns=columns)
     if cls == "_User":
         await _refuse_user_clashes(conn, staging)
     elif cls == "_Role":
@@ -465,7 +499,7 @@ async def _import_class(backend: Backend, conn: asyncpg.Connection, cls: str, pa
         )
     except asyncpg.UniqueViolationError as exc:
         raise ParseError(errors.DUPLICATE_VALUE, f"{cls}: {exc.detail or exc}") from exc
-    return len(records)
+    return total
 
 
 async def _refuse_user_clashes(conn: asyncpg.Connection, staging: str) -> None:
