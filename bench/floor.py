@@ -59,13 +59,36 @@ FLOOR_SQL: dict[str, dict[str, tuple[str, tuple[str, ...]] | None]] = {
             ("term", "perms"),
         ),
     },
-    # Our server's layout: TO BE FILLED IN once the table layout is fixed (same parameter names available).
+    # Our layout: one table per class, pointers as objectId text (a polymorphic pointer as "Class$objectId"),
+    # `_rperm text[]` never NULL (a public row holds '*') with a GIN index, ORDER BY tie-broken by objectId.
+    # The floor returns plain rows; our server has PostgreSQL build each row's Parse JSON in the same statement.
     "ours": {
-        "pipeline": None,
-        "get_include": None,
-        "activities": None,
-        "count_stage": None,
-        "search": None,
+        "pipeline": (
+            'SELECT * FROM "Deal" WHERE "stage" = $1 AND "_rperm" && $2::text[] '
+            'ORDER BY "expectedCloseDate", "objectId" LIMIT 50',
+            ("stage", "perms"),
+        ),
+        "get_include": (
+            'SELECT d.*, (SELECT row_to_json(c.*) FROM "Contact" c WHERE c."objectId" = d."contact" '
+            'AND c."_rperm" && $2::text[]) AS contact_obj, (SELECT row_to_json(co.*) FROM "Company" co '
+            'WHERE co."objectId" = d."company" AND co."_rperm" && $2::text[]) AS company_obj '
+            'FROM "Deal" d WHERE d."objectId" = $1 AND d."_rperm" && $2::text[]',
+            ("deal_id", "perms"),
+        ),
+        "activities": (
+            'SELECT * FROM "Activity" WHERE "relatedTo" = \'Deal$\' || $1 AND "_rperm" && $2::text[] '
+            'ORDER BY "dueDate" DESC, "objectId" DESC LIMIT 20',
+            ("deal_id", "perms"),
+        ),
+        "count_stage": (
+            'SELECT count(*) FROM "Deal" WHERE "stage" = $1 AND "_rperm" && $2::text[]',
+            ("stage", "perms"),
+        ),
+        "search": (
+            'SELECT * FROM "Contact" WHERE to_tsvector(\'english\', coalesce("name", \'\')) @@ '
+            "websearch_to_tsquery('english', $1) AND \"_rperm\" && $2::text[] LIMIT 20",
+            ("term", "perms"),
+        ),
     },
 }
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import subprocess
 import sys
 
 from .settings import from_env
@@ -89,6 +90,16 @@ def _banner(settings, web: str | None) -> None:
     print("\n".join(lines), flush=True)
 
 
+def bench(args: argparse.Namespace, rest: list[str]) -> None:
+    """`crm bench …` runs the benchmark harness (`python -m bench …`, in the repository's bench/ folder)."""
+    from pathlib import Path
+
+    for parent in Path(__file__).resolve().parents:
+        if (parent / "bench" / "__main__.py").is_file():
+            raise SystemExit(subprocess.call([sys.executable, "-m", "bench", *rest], cwd=parent))
+    raise SystemExit("crm bench needs a source checkout (the bench/ folder is not installed with the package)")
+
+
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     parser = argparse.ArgumentParser(prog="crm", description="Parse-compatible CRM backend")
@@ -99,10 +110,17 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--demo", action="store_true", help="seed demo data first if the database is empty")
     p.set_defaults(fn=serve)
+    p = sub.add_parser("bench", help="benchmarks, side by side with parse-server (see bench/README.md)",
+                       add_help=False)
+    p.set_defaults(fn=None)
     from .crm import commands
 
     commands.register(sub, _database_url)
-    args = parser.parse_args(argv)
+    args, rest = parser.parse_known_args(argv)
+    if args.command == "bench":
+        bench(args, rest)
+    if rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     args.fn(args)
 
 

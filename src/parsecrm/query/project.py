@@ -264,6 +264,7 @@ def order_sql(
         parts.append(expr + (" DESC" if desc else ""))
     if not parts:
         return ""
-    if not seen_id:
-        parts.append(f'{alias}."objectId"')  # a tiebreaker: pages never repeat or skip objects
+    if not seen_id:  # a tiebreaker: pages never repeat or skip objects; same direction as the last key, so an
+        # index on (…, key, objectId) serves the whole ORDER BY, forwards or backwards
+        parts.append(f'{alias}."objectId"' + (" DESC" if parts[-1].endswith(" DESC") else ""))
     return " ORDER BY " + ", ".join(parts)
