@@ -26,6 +26,7 @@ def test_official_sdk_suite(server: Server) -> None:
         [node, "--test", "--test-timeout=120000", "--test-reporter=spec"], cwd=SDK_DIR, env=env,
         capture_output=True, text=True, timeout=900,
     )
-    summary = "\n".join(line for line in proc.stdout.splitlines() if line.startswith(("ℹ", "✖")))
+    info, cross = "\N{INFORMATION SOURCE}", "\N{HEAVY MULTIPLICATION X}"  # the spec reporter's markers
+    summary = "\n".join(line for line in proc.stdout.splitlines() if line.startswith((info, cross)))
     assert proc.returncode == 0, f"SDK suite failed:\n{proc.stdout[-15000:]}\n{proc.stderr[-3000:]}\n{server.log()}"
-    assert "ℹ fail 0" in summary and "ℹ pass 0" not in summary, summary
+    assert f"{info} fail 0" in summary and f"{info} pass 0" not in summary, summary
