@@ -1,0 +1,69 @@
+"""Cloud Code loaded from a deployment module (PARSE_CLOUD): functions, hooks, their errors and effects."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import Api, Server, unique
+
+HOOKS = Path(__file__).resolve().parent / "fixtures" / "cloud_hooks.py"
+
+
+@pytest.fixture(scope="module")
+def cloud_api(make_server: Callable[..., Server]) -> Api:
+    return Api(make_server({"PARSE_CLOUD": str(HOOKS)}))
+
+
+def test_functions(cloud_api: Api) -> None:
+    user = cloud_api.signup(unique("fn"))
+    r = cloud_api.post("functions/hello", {"x": 1, "when": {"__type": "Date", "iso": "2025-01-01T00:00:00.000Z"}},
+                       as_=user["sessionToken"])
+    assert r.json() == {"result": {"hello": user["username"], "master": False,
+                                   "params": {"x": 1, "when": {"__type": "Date", "iso": "2025-01-01T00:00:00.000Z"}}}}
+    assert cloud_api.post("functions/hello", {}, as_=None).json()["result"]["hello"] == "stranger"
+    assert cloud_api.post("functions/explode", {}).json() == {"code": 141, "error": "plain python error"}
+    assert cloud_api.post("functions/refuse", {}).json() == {"code": 142, "error": "not today"}
+    assert cloud_api.post("functions/nope", {}).json() == {"code": 141, "error": 'Invalid function: "nope"'}
+
+
+def test_save_hooks(cloud_api: Api) -> None:
+    r = cloud_api.post("classes/Note", {"text": "hi"}, headers={"X-Parse-Cloud-Context": '{"origin": "test"}'})
+    assert r.status_code == 201
+    body = r.json()
+    assert body["stamped"] is True and body["seenContext"] == "test"  # hook edits are echoed
+    oid = body["objectId"]
+    r = cloud_api.put(f"classes/Note/{oid}", {"text": "changed"})
+    assert r.json()["previous"] == "hi"
+    assert cloud_api.post("classes/Note", {"text": "forbidden"}).json() == {"code": 142, "error": "no forbidden notes"}
+    assert cloud_api.post("classes/Note", {"text": "crash"}).json() == {"code": 141, "error": "boom"}
+
+
+def test_find_hooks(cloud_api: Api) -> None:
+    cloud_api.post("classes/Note", {"text": "secret"})
+    found = cloud_api.get("classes/Note", params={"limit": 1000}).json()["results"]
+    assert found and all(n["text"] != "secret" for n in found)
+    assert all(n.get("decorated") is True for n in found)
+
+
+def test_delete_hook(cloud_api: Api) -> None:
+    oid = cloud_api.post("classes/Note", {"text": "keep", "pinned": True}).json()["objectId"]
+    assert cloud_api.delete(f"classes/Note/{oid}").json() == {"code": 142, "error": "pinned notes stay"}
+    assert cloud_api.get(f"classes/Note/{oid}").status_code == 200
+
+
+def test_login_hook_and_queries_as_user(cloud_api: Api) -> None:
+    user = cloud_api.signup(unique("banned"))
+    cloud_api.put(f"users/{user['objectId']}", {"banned": True}, as_="master")
+    r = cloud_api.post("login", {"username": user["username"], "password": user["password"]}, as_=None)
+    assert r.json() == {"code": 101, "error": "banned"}
+    other = cloud_api.signup(unique("cnt"))
+    token = other["sessionToken"]
+    mine: dict[str, Any] = {"text": "mine", "ACL": {other["objectId"]: {"read": True, "write": True}}}
+    cloud_api.post("classes/Note", mine, as_=token)
+    cloud_api.post("classes/Note", {"text": "private", "ACL": {}})
+    everyone = cloud_api.post("functions/countMine", {}).json()["result"]
+    assert cloud_api.post("functions/countMine", {}, as_=token).json()["result"] < everyone
