@@ -206,9 +206,35 @@ def read_json_rows(path: Path) -> list[Any]:
     raise ParseError(errors.INVALID_JSON, f"{path.name} holds no objects")
 
 
-def read_csv_rows(path: Path) -> list[dict[str, str]]:
+def iter_json_rows(path: Path) -> Iterator[Any]:
+    """The objects of a JSON file, one line at a time when the file has one object per line (this tool's export,
+    mongoexport's JSON lines), so a large class never sits in memory as one parsed document."""
+    with path.open("rb") as fh:
+        first = fh.readline()
+        streamed = first.strip() == b'{"results":['  # exactly what _export_json writes
+        try:
+            doc = None if streamed else orjson.loads(first)
+        except orjson.JSONDecodeError:
+            doc = None
+        listing = isinstance(doc, dict) and any(isinstance(doc.get(k), list) for k in ("results", "rows"))
+        if streamed or (isinstance(doc, dict) and not listing):
+            if doc is not None:
+                yield doc
+            for number, line in enumerate(fh, start=2):
+                text = line.strip().removesuffix(b",")
+                if text in (b"", b"]}"):
+                    continue
+                try:
+                    yield orjson.loads(text)
+                except orjson.JSONDecodeError as exc:
+                    raise ParseError(errors.INVALID_JSON, f"{path.name} line {number}: {exc}") from exc
+            return
+    yield from read_json_rows(path)  # one document over many lines (a dashboard's pretty JSON), or a listing
+
+
+def iter_csv_rows(path: Path) -> Iterator[dict[str, str]]:
     with path.open(newline="", encoding="utf-8-sig") as fh:
-        return list(csv.DictReader(fh))
+        yield from csv.DictReader(fh)
 
 
 def _ejson(value: Any) -> Any:
@@ -452,45 +478,46 @@ async def import_data(backend: Backend, directory: Path) -> dict[str, int]:
 
 async def _import_class(backend: Backend, conn: asyncpg.Connection, cls: str, path: Path) -> int:
     schema = await backend.schemas.require(cls)
-    csv_file = path.suffix == ".csv"
-    raw: list[Any] = read_csv_rows(path) if csv_file else read_json_rows(path)
+    source = (from_csv(schema, r) for r in iter_csv_rows(path)) if path.suffix == ".csv" else iter_json_rows(path)
+    user = cls == "_User"
     now = datetime.now(UTC)
     new_fields: dict[str, Field] = {}
-    rows: dict[str, _Row] = {}
-    for i, obj in enumerate(raw):
-        row = _to_row(schema, from_csv(schema, obj) if csv_file else obj, new_fields, now)
-        rows[row.object_id] = row  # the last copy of an objectId wins
-        raw[i] = None  # large imports: hold the file's objects or their rows, not both
+    fields = [(k, schema.fields[k]) for k in _csv_fields(schema)]  # grows by the fields rows bring
+    records: dict[str, tuple[Any, ...]] = {}  # objectId → COPY row; the last copy of an objectId wins
+    passwords: dict[str, str] = {}
+    for obj in source:
+        known = len(new_fields)
+        row = _to_row(schema, obj, new_fields, now)
+        if len(new_fields) > known:  # a field the schema lacks: a column from this row on
+            fields += list(new_fields.items())[known:]
+        head = (row.object_id, row.created, row.updated, *row.perms) + ((row.hashed,) if user else ())
+        records[row.object_id] = head + tuple(column_value(f, row.values.get(k)) for k, f in fields)
+        if row.password and not row.hashed:
+            passwords[row.object_id] = row.password
     if new_fields:
         schema = await backend.schemas.add_fields(conn, cls, new_fields)
-    for row in rows.values():
-        if row.password and not row.hashed:  # a plain password in hand-written data: store it as sign-up would
-            row.hashed = await users.hash_password(row.password, backend.settings.bcrypt_rounds)
-    fields = _csv_fields(schema)
-    columns = BASE_COLUMNS + fields + ([HASH] if cls == "_User" else [])
-    pending = list(rows.values())
-    rows.clear()
-    total = len(pending)
+    for object_id, password in passwords.items():  # plain passwords in hand-written data: stored as sign-up would
+        hashed = await users.hash_password(password, backend.settings.bcrypt_rounds)
+        record = records[object_id]
+        records[object_id] = (*record[:6], hashed, *record[7:])
+    columns = BASE_COLUMNS + ([HASH] if user else []) + [k for k, _ in fields]
+    total = len(records)
 
-    def records() -> Iterator[tuple[Any, ...]]:
-        while pending:  # consumed as COPY sends it
-            row = pending.pop()
-            record = [row.object_id, row.created, row.updated, *row.perms]
-            record += [column_value(schema.fields[k], row.values.get(k)) for k in fields]
-            if cls == "_User":
-                record.append(row.hashed)
-            yield tuple(record)
+    def rows() -> Iterator[tuple[Any, ...]]:
+        while records:  # consumed as COPY sends it; rows made before a new field appeared lack its column
+            record = records.popitem()[1]
+            yield record + (None,) * (len(columns) - len(record))
 
     staging = f"_import_{cls}"
     await conn.execute(f"CREATE TEMP TABLE {q(staging)} (LIKE {q(cls)} INCLUDING DEFAULTS) ON COMMIT DROP")
-    await conn.copy_records_to_table(staging, records=records(), columns=columns)
-    if cls == "_User":
+    await conn.copy_records_to_table(staging, records=rows(), columns=columns)
+    if user:
         await _refuse_user_clashes(conn, staging)
     elif cls == "_Role":
         await _take_over_roles(backend, conn, staging)
     cols = ", ".join(q(c) for c in columns)
     updates = [f"{q(c)} = EXCLUDED.{q(c)}" for c in columns[1:] if c != HASH]
-    if cls == "_User":  # no hash in the file keeps the password the user has
+    if user:  # no hash in the file keeps the password the user has
         updates.append(f"{q(HASH)} = coalesce(EXCLUDED.{q(HASH)}, t.{q(HASH)})")
     try:
         await conn.execute(
@@ -546,7 +573,7 @@ async def _take_over_roles(backend: Backend, conn: asyncpg.Connection, staging: 
 
 
 async def _import_join(conn: asyncpg.Connection, table: str, path: Path) -> int:
-    raw: list[Any] = read_csv_rows(path) if path.suffix == ".csv" else read_json_rows(path)
+    raw = iter_csv_rows(path) if path.suffix == ".csv" else iter_json_rows(path)
     owning: list[str] = []
     related: list[str] = []
     for entry in raw:

@@ -41,19 +41,16 @@ def check_class(schema: ClassSchema, caller: Caller, op: str) -> list[str]:
         return []
     if caller.user_id and any(perms.get(p) for p in caller.principals[1:]):
         return []
-    if perms.get("requiresAuthentication"):
-        if not caller.user_id:
-            raise ParseError(errors.OBJECT_NOT_FOUND, "Permission denied, user needs to be authenticated.")
-        return []
     pointer_fields = list(perms.get("pointerFields") or [])
     if op in READ_OPS:
         pointer_fields += list(clp.get("readUserFields") or [])
     elif op in ("update", "delete"):
         pointer_fields += list(clp.get("writeUserFields") or [])
-    if pointer_fields and caller.user_id:
+    # requiresAuthentication admits any signed-in user, but pointer permissions still narrow the rows (as Parse)
+    if perms.get("requiresAuthentication") or pointer_fields:
+        if not caller.user_id:
+            raise ParseError(errors.OBJECT_NOT_FOUND, "Permission denied, user needs to be authenticated.")
         return pointer_fields
-    if not caller.user_id and (perms.get("requiresAuthentication") or pointer_fields):
-        raise ParseError(errors.OBJECT_NOT_FOUND, "Permission denied, user needs to be authenticated.")
     raise _denied(op, schema)
 
 
