@@ -266,9 +266,12 @@ async def get(
     return rows[0]
 
 
-async def query(backend: Backend, caller: Caller, class_name: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-    """A find for Cloud Code and internal callers: decoded Parse JSON objects, same permissions as REST."""
-    rows, _ = await _run_find(backend, caller, class_name, params, op="find", conn=None)
+async def query(
+    backend: Backend, caller: Caller, class_name: str, params: dict[str, Any], *, unit: Unit | None = None
+) -> list[dict[str, Any]]:
+    """A find for Cloud Code and internal callers: decoded Parse JSON objects, same permissions as REST.
+    Hooks pass `unit=req.unit`: the query then sees the write's own transaction and needs no second connection."""
+    rows, _ = await _run_find(backend, caller, class_name, params, op="find", conn=unit.conn if unit else None)
     return [orjson.loads(r) for r in rows]
 
 

@@ -116,16 +116,6 @@ def _set_normalised(req: Request, key: str, fn: Any) -> None:
             obj.set(key, value)
 
 
-def _conn(req: Request) -> Any:
-    """The write's own connection: reads in a hook must see earlier writes of the same transaction (a batch)."""
-    return req.unit.conn if req.unit is not None else None
-
-
-async def _readable(req: Request, pointer: Pointer) -> bool:
-    found = await objects.fetch_one(req.backend, req.caller, pointer.class_name, pointer.object_id, conn=_conn(req))
-    return found is not None
-
-
 def build(settings: Settings) -> Cloud:
     cloud = Cloud()
     stages = settings.deal_stages
@@ -191,8 +181,17 @@ def build(settings: Settings) -> Cloud:
         _text(req, "subject")
         related = obj.get("relatedTo")
         changed = req.original is None or related != req.original.get("relatedTo")
-        if related is not None and changed and not await _readable(req, related):
-            raise _fail(f"relatedTo must be a Contact or Deal you can read ({related.class_name} {related.object_id})")
+        found = None
+        if isinstance(related, Pointer) and (changed or not req.master):
+            # one query answers both questions: may the caller read it, and (for a deal) who is it assigned to
+            keys = "assignedTo" if related.class_name == "Deal" else "objectId"
+            where = {"where": {"objectId": related.object_id}, "keys": keys, "limit": 1}
+            rows = await objects.query(req.backend, req.caller, related.class_name, where, unit=req.unit)
+            found = rows[0] if rows else None
+            if found is None and changed:
+                raise _fail(
+                    f"relatedTo must be a Contact or Deal you can read ({related.class_name} {related.object_id})"
+                )
         if obj.get("done") is True and obj.get("completedAt") is None:
             obj.set("completedAt", datetime.now(UTC))
         elif obj.get("done") is False and obj.get("completedAt") is not None:
@@ -201,11 +200,9 @@ def build(settings: Settings) -> Cloud:
                 obj.unset("completedAt")
         owner = _owner(req)
         deal_owner = None
-        if isinstance(related, Pointer) and related.class_name == "Deal":
-            found = await objects.fetch_one(req.backend, MASTER, "Deal", related.object_id, conn=_conn(req))
-            assigned = (found or {}).get("assignedTo")
-            if isinstance(assigned, dict):
-                deal_owner = Pointer("_User", assigned["objectId"])
+        assigned = (found or {}).get("assignedTo")
+        if isinstance(assigned, dict):
+            deal_owner = Pointer("_User", assigned["objectId"])
         if not req.master or "ACL" not in obj.attributes:
             obj.set("ACL", _acl(owner, deal_owner))
 
