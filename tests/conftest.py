@@ -246,7 +246,7 @@ class Api:
         username = username or "u_" + secrets.token_hex(4)
         r = self.post("users", {"username": username, "password": password, **fields}, as_=None)
         assert r.status_code == 201, r.text
-        return {**r.json(), "username": username, "password": password}
+        return {**r.json(), "username": username, "password": password, **fields}
 
 
 @pytest.fixture(scope="session")

@@ -284,3 +284,29 @@ def test_master_key_only_from_loopback_and_keys_enforced(make_server: Any) -> No
     srv.javascript_key = "js-key"
     r = Api(srv).post("users", {"username": unique("u"), "password": "pw"}, as_=None)
     assert r.status_code == 201
+
+
+def test_password_reset_by_mail_link(api: Api, server: Server) -> None:
+    import re
+    import time
+
+    import httpx
+
+    u = api.signup(email=f"{unique('reset')}@example.com")
+    assert api.post("requestPasswordReset", {"email": "nobody@example.com"}, as_=None).json() == {}  # no probing
+    assert api.post("requestPasswordReset", {"email": u["email"].upper()}, as_=None).json() == {}
+    link = ""
+    for _ in range(50):  # the development mail sender writes the message to the server log
+        found = re.findall(r"(http\S+request_password_reset\?token=\S+)", server.log_path.read_text())
+        if found:
+            link = found[-1]
+            break
+        time.sleep(0.1)
+    assert link, server.log()
+    page = httpx.get(link)
+    assert page.status_code == 200 and "new_password" in page.text
+    assert httpx.post(link, data={"new_password": "brand-new-pw"}).status_code == 200
+    assert api.post("login", {"username": u["username"], "password": "brand-new-pw"}, as_=None).status_code == 200
+    assert api.post("login", {"username": u["username"], "password": u["password"]}, as_=None).status_code == 404
+    assert api.get("users/me", as_=u["sessionToken"]).json()["code"] == 209  # a reset ends every session
+    assert httpx.post(link, data={"new_password": "again"}).json()["code"] == 101  # links work once

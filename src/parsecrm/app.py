@@ -27,6 +27,7 @@ from .protocol.transport import (
     decode_body,
     parse_query_string,
 )
+from .security.caller import Caller
 from .settings import Settings
 from .web import StaticFiles
 
@@ -122,7 +123,8 @@ class App:
             reply = Reply({"code": errors.INTERNAL_SERVER_ERROR, "error": "Internal server error."}, 500)
         if reply.status >= 400:
             body = reply.encoded()
-        headers = JSON_HEADERS + reply.headers
+        own_type = any(k == b"content-type" for k, _ in reply.headers)
+        headers = (CORS_HEADERS if own_type else JSON_HEADERS) + reply.headers
         if self.settings.debug:
             headers = [*headers, (b"server-timing", f"total;dur={(time.perf_counter() - started) * 1000:.2f}".encode())]
         await _send(send, reply.status, body, headers)
@@ -139,6 +141,11 @@ class App:
             return await config_routes.health(backend, None, None)
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         raw = await self._read_body(receive)
+        query = parse_query_string(scope.get("query_string", b""))
+        if rel.startswith("apps/"):  # the password-reset page: opened from a mail, its token is the credential
+            form = parse_query_string(raw) if raw and not raw.lstrip().startswith(b"{") else decode_body(raw, "", True)
+            call = Call(method, rel, query, form, Caller(ip=(scope.get("client") or [None])[0]))
+            return await dispatch(backend, call, None)
         if rel == "files" or rel.startswith("files/"):
             return await config_routes.files(backend, None, None)  # type: ignore[arg-type]
         body = decode_body(raw, headers.get("content-type", ""), "x-parse-application-id" in headers)
@@ -149,7 +156,6 @@ class App:
         override = envelope.get("_method")
         if isinstance(override, str) and method == "POST":
             method = override.upper()
-        query = parse_query_string(scope.get("query_string", b""))
         call = Call(
             method, rel, query, body, caller, headers.get("x-parse-request-id"), cloud_context(headers, envelope)
         )

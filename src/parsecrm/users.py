@@ -246,7 +246,7 @@ async def delete_user(backend: Backend, caller: Caller, object_id: str, *, unit:
     return await objects.delete(backend, caller, "_User", object_id, unit=unit)
 
 
-async def request_password_reset(backend: Backend, params: dict[str, Any], send: Any) -> dict[str, Any]:
+async def request_password_reset(backend: Backend, params: dict[str, Any]) -> dict[str, Any]:
     email = params.get("email")
     if not isinstance(email, str) or not email:
         raise ParseError(errors.EMAIL_MISSING, "you must provide an email")
@@ -259,7 +259,11 @@ async def request_password_reset(backend: Backend, params: dict[str, Any], send:
     )
     if row is not None:  # unknown addresses get the same answer, so the endpoint cannot probe for accounts
         link = f"{backend.settings.server_url}/apps/{backend.settings.app_id}/request_password_reset?token={token}"
-        await send(email.strip().lower(), row["username"], link)
+        text = (
+            f"Hello {row['username']},\n\nSomeone asked to reset your password. Open this link within an hour "
+            f"to choose a new one:\n\n{link}\n\nIf it was not you, ignore this message."
+        )
+        await (backend.cloud.mailer or log_mail)(email.strip().lower(), "Reset your password", text)
     return {}
 
 
@@ -282,9 +286,9 @@ async def reset_password(backend: Backend, token: str, new_password: str) -> Non
     backend.sessions.invalidate("u:" + user_id)
 
 
-async def log_reset_link(email: str, username: str, link: str) -> None:
-    """The default mail sender for development: log the link instead of mailing it."""
-    log.warning("password reset for %s (%s): %s", username, email, link)
+async def log_mail(to: str, subject: str, text: str) -> None:
+    """The default mail sender (development): the message goes to the log instead of a mailbox."""
+    log.warning("mail to %s: %s\n%s", to, subject, text)
 
 
 def secrets_equal(a: str, b: str) -> bool:

@@ -30,6 +30,7 @@ TRIGGERS = (
 )
 
 Handler = Callable[["Request"], Awaitable[Any] | Any]
+Mailer = Callable[[str, str, str], Awaitable[None]]
 
 
 @dataclass
@@ -80,6 +81,7 @@ class Cloud:
         self.triggers: dict[tuple[str, str], list[Handler]] = {}
         self.functions: dict[str, Handler] = {}
         self.startup: list[Callable[[Any], Awaitable[None]]] = []
+        self.mailer: Mailer | None = None
 
     # -- registration ---------------------------------------------------------------------------------------------
     def _trigger(self, name: str, class_name: str) -> Callable[[Handler], Handler]:
@@ -123,6 +125,12 @@ class Cloud:
 
         return register
 
+    def mail_sender(self, fn: Mailer) -> Mailer:
+        """Register how the server sends mail (password resets): `async def send(to, subject, text)`.
+        Without one, the message is logged, which is what development wants."""
+        self.mailer = fn
+        return fn
+
     def on_startup(self, fn: Callable[[Any], Awaitable[None]]) -> Callable[[Any], Awaitable[None]]:
         self.startup.append(fn)
         return fn
@@ -132,6 +140,7 @@ class Cloud:
             self.triggers.setdefault(key, []).extend(handlers)
         self.functions.update(other.functions)
         self.startup.extend(other.startup)
+        self.mailer = other.mailer or self.mailer
 
     # -- dispatch -------------------------------------------------------------------------------------------------
     def has(self, trigger: str, class_name: str) -> bool:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -463,7 +464,11 @@ def run_demo_if_empty(settings: Settings | None = None, dsn: str | None = None) 
     async def run(backend: Backend) -> bool:
         if await has_deals(backend):
             return False
-        await seed_demo(backend)
+        try:
+            await seed_demo(backend)
+        except ParseError as exc:  # e.g. demo users left by an interrupted seed: serve anyway, say why
+            print(f"demo data not seeded: {exc.message}", file=sys.stderr)
+            return False
         return True
 
     return asyncio.run(with_backend(settings, dsn, run))

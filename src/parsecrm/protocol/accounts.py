@@ -37,7 +37,31 @@ async def session_me(backend: Backend, call: Call, unit: Unit | None) -> Reply:
 
 
 async def request_password_reset(backend: Backend, call: Call, unit: Unit | None) -> Reply:
-    return Reply(await users.request_password_reset(backend, call.params(), users.log_reset_link))
+    return Reply(await users.request_password_reset(backend, call.params()))
+
+
+RESET_FORM = """<!doctype html><meta charset="utf-8"><title>Choose a new password</title>
+<form method="post"><input type="hidden" name="token" value="{token}">
+<label>New password <input type="password" name="new_password" minlength="6" required></label>
+<button>Set password</button></form>"""
+
+
+async def reset_form(backend: Backend, call: Call, unit: Unit | None, app: str) -> Reply:
+    """The page the reset link opens (GET) and the form it posts (POST, form-encoded or JSON)."""
+    import html
+
+    params = call.params()
+    token = params.get("token")
+    if not isinstance(token, str) or not token:
+        raise ParseError(errors.OBJECT_NOT_FOUND, "Failed to reset password: the link is invalid or has expired.")
+    if call.method == "GET":
+        page = RESET_FORM.format(token=html.escape(token, quote=True)).encode()
+        return Reply(page, headers=[(b"content-type", b"text/html; charset=utf-8")])
+    password = params.get("new_password")
+    if not isinstance(password, str) or len(password) < 1:
+        raise ParseError(errors.PASSWORD_MISSING, "new_password is required")
+    await users.reset_password(backend, token, password)
+    return Reply({"status": "password changed"})
 
 
 async def verify_password(backend: Backend, call: Call, unit: Unit | None) -> Reply:
