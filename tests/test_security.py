@@ -176,9 +176,14 @@ def test_reassigning_a_deal_moves_its_acl(api: Api, world: World) -> None:
     api.put(f"classes/Deal/{deal}", {"assignedTo": pointer("_User", world.a_user)}, as_=world.manager)
     assert api.get(f"classes/Deal/{deal}", as_=world.a).status_code == 200
     assert api.get(f"classes/Deal/{deal}", as_=world.b).status_code == 404
+    call = api.post("classes/Activity", {"type": "call", "relatedTo": pointer("Deal", deal)}, as_=world.manager)
+    activity = call.json()["objectId"]
+    assert api.get(f"classes/Activity/{activity}", as_=world.a).status_code == 200  # on A's deal, A reads it
     api.put(f"classes/Deal/{deal}", {"assignedTo": pointer("_User", world.b_user)}, as_=world.manager)
     assert api.get(f"classes/Deal/{deal}", as_=world.a).status_code == 404
     assert api.get(f"classes/Deal/{deal}", as_=world.b).status_code == 200
+    assert api.get(f"classes/Activity/{activity}", as_=world.a).status_code == 404  # its activities moved too
+    assert api.get(f"classes/Activity/{activity}", as_=world.b).status_code == 200
 
 
 def test_clients_cannot_change_the_schema(api: Api, world: World) -> None:

@@ -1,6 +1,6 @@
 // Batch operations through the SDK: saveAll, destroyAll, cascade saves of
 // unsaved children, and transactional batches with rollback.
-import { describe, test, before } from 'node:test';
+import { describe, test } from 'node:test';
 import { assert, initParse, uniqueClass, rejectsWithCode, pointer, rest, MOUNT_PATH, PEER } from './helpers.mjs';
 
 const Parse = initParse();

@@ -7,6 +7,8 @@ set or change it). ACLs are computed here, never taken from clients: read+write 
 `assignedTo`; reassigning a deal recomputes the ACL, so the previous assignee loses access. An Activity is also
 readable by the assignee of the Deal it belongs to.
 
+Reassigning a deal moves the access to its activities too: they are re-permissioned for the new assignee.
+
 Deleting: a Company → its contacts and deals keep existing with `company` unset. A Contact or Deal that still has
 activities is refused (142) unless the request's context says `{"cascade": true}`, which deletes them together;
 deals pointing at a deleted contact get `contact` unset; a deleted deal's stage history goes with it.
@@ -21,6 +23,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from .. import errors, objects
 from ..cloud import Cloud, ParseError, ParseObject, Request
+from ..security.acl import columns as acl_columns
 from ..security.caller import MASTER
 from ..settings import Settings
 from ..values import Pointer, iso
@@ -168,6 +171,8 @@ def build(settings: Settings) -> Cloud:
         before = req.original.get("stage") if req.original is not None else None
         if before != stage:
             req.after_write(_record_stage_change(req, before, stage, obj.get("ACL")))
+        if req.original is not None and req.original.get("assignedTo") != obj.get("assignedTo"):
+            req.after_write(_activities_follow_assignee(req, obj.get("assignedTo")))
 
     @cloud.before_save("Activity")
     async def activity(req: Request) -> None:
@@ -245,6 +250,26 @@ def _record_stage_change(req: Request, before: str | None, after: str, acl: Any)
         objects.create_later(req.unit, MASTER, "DealStageChange", body)
 
     return record
+
+
+def _activities_follow_assignee(req: Request, assignee: Pointer | None):
+    """A reassigned deal's activities move with it: the new assignee reads them, the previous one no longer."""
+
+    async def follow(saved: ParseObject) -> None:
+        rows = await req.unit.conn.fetch(
+            'SELECT "objectId", "createdBy" FROM "Activity" WHERE "relatedTo" = $1', f"Deal${saved.id}"
+        )
+        updates = []
+        for row in rows:
+            creator = Pointer("_User", row["createdBy"]) if row["createdBy"] else None
+            rperm, wperm, acl = acl_columns(_acl(creator, assignee))
+            updates.append((row["objectId"], rperm, wperm, acl))
+        if updates:
+            await req.unit.conn.executemany(
+                'UPDATE "Activity" SET "_rperm" = $2, "_wperm" = $3, "_acl" = $4 WHERE "objectId" = $1', updates
+            )
+
+    return follow
 
 
 async def _activities_follow(req: Request, cls: str, oid: str) -> None:
