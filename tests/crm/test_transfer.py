@@ -210,3 +210,24 @@ def test_import_parse_export(make_server: Callable[..., Server], tmp_path: Path)
     failed = crm(srv.database_url, "import", str(bad), ok=False)
     assert "Deal badDeal001" in failed.stderr and "amount" in failed.stderr
     assert api.get("classes/Company/okCompany1", as_="master").status_code == 404
+
+
+def test_drop_field_needs_an_explicit_command(make_server: Any) -> None:
+    import subprocess
+    import sys
+
+    from conftest import Api
+
+    srv = make_server()
+    api = Api(srv)
+    oid = api.post("classes/Company", {"name": "Acme", "industry": "Anvils"}).json()["objectId"]
+    env = {**srv.env}
+    cmd = [sys.executable, "-m", "parsecrm.cli", "schema", "drop-field", "Company", "industry"]
+    dry = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+    assert "holds a value in 1 objects" in dry.stdout, dry.stderr
+    assert api.get(f"classes/Company/{oid}").json()["industry"] == "Anvils"
+    done = subprocess.run([*cmd, "--yes"], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    r = api.get("schemas/Company").json()
+    assert "industry" not in r["fields"]
+    assert "industry" not in api.get(f"classes/Company/{oid}").json()

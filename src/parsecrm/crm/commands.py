@@ -1,4 +1,4 @@
-"""CLI commands of the CRM: `crm seed`, `crm export`, `crm import`.
+"""CLI commands of the CRM: `crm seed`, `crm export`, `crm import`, `crm schema drop-field`.
 
 Each opens its own Backend the way a server process does (schema applied, CRM rules loaded), so a command run
 against an empty database first creates the CRM's classes and roles, and seeding runs the same hooks as the API.
@@ -51,6 +51,14 @@ def register(sub: Any, database_url: Callable[[], str]) -> None:
     p.add_argument("dir", type=Path)
     p.set_defaults(fn=runner(_import))
 
+    p = sub.add_parser("schema", help="schema changes that lose data, which start-up never makes by itself")
+    schema_sub = p.add_subparsers(dest="schema_command", required=True)
+    drop = schema_sub.add_parser("drop-field", help="delete a field and its data from every object of a class")
+    drop.add_argument("class_name")
+    drop.add_argument("field")
+    drop.add_argument("--yes", action="store_true", help="really drop it (without: say what would be lost)")
+    drop.set_defaults(fn=runner(_drop_field))
+
 
 async def _seed(backend: Backend, args: argparse.Namespace) -> None:
     from . import seed
@@ -82,3 +90,25 @@ async def _import(backend: Backend, args: argparse.Namespace) -> None:
 
 
 __all__ = ["register"]
+
+
+async def _drop_field(backend: Backend, args: argparse.Namespace) -> None:
+    """Schema as code only ever adds; removing a field (and its data) is this explicit, confirmed command."""
+    from ..storage.schema import q
+
+    schema = await backend.schemas.require(args.class_name)
+    if args.field not in schema.fields:
+        sys.exit(f"crm schema drop-field: {args.class_name} has no field {args.field}")
+    f = schema.fields[args.field]
+    holding = 0
+    if f.type not in ("Relation", "ACL"):
+        holding = await backend.pool.fetchval(
+            f"SELECT count(*) FROM {q(schema.name)} WHERE {q(args.field)} IS NOT NULL"
+        )
+    if not args.yes:
+        print(f"{args.class_name}.{args.field} ({f.type}) holds a value in {holding} objects; "
+              "run again with --yes to drop it and that data")
+        return
+    await backend.schemas.update_class(args.class_name, {args.field: {"__op": "Delete"}}, None, None)
+    print(f"dropped {args.class_name}.{args.field} ({holding} values)")
+
