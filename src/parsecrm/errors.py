@@ -86,10 +86,6 @@ def not_found(message: str = "Object not found.") -> ParseError:
     return ParseError(OBJECT_NOT_FOUND, message)
 
 
-def forbidden(message: str = "Permission denied") -> ParseError:
-    return ParseError(OPERATION_FORBIDDEN, message)
-
-
 # PostgreSQL SQLSTATE → Parse error, for failures that are the client's fault. Anything not listed is a bug or an
 # outage and becomes code 1 (500).
 SQLSTATE_CODES: dict[str, tuple[int, str]] = {

@@ -30,7 +30,7 @@ from .security import policy
 from .security.caller import MASTER, Caller
 from .security.sessions import notify as notify_auth
 from .storage.schema import ClassSchema, Field, default_fields, join_table, q
-from .values import Pointer, check_class_name, iso, now_ms
+from .values import check_class_name, iso, now_ms
 
 ID_ALPHABET = string.ascii_letters + string.digits
 FIND_PARAMS = {
@@ -834,7 +834,3 @@ async def delete(
         return {}
 
     return await in_unit(backend, unit, work)
-
-
-def pointer_of(class_name: str, object_id: str) -> Pointer:
-    return Pointer(class_name, object_id)

@@ -7,7 +7,6 @@ verified off the event loop. Session tokens are `r:` + 32 random hex characters,
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 import re
 import secrets
@@ -26,7 +25,7 @@ from .objects import Unit, in_unit
 from .security.caller import MASTER, Caller
 from .security.sessions import notify as notify_auth
 from .security.sessions import token_key
-from .values import iso, now_ms
+from .values import now_ms
 
 log = logging.getLogger("parsecrm.users")
 
@@ -289,10 +288,3 @@ async def reset_password(backend: Backend, token: str, new_password: str) -> Non
 async def log_mail(to: str, subject: str, text: str) -> None:
     """The default mail sender (development): the message goes to the log instead of a mailbox."""
     log.warning("mail to %s: %s\n%s", to, subject, text)
-
-
-def secrets_equal(a: str, b: str) -> bool:
-    return hmac.compare_digest(a.encode(), b.encode())
-
-
-__all__ = ["iso", "log_in", "log_out", "me", "sign_up"]

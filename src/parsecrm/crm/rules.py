@@ -46,6 +46,14 @@ def _acl(*owners: Pointer | None) -> dict[str, Any]:
     return acl
 
 
+def _protect(req: Request, *owners: Pointer | None) -> None:
+    """Set the object's ACL from its owners (the master key may set its own)."""
+    obj = req.object
+    assert obj is not None
+    if not req.master or "ACL" not in obj.attributes:
+        obj.set("ACL", _acl(*owners))
+
+
 def _text(req: Request, key: str, *, required: bool = False, label: str = "") -> None:
     obj = req.object
     assert obj is not None
@@ -137,17 +145,13 @@ def build(settings: Settings) -> Cloud:
     async def company(req: Request) -> None:
         _text(req, "name", required=True, label="Company name")
         _set_normalised(req, "website", normalise_website)
-        owner = _owner(req)
-        if not req.master or "ACL" not in req.object.attributes:  # type: ignore[union-attr]
-            req.object.set("ACL", _acl(owner))  # type: ignore[union-attr]
+        _protect(req, _owner(req))
 
     @cloud.before_save("Contact")
     async def contact(req: Request) -> None:
         _text(req, "name", required=True, label="Contact name")
         _set_normalised(req, "email", normalise_email)
-        owner = _owner(req)
-        if not req.master or "ACL" not in req.object.attributes:  # type: ignore[union-attr]
-            req.object.set("ACL", _acl(owner))  # type: ignore[union-attr]
+        _protect(req, _owner(req))
 
     @cloud.before_save("Deal")
     async def deal(req: Request) -> None:
@@ -166,8 +170,7 @@ def build(settings: Settings) -> Cloud:
         owner = _owner(req)
         if obj.get("assignedTo") is None and owner is not None:
             obj.set("assignedTo", owner)
-        if not req.master or "ACL" not in obj.attributes:
-            obj.set("ACL", _acl(owner, obj.get("assignedTo")))
+        _protect(req, owner, obj.get("assignedTo"))
         before = req.original.get("stage") if req.original is not None else None
         if before != stage:
             req.after_write(_record_stage_change(req, before, stage, obj.get("ACL")))
@@ -208,8 +211,7 @@ def build(settings: Settings) -> Cloud:
         assigned = (found or {}).get("assignedTo")
         if isinstance(assigned, dict):
             deal_owner = Pointer("_User", assigned["objectId"])
-        if not req.master or "ACL" not in obj.attributes:
-            obj.set("ACL", _acl(owner, deal_owner))
+        _protect(req, owner, deal_owner)
 
     @cloud.before_delete("Company")
     async def company_deleted(req: Request) -> None:

@@ -42,7 +42,3 @@ def columns(acl: Any) -> tuple[list[str], list[str], dict[str, Any] | None]:
         if entry:
             clean[principal] = entry
     return read, write, clean
-
-
-def readable(rperm: list[str] | None, principals: list[str]) -> bool:
-    return rperm is None or bool(set(rperm) & set(principals))
