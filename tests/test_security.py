@@ -315,3 +315,34 @@ def test_password_reset_by_mail_link(api: Api, server: Server) -> None:
     assert api.post("login", {"username": u["username"], "password": u["password"]}, as_=None).status_code == 404
     assert api.get("users/me", as_=u["sessionToken"]).json()["code"] == 209  # a reset ends every session
     assert httpx.post(link, data={"new_password": "again"}).json()["code"] == 101  # links work once
+
+
+def test_stage_queries_through_the_acl_scoped_index(api: Api, server: Server) -> None:
+    """`stage = X` as a rep is answered by the ACL-scoped index: same rows and counts as the ACL says."""
+    a, b = api.signup(), api.signup()
+    made: dict[str, set[str]] = {a["objectId"]: set(), b["objectId"]: set()}
+    for user in (a, b):
+        for stage in ("lead", "lead", "won"):
+            oid = api.post("classes/Deal", {"title": "s", "stage": stage}, as_=user["sessionToken"]).json()["objectId"]
+            if stage == "lead":
+                made[user["objectId"]].add(oid)
+    shared = api.post("classes/Deal", {"title": "to a", "stage": "lead",
+                                       "assignedTo": pointer("_User", a["objectId"])}).json()["objectId"]
+    made[a["objectId"]].add(shared)
+    for user in (a, b):
+        token = user["sessionToken"]
+        r = api.get("classes/Deal", params={"where": {"stage": "lead"}, "limit": 1000}, as_=token).json()
+        assert {o["objectId"] for o in r["results"]} == made[user["objectId"]]
+        assert all(o["stage"] == "lead" for o in r["results"])
+        n = api.get("classes/Deal", params={"where": {"stage": {"$eq": "lead"}}, "count": 1, "limit": 0}, as_=token)
+        assert n.json()["count"] == len(made[user["objectId"]])
+
+    async def plan() -> str:
+        conn = await asyncpg.connect(server.database_url)
+        try:
+            rows = await conn.fetch("SELECT indexdef FROM pg_indexes WHERE indexname = 'Deal_stage_acl'")
+            return rows[0]["indexdef"] if rows else ""
+        finally:
+            await conn.close()
+
+    assert "parsecrm_scoped" in asyncio.run(plan())

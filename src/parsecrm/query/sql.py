@@ -11,7 +11,7 @@ from ..storage.schema import ClassSchema
 
 # read_filter(schema, alias, op) → an SQL condition limiting `alias` to rows the caller may read, or None for "all".
 # It raises ParseError when the caller may not run `op` on the class at all. See security/policy.py.
-ReadFilter = Callable[[ClassSchema, str, str, "Params"], str | None]
+ReadFilter = Callable[..., str | None]  # (schema, alias, op, params, scope=None); scope: see security/policy.py
 
 # protected(schema) → fields the caller may not filter or sort on (security/policy.py protected_for)
 Protected = Callable[[ClassSchema], set[str]]

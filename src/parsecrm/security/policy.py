@@ -12,7 +12,7 @@ from typing import Any
 from .. import errors
 from ..errors import ParseError
 from ..query.sql import Params
-from ..storage.schema import ClassSchema, q
+from ..storage.schema import SCOPED_PERMISSIONS, ClassSchema, acl_index_fields, q
 from .caller import Caller
 
 READ_OPS = ("find", "count", "get")
@@ -75,11 +75,19 @@ def _pointer_condition(schema: ClassSchema, alias: str, fields: list[str], calle
 def read_filter(caller: Caller):
     """The read rule for `caller`: CLP check + ACL (+ pointer permissions) as an SQL condition on `alias`."""
 
-    def restrict(schema: ClassSchema, alias: str, op: str, params: Params) -> str | None:
+    def restrict(
+        schema: ClassSchema, alias: str, op: str, params: Params, scope: tuple[str, str] | None = None
+    ) -> str | None:
         pointer_fields = check_class(schema, caller, op)
         if caller.can_read_all:
             return None
-        cond = f'{alias}."_rperm" && {params.add(caller.principals, "::text[]")}'
+        if scope is not None and scope[0] in acl_index_fields(schema):
+            # the query also says `field = value`: ask the ACL-scoped index for exactly this caller's such rows
+            field, value = scope
+            pairs = params.add([f"{value}\x1f{p}" for p in caller.principals], "::text[]")
+            cond = f'{SCOPED_PERMISSIONS}({alias}.{q(field)}, {alias}."_rperm") && {pairs}'
+        else:
+            cond = f'{alias}."_rperm" && {params.add(caller.principals, "::text[]")}'
         if pointer_fields:
             cond += " AND " + _pointer_condition(schema, alias, pointer_fields, caller, params)
         return cond
