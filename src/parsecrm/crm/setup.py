@@ -12,8 +12,7 @@ from typing import Any
 
 from ..backend import Backend
 from ..security.caller import MASTER
-
-ADVISORY_KEY = 7243100
+from ..storage.schema import STARTUP_LOCK
 
 
 def load() -> dict[str, Any]:
@@ -29,7 +28,7 @@ async def apply(backend: Backend) -> None:
     spec = load()
     async with backend.pool.acquire() as conn, conn.transaction():
         # one process at a time: several workers start together
-        await conn.execute("SELECT pg_advisory_xact_lock($1)", ADVISORY_KEY)
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", STARTUP_LOCK)
         for name in ("_User", "_Role"):
             await backend.schemas.ensure_class(name, {}, clp_for(spec, name), None, conn=conn)
         for cls in spec["classes"]:

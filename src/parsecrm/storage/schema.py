@@ -18,6 +18,9 @@ from ..errors import ParseError
 from ..values import check_class_name, check_field_name
 
 SCHEMA_CHANNEL = "parsecrm_schema"
+# Every process's start-up schema work (bootstrap, the CRM's schema) runs under this one advisory lock, so workers
+# starting together take their locks in the same order and cannot deadlock.
+STARTUP_LOCK = 7243001
 
 FIELD_TYPES = frozenset({"String", "Number", "Boolean", "Date", "Object", "Array", "Pointer", "Relation", "ACL"})
 UNSUPPORTED_TYPES = frozenset({"GeoPoint", "File", "Bytes", "Polygon"})
@@ -334,8 +337,11 @@ BOOTSTRAP_SQL = [
     '"path" text NOT NULL, "status" integer, "body" bytea, "expire" timestamptz NOT NULL)',
     'CREATE INDEX IF NOT EXISTS "_Idempotency_expire" ON "_Idempotency" ("expire")',
     # chr(31), the unit separator, cannot occur in a principal (user ids, `role:Name`, `*`)
-    f"CREATE OR REPLACE FUNCTION {SCOPED_PERMISSIONS}(value text, perms text[]) RETURNS text[] "
-    "LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT array_agg(value || chr(31) || p) FROM unnest(perms) p $$",
+    # (created once, not replaced at every start: replacing locks the function against running inserts)
+    f"DO $do$ BEGIN IF to_regprocedure('{SCOPED_PERMISSIONS}(text, text[])') IS NULL THEN "
+    f"CREATE FUNCTION {SCOPED_PERMISSIONS}(value text, perms text[]) RETURNS text[] "
+    "LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT array_agg(value || chr(31) || p) FROM unnest(perms) p $$; "
+    "END IF; END $do$",
 ]
 
 
@@ -371,7 +377,7 @@ class SchemaCache:
 
     async def bootstrap(self) -> None:
         async with self.pool.acquire() as conn, conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock(7243001)")
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", STARTUP_LOCK)
             for stmt in BOOTSTRAP_SQL:
                 await conn.execute(stmt)
             for name in ("_User", "_Role", "_Session"):
