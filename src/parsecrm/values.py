@@ -37,8 +37,9 @@ def now_ms() -> datetime:
 
 def iso(dt: datetime) -> str:
     """Parse's date format: UTC, milliseconds, a `Z` suffix."""
-    dt = dt.astimezone(UTC)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+    if dt.utcoffset():
+        dt = dt.astimezone(UTC)
+    return dt.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
 def parse_iso(value: Any) -> datetime:
