@@ -29,6 +29,10 @@ from bench.load import percentile
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 _PS_ACL = '("_rperm" IS NULL OR "_rperm" && $%d::text[])'
+# our ACL-scoped index (storage/schema.py acl_index_fields): (stage, principal) pairs in one GIN index
+_SCOPED = (
+    'parsecrm_scoped("stage", "_rperm") && (SELECT array_agg($1 || chr(31) || p) FROM unnest($2::text[]) p)'
+)
 
 FLOOR_SQL: dict[str, dict[str, tuple[str, tuple[str, ...]] | None]] = {
     # parse-server's layout: one table per class, pointers as objectId text, ACL as _rperm text[].
@@ -63,9 +67,9 @@ FLOOR_SQL: dict[str, dict[str, tuple[str, tuple[str, ...]] | None]] = {
     # `_rperm text[]` never NULL (a public row holds '*') with a GIN index, ORDER BY tie-broken by objectId.
     # The floor returns plain rows; our server has PostgreSQL build each row's Parse JSON in the same statement.
     "ours": {
+        # A rep holds no roles, so (as our server does) the ACL-scoped index answers "stage X that I may read".
         "pipeline": (
-            'SELECT * FROM "Deal" WHERE "stage" = $1 AND "_rperm" && $2::text[] '
-            'ORDER BY "expectedCloseDate", "objectId" LIMIT 50',
+            'SELECT * FROM "Deal" WHERE ' + _SCOPED + ' ORDER BY "expectedCloseDate", "objectId" LIMIT 50',
             ("stage", "perms"),
         ),
         "get_include": (
@@ -80,10 +84,7 @@ FLOOR_SQL: dict[str, dict[str, tuple[str, tuple[str, ...]] | None]] = {
             'ORDER BY "dueDate" DESC, "objectId" DESC LIMIT 20',
             ("deal_id", "perms"),
         ),
-        "count_stage": (
-            'SELECT count(*) FROM "Deal" WHERE "stage" = $1 AND "_rperm" && $2::text[]',
-            ("stage", "perms"),
-        ),
+        "count_stage": ('SELECT count(*) FROM "Deal" WHERE ' + _SCOPED, ("stage", "perms")),
         "search": (
             'SELECT * FROM "Contact" WHERE to_tsvector(\'english\', coalesce("name", \'\')) @@ '
             "websearch_to_tsquery('english', $1) AND \"_rperm\" && $2::text[] LIMIT 20",

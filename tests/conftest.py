@@ -58,7 +58,7 @@ def _db_url(admin_dsn: str, name: str) -> str:
 
 
 def create_database(admin_dsn: str) -> str:
-    name = "parsecrm_t_" + secrets.token_hex(4)
+    name = f"parsecrm_t_{os.getpid()}_{secrets.token_hex(3)}"  # the pid lets a later run drop what a killed one left
 
     async def go() -> None:
         conn = await asyncpg.connect(admin_dsn)
@@ -165,9 +165,28 @@ def start_server(
     raise RuntimeError(f"server did not become healthy:\n{server.log()}")
 
 
+def drop_leftovers(admin_dsn: str) -> None:
+    """Drop test databases whose test process is gone (a run that was killed never reached its teardown)."""
+
+    async def go() -> None:
+        conn = await asyncpg.connect(admin_dsn)
+        try:
+            names = await conn.fetch("SELECT datname FROM pg_database WHERE datname LIKE 'parsecrm\\_t\\_%'")
+            for (name,) in names:
+                parts = name.split("_")
+                if len(parts) < 4 or not parts[2].isdigit() or not Path(f"/proc/{parts[2]}").exists():
+                    await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+    asyncio.run(go())
+
+
 @pytest.fixture(scope="session")
 def admin_dsn() -> str:
-    return _admin_dsn()
+    dsn = _admin_dsn()
+    drop_leftovers(dsn)
+    return dsn
 
 
 @pytest.fixture(scope="session")
