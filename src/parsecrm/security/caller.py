@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 
@@ -18,7 +19,7 @@ class Caller:
     ip: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
 
-    @property
+    @cached_property
     def principals(self) -> list[str]:
         """ACL entries that grant this caller access: `*`, their id, and `role:<name>` for every role held."""
         out = ["*"]

@@ -152,6 +152,7 @@ class ClassSchema:
     fields: dict[str, Field]
     clp: dict[str, Any] | None = None
     indexes: dict[str, Any] = field(default_factory=dict)
+    _derived: dict[str, object] = field(default_factory=dict, repr=False, compare=False)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -171,8 +172,19 @@ class ClassSchema:
             out["indexes"] = self.indexes
         return out
 
+    def changed(self) -> None:
+        """Forget derived values after `fields` or `clp` changed (every schema change goes through `_save`)."""
+        self._derived.clear()
+
     def effective_clp(self) -> dict[str, Any]:
-        """The CLP with Parse's defaults: a class without one is public; named ops left out are master-only."""
+        """The CLP with Parse's defaults (computed once per schema version: every request checks it)."""
+        found = self._derived.get("clp")
+        if found is None:
+            found = self._derived["clp"] = self._effective_clp()
+        return found  # type: ignore[no-any-return]
+
+    def _effective_clp(self) -> dict[str, Any]:
+        """A class without a CLP is public; named operations left out are master-only."""
         if self.clp is None:
             base: dict[str, Any] = {op: {"*": True} for op in CLP_OPERATIONS}
             base["protectedFields"] = copy.deepcopy(PROTECTED_BY_DEFAULT.get(self.name, {"*": []}))
@@ -186,8 +198,13 @@ class ClassSchema:
 
     def column_fields(self) -> list[str]:
         """Fields stored as a column of this class's table (not relations, not the ACL, not virtual)."""
-        virtual = VIRTUAL_FIELDS.get(self.name, set())
-        return [k for k, f in self.fields.items() if f.type not in ("Relation", "ACL") and k not in virtual]
+        found = self._derived.get("columns")
+        if found is None:
+            virtual = VIRTUAL_FIELDS.get(self.name, set())
+            found = self._derived["columns"] = [
+                k for k, f in self.fields.items() if f.type not in ("Relation", "ACL") and k not in virtual
+            ]
+        return found  # type: ignore[no-any-return]
 
     @staticmethod
     def from_json(raw: dict[str, Any]) -> ClassSchema:
@@ -463,6 +480,7 @@ class SchemaCache:
             await conn.execute(f"ALTER TABLE {q(schema.name)} ADD COLUMN IF NOT EXISTS {column_ddl(name, f)}")
 
     async def _save(self, conn: asyncpg.Connection, schema: ClassSchema) -> None:
+        schema.changed()
         await conn.execute(
             'INSERT INTO "_SCHEMA" ("className", "schema") VALUES ($1, $2) '
             'ON CONFLICT ("className") DO UPDATE SET "schema" = EXCLUDED."schema"',
