@@ -5,6 +5,7 @@ Fixtures:
   server        one server for the whole session (client class creation on), shared by most tests
   make_server   start another server with its own database and settings (key/permission configurations)
   api           a REST client bound to `server`: api.post("classes/X", {...}, as_=token | "master")
+  fresh_db      make empty databases, for command-line tests
 """
 
 from __future__ import annotations
@@ -210,6 +211,20 @@ def make_server(admin_dsn: str) -> Iterator[Callable[..., Server]]:
     for srv in started:
         srv.stop()
     for url in {srv.database_url for srv in started}:
+        drop_database(admin_dsn, url)
+
+
+@pytest.fixture(scope="module")
+def fresh_db(admin_dsn: str) -> Iterator[Callable[[], str]]:
+    """Make empty databases (for CLI tests that run against a database, not a server); dropped after the module."""
+    made: list[str] = []
+
+    def make() -> str:
+        made.append(create_database(admin_dsn))
+        return made[-1]
+
+    yield make
+    for url in made:
         drop_database(admin_dsn, url)
 
 

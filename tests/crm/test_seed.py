@@ -8,13 +8,12 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import asyncpg
-import pytest
 
-from conftest import ROOT, Api, Server, create_database, drop_database
+from conftest import ROOT, Api, Server
 
 CLI_ENV = {"PARSE_MASTER_KEY": "seed-test-master", "PARSE_BCRYPT_ROUNDS": "4", "PYTHONUNBUFFERED": "1"}
 
@@ -38,18 +37,6 @@ def sql(url: str, query: str, *args: Any) -> list[asyncpg.Record]:
 
     return asyncio.run(go())
 
-
-@pytest.fixture(scope="module")
-def fresh_db(admin_dsn: str) -> Iterator[Callable[[], str]]:
-    made: list[str] = []
-
-    def make() -> str:
-        made.append(create_database(admin_dsn))
-        return made[-1]
-
-    yield make
-    for url in made:
-        drop_database(admin_dsn, url)
 
 
 # What the demo holds, without objectIds and timestamps (those differ per run): owners by username.

@@ -10,15 +10,14 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import bcrypt
-import pytest
 
-from conftest import ROOT, Api, Server, create_database, drop_database
+from conftest import ROOT, Api, Server
 
 CLI_ENV = {"PARSE_MASTER_KEY": "transfer-test-master", "PARSE_BCRYPT_ROUNDS": "4", "PYTHONUNBUFFERED": "1"}
 
@@ -46,18 +45,6 @@ def count(url: str, cls: str) -> int:
 def load(directory: Path) -> dict[str, Any]:
     return {p.name: json.loads(p.read_text()) for p in sorted(directory.glob("*.json"))}
 
-
-@pytest.fixture(scope="module")
-def fresh_db(admin_dsn: str) -> Iterator[Callable[[], str]]:
-    made: list[str] = []
-
-    def make() -> str:
-        made.append(create_database(admin_dsn))
-        return made[-1]
-
-    yield make
-    for url in made:
-        drop_database(admin_dsn, url)
 
 
 def test_round_trip_json_and_csv(fresh_db: Callable[[], str], tmp_path: Path) -> None:
