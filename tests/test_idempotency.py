@@ -48,3 +48,14 @@ def test_same_id_on_another_request_is_a_duplicate(api: Api) -> None:
     api.post(f"classes/{cls}", {"n": 1}, headers={"X-Parse-Request-Id": rid})
     r = api.post(f"classes/{cls}x", {"n": 1}, headers={"X-Parse-Request-Id": rid})
     assert r.status_code == 400 and r.json() == {"code": 159, "error": "Duplicate request"}
+
+
+def test_another_caller_cannot_replay_an_answer(api: Api) -> None:
+    cls = unique("IdemWho")
+    rid = str(uuid.uuid4())
+    alice = api.signup()
+    first = api.post(f"classes/{cls}", {"secret": "alice's"}, as_=alice["sessionToken"],
+                     headers={"X-Parse-Request-Id": rid})
+    assert first.status_code == 201
+    r = api.post(f"classes/{cls}", {"secret": "x"}, as_=None, headers={"X-Parse-Request-Id": rid})
+    assert r.status_code == 400 and r.json()["code"] == 159  # not alice's answer

@@ -172,19 +172,25 @@ class App:
         async with backend.pool.acquire() as conn:
             unit = Unit(conn)
             async with conn.transaction():
+                # the answer is replayed only to the same caller: a request id seen by someone else is no key
+                who = "master" if call.caller.master else (call.caller.user_id or "*")
                 inserted = await conn.fetchval(
-                    'INSERT INTO "_Idempotency" ("reqId", "method", "path", "expire") VALUES ($1, $2, $3, '
-                    'now() + make_interval(secs => $4)) ON CONFLICT ("reqId") DO NOTHING RETURNING true',
+                    'INSERT INTO "_Idempotency" ("reqId", "method", "path", "caller", "expire") '
+                    'VALUES ($1, $2, $3, $5, now() + make_interval(secs => $4)) ON CONFLICT ("reqId") DO NOTHING '
+                    "RETURNING true",
                     rid,
                     call.method,
                     call.path,
                     float(backend.settings.idempotency_ttl),
+                    who,
                 )
                 if not inserted:
                     row = await conn.fetchrow(
-                        'SELECT "method", "path", "status", "body" FROM "_Idempotency" WHERE "reqId" = $1', rid
+                        'SELECT "method", "path", "caller", "status", "body" FROM "_Idempotency" WHERE "reqId" = $1',
+                        rid,
                     )
-                    if row is None or row["status"] is None or (row["method"], row["path"]) != (call.method, call.path):
+                    first = (row["method"], row["path"], row["caller"]) if row is not None else None
+                    if first != (call.method, call.path, who) or row is None or row["status"] is None:
                         raise ParseError(errors.DUPLICATE_REQUEST, "Duplicate request")
                     return Reply(bytes(row["body"]), row["status"], _replay_headers(call, backend, row["body"]))
                 reply = await dispatch(backend, call, unit)

@@ -351,7 +351,8 @@ BOOTSTRAP_SQL = [
     'CREATE TABLE IF NOT EXISTS "_GlobalConfig" ("objectId" text PRIMARY KEY, "params" jsonb NOT NULL DEFAULT \'{}\', '
     "\"masterKeyOnly\" jsonb NOT NULL DEFAULT '{}')",
     'CREATE TABLE IF NOT EXISTS "_Idempotency" ("reqId" text PRIMARY KEY, "method" text NOT NULL, '
-    '"path" text NOT NULL, "status" integer, "body" bytea, "expire" timestamptz NOT NULL)',
+    '"path" text NOT NULL, "caller" text NOT NULL DEFAULT \'\', "status" integer, "body" bytea, '
+    '"expire" timestamptz NOT NULL)',
     'CREATE INDEX IF NOT EXISTS "_Idempotency_expire" ON "_Idempotency" ("expire")',
     # chr(31), the unit separator, cannot occur in a principal (user ids, `role:Name`, `*`)
     # (created once, not replaced at every start: replacing locks the function against running inserts)
