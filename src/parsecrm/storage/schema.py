@@ -21,6 +21,10 @@ SCHEMA_CHANNEL = "parsecrm_schema"
 # Every process's start-up schema work (bootstrap, the CRM's schema) runs under this one advisory lock, so workers
 # starting together take their locks in the same order and cannot deadlock.
 STARTUP_LOCK = 7243001
+# GIN's "fast update" parks new entries in a pending list that every search scans until a vacuum merges it; under
+# steady inserts that made a rep's pipeline query 5 ms instead of 0.2 ms. Each row adds a few entries, so
+# updating the index directly costs little and keeps reads flat.
+GIN_OPTIONS = "WITH (fastupdate = off)"
 
 FIELD_TYPES = frozenset({"String", "Number", "Boolean", "Date", "Object", "Array", "Pointer", "Relation", "ACL"})
 UNSUPPORTED_TYPES = frozenset({"GeoPoint", "File", "Bytes", "Polygon"})
@@ -265,7 +269,7 @@ def create_table_sql(schema: ClassSchema) -> list[str]:
     t = q(schema.name)
     stmts = [f"CREATE TABLE IF NOT EXISTS {t} ({', '.join(cols)})"]
     # The read-permission index: a caller's visible rows are found through it, never by testing every row.
-    stmts.append(f'CREATE INDEX IF NOT EXISTS {q(schema.name + "_rperm")} ON {t} USING gin ("_rperm")')
+    stmts.append(f'CREATE INDEX IF NOT EXISTS {q(schema.name + "_rperm")} ON {t} USING gin ("_rperm") {GIN_OPTIONS}')
     stmts.extend(system_indexes(schema.name))
     for name, f in schema.fields.items():
         if f.type == "Relation":
@@ -329,7 +333,7 @@ def index_sql(schema: ClassSchema, name: str, spec: Any) -> str:
                 raise ParseError(errors.INVALID_QUERY, "an acl index covers one String or Pointer field")
             iname = q(f"{schema.name}_{name}")
             return (f"CREATE INDEX IF NOT EXISTS {iname} ON {q(schema.name)} "
-                    f'USING gin ({SCOPED_PERMISSIONS}({q(fname)}, "_rperm"))')
+                    f'USING gin ({SCOPED_PERMISSIONS}({q(fname)}, "_rperm")) {GIN_OPTIONS}')
         if direction == "text":
             text_cols.append(fname)
         elif direction in (1, -1):
@@ -341,7 +345,8 @@ def index_sql(schema: ClassSchema, name: str, spec: Any) -> str:
         if parts:
             raise ParseError(errors.INVALID_QUERY, "a text index cannot mix text and ordered fields")
         doc = " || ' ' || ".join(f"coalesce({q(c)}, '')" for c in text_cols)
-        return f"CREATE INDEX IF NOT EXISTS {iname} ON {q(schema.name)} USING gin (to_tsvector('english', {doc}))"
+        return (f"CREATE INDEX IF NOT EXISTS {iname} ON {q(schema.name)} "
+                f"USING gin (to_tsvector('english', {doc})) {GIN_OPTIONS}")
     return f"CREATE INDEX IF NOT EXISTS {iname} ON {q(schema.name)} ({', '.join(parts)})"
 
 
