@@ -30,9 +30,9 @@ lint: install
 test: install sdk-deps lint
 	$(BIN)/pytest
 
-## make bench [PEER=parse-server] [SCALE=1]: benchmarks, side by side with parse-server when PEER is set
+## make bench [PEER=parse-server] [SCALE=1] [BENCH_ARGS="--duration 5 ..."]: benchmarks (see docs/performance.md)
 bench: install
-	$(BIN)/crm bench $(if $(PEER),--peer $(PEER)) $(if $(SCALE),--scale $(SCALE))
+	$(BIN)/crm bench $(if $(PEER),--peer $(PEER)) $(if $(SCALE),--scale $(SCALE)) $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) tests/sdk/node_modules
