@@ -224,11 +224,7 @@ def _check(resp: httpx.Response) -> Any:
 
 
 @pytest.fixture(scope="module")
-def dataset(request: pytest.FixtureRequest) -> Iterator[Dataset]:
-    try:
-        server = request.getfixturevalue("server")
-    except pytest.FixtureLookupError:
-        pytest.skip("no `server` fixture (tests/conftest.py) yet")
+def dataset(server: Any) -> Iterator[Dataset]:
     mount = urlsplit(server.url).path.rstrip("/")
     headers = {"X-Parse-Application-Id": server.app_id, "X-Parse-Master-Key": server.master_key}
     class_name = "WhereProp" + uuid.uuid4().hex[:10]
