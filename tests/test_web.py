@@ -1,0 +1,28 @@
+"""The web app's static files are served next to the API: files by path, index.html for app routes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+
+from conftest import Server
+
+
+def test_static_app_beside_the_api(make_server: Callable[..., Server], tmp_path: Path) -> None:
+    (tmp_path / "assets").mkdir()
+    (tmp_path / "index.html").write_text("<!doctype html><title>CRM</title>")
+    (tmp_path / "assets" / "app.js").write_text("console.log('crm')")
+    (tmp_path.parent / "secret.txt").write_text("not for clients")
+    srv = make_server({"CRM_WEB_DIR": str(tmp_path)})
+    root = srv.url.rsplit("/parse", 1)[0]
+    page = httpx.get(root + "/")
+    assert page.status_code == 200 and "<title>CRM</title>" in page.text
+    assert page.headers["content-type"].startswith("text/html")
+    js = httpx.get(root + "/assets/app.js")
+    assert js.text == "console.log('crm')" and "immutable" in js.headers["cache-control"]
+    assert "<title>CRM</title>" in httpx.get(root + "/deals/abc123").text  # client-side routes get the app
+    escape = httpx.get(root + "/%2e%2e/secret.txt")
+    assert "not for clients" not in escape.text
+    assert httpx.get(srv.url + "/health").json() == {"status": "ok"}  # the API is unaffected
