@@ -85,6 +85,15 @@ def drop_database(admin_dsn: str, url: str) -> None:
     asyncio.run(go())
 
 
+def _die_with_parent() -> None:
+    """In the server's child process: get SIGTERM when the test process dies, even if it is killed, so no server
+    outlives its test run."""
+    import ctypes
+    import signal
+
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -140,6 +149,7 @@ def start_server(
         stdout=log,
         stderr=subprocess.STDOUT,
         cwd=str(ROOT),
+        preexec_fn=_die_with_parent,
     )
     server = Server(
         f"http://127.0.0.1:{port}/parse",
