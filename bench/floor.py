@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass, field
 
 from bench.dataset import FIRST, LAST, STAGES, Dataset
-from bench.load import percentile
+from bench.load import summarize
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -181,19 +181,10 @@ async def _run(spec: FloorSpec) -> dict:
     finally:
         for c in conns:
             await c.close()
-    all_lat = sorted(x for lat in lats for x in lat)
-    n = len(all_lat)
+    summary = summarize(lats, spec.duration)
+    n = summary["requests"]
     return {
-        "requests": n,
-        "duration_s": spec.duration,
-        "rps": n / spec.duration,
-        "latency_ms": {
-            "p50": percentile(all_lat, 50) * 1e3,
-            "p95": percentile(all_lat, 95) * 1e3,
-            "p99": percentile(all_lat, 99) * 1e3,
-            "max": all_lat[-1] * 1e3 if all_lat else float("nan"),
-            "mean": sum(all_lat) / n * 1e3 if n else float("nan"),
-        },
+        **summary,
         "errors": errors["sql"],
         "error_samples": samples,
         "mean_rows": round(sum(rows_seen) / n, 1) if n else None,

@@ -49,6 +49,24 @@ def percentile(sorted_vals: list[float], p: float) -> float:
     return sorted_vals[k]
 
 
+def summarize(latencies: list[list[float]], duration: float) -> dict:
+    """Request count, rate and latency percentiles (ms) from per-connection latency lists (seconds)."""
+    all_lat = sorted(x for lat in latencies for x in lat)
+    n = len(all_lat)
+    return {
+        "requests": n,
+        "duration_s": duration,
+        "rps": n / duration,
+        "latency_ms": {
+            "p50": percentile(all_lat, 50) * 1e3,
+            "p95": percentile(all_lat, 95) * 1e3,
+            "p99": percentile(all_lat, 99) * 1e3,
+            "max": (all_lat[-1] * 1e3) if all_lat else float("nan"),
+            "mean": (sum(all_lat) / n * 1e3) if n else float("nan"),
+        },
+    }
+
+
 # ------------------------------------------------------------------------------------------------ asyncio
 
 
@@ -245,19 +263,8 @@ async def _asyncio_run(spec: LoadSpec) -> dict:
     loop.call_later(0.25, watchdog)
     await all_done
     await asyncio.sleep(0)  # let the transports close
-    all_lat = sorted(x for lat in st.latencies for x in lat)
-    n = len(all_lat)
     return {
-        "requests": n,
-        "duration_s": spec.duration,
-        "rps": n / spec.duration,
-        "latency_ms": {
-            "p50": percentile(all_lat, 50) * 1e3,
-            "p95": percentile(all_lat, 95) * 1e3,
-            "p99": percentile(all_lat, 99) * 1e3,
-            "max": (all_lat[-1] * 1e3) if all_lat else float("nan"),
-            "mean": (sum(all_lat) / n * 1e3) if n else float("nan"),
-        },
+        **summarize(st.latencies, spec.duration),
         "errors": sum(st.errors.values()),
         "error_kinds": st.errors,
         "statuses": {str(k): v for k, v in sorted(st.statuses.items())},

@@ -458,13 +458,7 @@ class SchemaCache:
             changed = True
         else:
             schema = current
-            changed = False
-            for k, f in new_fields.items():
-                if k in schema.fields:
-                    _check_field_change(schema, k, f)
-                    continue
-                await self._add_column(conn, schema, k, f)
-                changed = True
+            changed = await self._add_missing(conn, schema, new_fields)
             if clp is not None and clp != schema.clp:
                 schema.clp = clp
                 changed = True
@@ -476,6 +470,17 @@ class SchemaCache:
         if changed:
             await self._save(conn, schema)
         return schema
+
+    async def _add_missing(self, conn: asyncpg.Connection, schema: ClassSchema, fields: dict[str, Field]) -> bool:
+        """Add the fields the class lacks (type-checking those it has); True if anything was added."""
+        changed = False
+        for k, f in fields.items():
+            if k in schema.fields:
+                _check_field_change(schema, k, f)
+                continue
+            await self._add_column(conn, schema, k, f)
+            changed = True
+        return changed
 
     async def _add_column(self, conn: asyncpg.Connection, schema: ClassSchema, name: str, f: Field) -> None:
         schema.fields[name] = f
@@ -501,14 +506,7 @@ class SchemaCache:
         current = await self._locked(conn, name)
         if current is None:
             raise ParseError(errors.INVALID_CLASS_NAME, f"Class {name} does not exist.")
-        changed = False
-        for k, f in fields.items():
-            if k in current.fields:
-                _check_field_change(current, k, f)
-                continue
-            await self._add_column(conn, current, k, f)
-            changed = True
-        if changed:
+        if await self._add_missing(conn, current, fields):
             await self._save(conn, current)
         return current
 
