@@ -38,7 +38,7 @@ class Backend:
 
     @classmethod
     async def open(cls, settings: Settings, dsn: str, cloud: Cloud) -> Backend:
-        pool = await create_pool(dsn, settings.db_pool_size)
+        pool = await create_pool(dsn, settings.db_pool_size, count_statements=settings.debug)
         schemas = SchemaCache(pool)
         sessions = Sessions(pool, schemas)
         listener = Listener(dsn)

@@ -1,0 +1,5 @@
+"""stub"""
+
+
+async def page(backend, req):
+    return 200, b"{}", []
