@@ -21,34 +21,30 @@ class Loader:
     def __init__(self, backend: Backend, caller: Caller) -> None:
         self.backend = backend
         self.caller = caller
-        self.done: dict[tuple[str, str], dict[str, Any]] = {}
-        self.waiting: dict[str, dict[str, asyncio.Future[dict[str, Any]]]] = {}
+        # every object asked for in this request, loaded or in flight: a second ask never costs a second find
+        self.futures: dict[tuple[str, str], asyncio.Future[dict[str, Any]]] = {}
+        self.waiting: dict[str, list[str]] = {}  # class → ids not yet sent
         self.batch: asyncio.Task[None] | None = None
         self.finds = 0  # finds issued: the number of round trips this request's pointers cost
 
     def load(self, class_name: str, object_id: str) -> asyncio.Future[dict[str, Any]]:
-        loop = asyncio.get_running_loop()
-        known = self.done.get((class_name, object_id))
-        if known is not None:
-            fut: asyncio.Future[dict[str, Any]] = loop.create_future()
-            fut.set_result(known)
-            return fut
-        per_class = self.waiting.setdefault(class_name, {})
-        fut = per_class.get(object_id)  # type: ignore[assignment]
+        key = (class_name, object_id)
+        fut = self.futures.get(key)
         if fut is None:
-            fut = per_class[object_id] = loop.create_future()
-        if self.batch is None:
-            self.batch = asyncio.ensure_future(self._dispatch())
+            fut = self.futures[key] = asyncio.get_running_loop().create_future()
+            self.waiting.setdefault(class_name, []).append(object_id)
+            if self.batch is None:
+                self.batch = asyncio.ensure_future(self._dispatch())
         return fut
 
     async def _dispatch(self) -> None:
         for _ in range(_SETTLE_TICKS):
             await asyncio.sleep(0)
         waiting, self.waiting, self.batch = self.waiting, {}, None
-        await asyncio.gather(*(self._fetch(cls, futures) for cls, futures in waiting.items()))
+        await asyncio.gather(*(self._fetch(cls, ids) for cls, ids in waiting.items()))
 
-    async def _fetch(self, class_name: str, futures: dict[str, asyncio.Future[dict[str, Any]]]) -> None:
-        ids = list(futures)
+    async def _fetch(self, class_name: str, ids: list[str]) -> None:
+        futures = [self.futures[(class_name, oid)] for oid in ids]
         try:
             found: dict[str, dict[str, Any]] = {}
             step = max(self.backend.settings.max_limit, 1)
@@ -59,13 +55,12 @@ class Loader:
                 rows, _ = await data.find(self.backend, self.caller, class_name, {"where": where, "limit": len(chunk)})
                 found.update((r["objectId"], r) for r in rows)
         except Exception as exc:
-            for fut in futures.values():
+            for fut in futures:
                 if not fut.done():
                     fut.set_exception(exc)
             return
-        for oid, fut in futures.items():
+        for oid, fut in zip(ids, futures, strict=True):
             obj = found.get(oid) or {"objectId": oid}
             obj[CLASS_KEY] = class_name
-            self.done[(class_name, oid)] = obj
             if not fut.done():
                 fut.set_result(obj)
