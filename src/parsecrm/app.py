@@ -12,6 +12,7 @@ import asyncpg
 import orjson
 
 from . import errors
+from .agent.http import AgentHttp
 from .backend import Backend
 from .cloud.registry import Cloud
 from .errors import ParseError, Unauthorized
@@ -53,6 +54,7 @@ class App:
         self.backend: Backend | None = None
         self.mount = settings.mount_path.rstrip("/")
         self.static = StaticFiles(settings.web_dir) if settings.web_dir else None
+        self.agent = AgentHttp(settings)  # /mcp and the agent prompt
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -69,12 +71,14 @@ class App:
             if message["type"] == "lifespan.startup":
                 try:
                     self.backend = await Backend.open(self.settings, self.dsn, self.cloud)
+                    await self.agent.start(self.backend)
                 except Exception as exc:  # report and refuse to start
                     log.exception("start-up failed")
                     await send({"type": "lifespan.startup.failed", "message": str(exc)})
                     return
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                await self.agent.stop()
                 if self.backend is not None:
                     await self.backend.close()
                 await send({"type": "lifespan.shutdown.complete"})
@@ -95,6 +99,9 @@ class App:
 
     async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope["path"]
+        if self.agent.owns(path):
+            await self.agent(scope, receive, send)
+            return
         if path != self.mount and not path.startswith(self.mount + "/"):
             if self.static is not None:
                 await self.static(scope, receive, send)

@@ -61,6 +61,9 @@ class Settings:
     db_pool_size: int = 10
     debug: bool = False
     web_dir: Path | None = None
+    # -- AI guide: API tokens and the MCP server (agent/) ---------------------------------------------------------
+    token_rate_limit: int = 300  # requests a minute per API token, per server process (0: unlimited)
+    mcp_enabled: bool = True  # serve the MCP endpoint at /mcp (bearer API tokens)
 
     @property
     def server_url(self) -> str:
@@ -129,4 +132,7 @@ def from_env(env: dict[str, str] | None = None) -> Settings:
         db_pool_size=int(e.get("CRM_DB_POOL_SIZE", Settings.db_pool_size)),
         debug=_bool(e.get("CRM_DEBUG"), False),
         web_dir=Path(web_dir) if web_dir else None,
+        # -- AI guide --
+        token_rate_limit=int(e.get("CRM_TOKEN_RATE_LIMIT", Settings.token_rate_limit)),
+        mcp_enabled=_bool(e.get("CRM_MCP_ENABLED"), True),
     )

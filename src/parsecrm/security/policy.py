@@ -31,6 +31,8 @@ def check_class(schema: ClassSchema, caller: Caller, op: str) -> list[str]:
         if op in READ_OPS:
             return []
         raise ParseError(errors.OPERATION_FORBIDDEN, "read-only master key cannot write")
+    if caller.token_read_only and op not in READ_OPS:
+        raise ParseError(errors.OPERATION_FORBIDDEN, f"This API token is read-only: it cannot {op} {schema.name}.")
     if schema.name == "_Session" and op not in ("create",):
         if not caller.user_id:
             raise ParseError(errors.INVALID_SESSION_TOKEN, "Session token required.")
