@@ -110,8 +110,10 @@ def dictionary(schemas: dict[str, ClassSchema], stages: tuple[str, ...]) -> dict
             continue
         meanings = DICTIONARY.get(name, {})
         fields: dict[str, Any] = {}
-        for key, f in schema.fields.items():
-            if key in SYSTEM_FIELDS or key.startswith("_"):
+        known = [k for k in meanings if k and k in schema.fields]  # the dictionary's order, then custom fields
+        for key in known + sorted(k for k in schema.fields if k not in meanings):
+            f = schema.fields[key]
+            if key in SYSTEM_FIELDS or key.startswith("_") or key in ("authData", "emailVerified"):
                 continue
             entry: dict[str, Any] = {"type": _type_text(f), "meaning": meanings.get(key, "Custom field.")}
             if (name, key) in REQUIRED or f.required:
