@@ -548,3 +548,24 @@ def test_agent_prompt_is_rendered_from_the_live_schema(api: Api, world: World, s
     assert f"{field} (Number)" in httpx2.get(url, headers=headers).text
     fn = api.post("functions/agentPrompt", {}, as_=world.a["sessionToken"]).json()["result"]
     assert fn.startswith("# Agent prompt") and field in fn
+
+
+# -- docs tell the truth --------------------------------------------------------------------------------------------
+
+
+def test_every_tool_resource_and_prompt_is_documented() -> None:
+    from parsecrm.agent.tools import Agent, build
+
+    server = build(Agent(None))  # type: ignore[arg-type]  # listing needs no backend
+
+    async def names() -> set[str]:
+        tools = {t.name for t in await server.list_tools()}
+        prompts = {p.name for p in await server.list_prompts()}
+        resources = {str(r.uri) for r in await server.list_resources()}
+        return tools | prompts | resources
+
+    listed = asyncio.run(names())
+    assert listed >= TOOLS
+    doc = (ROOT / "docs/ai-guide.md").read_text()
+    missing = sorted(n for n in listed if f"`{n}`" not in doc)
+    assert not missing, f"missing from docs/ai-guide.md: {missing}"

@@ -100,7 +100,13 @@ def mcp(args: argparse.Namespace) -> None:
     token = args.token or os.environ.get("CRM_API_TOKEN", "")
     if not token:
         raise SystemExit("crm mcp: give --token or set CRM_API_TOKEN (create one in the app's settings)")
-    dsn = _database_url()
+    saved = os.dup(1)
+    os.dup2(2, 1)  # an embedded PostgreSQL starting up must not write to stdout, which is the MCP channel
+    try:
+        dsn = _database_url()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
     raise SystemExit(asyncio.run(serve_mcp(from_env(), dsn, token)))
 
 
