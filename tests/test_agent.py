@@ -569,3 +569,102 @@ def test_every_tool_resource_and_prompt_is_documented() -> None:
     doc = (ROOT / "docs/ai-guide.md").read_text()
     missing = sorted(n for n in listed if f"`{n}`" not in doc)
     assert not missing, f"missing from docs/ai-guide.md: {missing}"
+
+
+# -- the permission matrix, with the agent tools as the transport ---------------------------------------------------
+
+
+class McpTransport:
+    """The CRM permission matrix's operations through MCP tools: each answers None (allowed) or the Parse code of
+    the refusal, and `find` the objectIds it saw — the shape the REST and SDK matrices check."""
+
+    CREATE = {"Company": "create_company", "Contact": "create_contact", "Deal": "create_deal"}
+    UPDATE = {"Company": "update_company", "Contact": "update_contact", "Deal": "update_deal"}
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+
+    async def _code(self, tool: str, args: dict[str, Any]) -> int | None:
+        try:
+            await call(self.client, tool, args)
+        except ToolFailed as exc:
+            return exc.code
+        return None
+
+    async def find(self, cls: str, where: dict[str, Any]) -> set[str]:
+        found = await call(self.client, "list_records", {"class_name": cls, "where": where, "limit": 200})
+        return {o["objectId"] for o in found}
+
+    async def get(self, cls: str, oid: str) -> int | None:
+        return await self._code("get_record", {"class_name": cls, "object_id": oid})
+
+    async def create(self, cls: str, fields: dict[str, Any]) -> int | None:
+        if cls == "Activity":
+            return await self._code("log_activity", {"type": "note", **fields})
+        return await self._code(self.CREATE[cls], fields)
+
+    async def update(self, cls: str, oid: str) -> int | None:
+        if cls == "Activity":
+            return await self._code("complete_activity", {"activity_id": oid})
+        return await self._code(self.UPDATE[cls], {"object_id": oid, "notes": "matrix"})
+
+
+def test_permission_matrix_through_tools(api: Api, world: World, server: Server) -> None:
+    manager = api.signup()
+    role = api.get("roles", params={"where": {"name": "Managers"}}).json()["results"][0]["objectId"]
+    users = {"users": {"__op": "AddRelation", "objects": [ptr("_User", manager["objectId"])]}}
+    assert api.put(f"roles/{role}", users).status_code == 200
+    tokens = {
+        "a": world.a_token,
+        "b": world.b_token,
+        "manager": new_token(api, manager["sessionToken"])["token"],
+        "a_reader": new_token(api, world.a["sessionToken"], "reader", readOnly=True)["token"],
+    }
+    reads = {"a": {"a"}, "b": {"b"}, "manager": {"a", "b"}, "a_reader": {"a"}}
+    writes = {"a": {"a"}, "b": {"b"}, "manager": {"a", "b"}, "a_reader": set()}
+    create_fields = {
+        "Company": {"name": "m"},
+        "Contact": {"name": "m"},
+        "Deal": {"title": "m"},
+        "Activity": {"subject": "m", "related_to_class": "Deal", "related_to_id": world.ids["a"]["Deal"]},
+    }
+    failures: list[str] = []
+
+    async def run(actor: str) -> None:
+        async with http_client(server, tokens[actor]) as client:
+            t = McpTransport(client)
+            for cls in ("Company", "Contact", "Deal", "Activity"):
+                all_ids = {world.ids[o][cls] for o in ("a", "b")}
+                seen = await t.find(cls, {"objectId": {"$in": sorted(all_ids)}})
+                if seen != {world.ids[o][cls] for o in reads[actor]}:
+                    failures.append(f"{actor} find {cls}: {seen}")
+                for owner in ("a", "b"):
+                    oid = world.ids[owner][cls]
+                    got = await t.get(cls, oid)
+                    if got != (None if owner in reads[actor] else 101):
+                        failures.append(f"{actor} get {owner}'s {cls}: {got}")
+                    want = None if owner in writes[actor] else (119 if actor == "a_reader" else 101)
+                    got = await t.update(cls, oid)
+                    if got != want:
+                        failures.append(f"{actor} update {owner}'s {cls}: {got}, want {want}")
+                fields = create_fields[cls]
+                # an activity on a deal B cannot read is refused by the CRM rule (142)
+                want = 119 if actor == "a_reader" else (142 if cls == "Activity" and actor == "b" else None)
+                got = await t.create(cls, {**fields, "dry_run": True})
+                if got != want:
+                    failures.append(f"{actor} create {cls}: {got}, want {want}")
+
+    for actor in tokens:
+        asyncio.run(run(actor))
+    assert not failures, failures
+
+
+def test_tokens_cannot_change_accounts_roles_or_sessions(api: Api, world: World) -> None:
+    token = bearer(world.a_token)
+    r = api.put(f"users/{world.a['objectId']}", {"password": "taken-over"}, as_=None, headers=token)
+    assert r.json()["code"] == 119
+    role = api.get("roles", params={"where": {"name": "Managers"}}).json()["results"][0]["objectId"]
+    users = {"users": {"__op": "AddRelation", "objects": [ptr("_User", world.a["objectId"])]}}
+    assert api.put(f"roles/{role}", users, as_=None, headers=token).json()["code"] == 119
+    r = api.get(f"users/{world.a['objectId']}", as_=None, headers=token)
+    assert r.status_code == 200 and r.json()["username"] == world.a["username"]
