@@ -668,3 +668,26 @@ def test_tokens_cannot_change_accounts_roles_or_sessions(api: Api, world: World)
     assert api.put(f"roles/{role}", users, as_=None, headers=token).json()["code"] == 119
     r = api.get(f"users/{world.a['objectId']}", as_=None, headers=token)
     assert r.status_code == 200 and r.json()["username"] == world.a["username"]
+
+
+def test_token_writes_over_rest_are_recorded_and_a_delete_can_be_undone(api: Api, world: World) -> None:
+    a_s, token = world.a["sessionToken"], bearer(world.a_token)
+    r = api.post("classes/Contact", {"name": f"{world.tag} rest-made", "phone": "1"}, as_=None, headers=token)
+    oid = r.json()["objectId"]
+    assert api.put(f"classes/Contact/{oid}", {"phone": "2"}, as_=None, headers=token).status_code == 200
+    assert api.put(f"classes/Contact/{oid}", {"phone": "3"}, as_=a_s).status_code == 200  # a session: not recorded
+    assert api.delete(f"classes/Contact/{oid}", as_=None, headers=token).status_code == 200
+    where = {"where": {"targetId": oid}, "order": "createdAt"}
+    changes = api.get("classes/AgentChange", params=where, as_=a_s).json()["results"]
+    assert [(c["action"], c["fields"]) for c in changes] == [
+        ("create", ["name", "phone"]),
+        ("update", ["phone"]),
+        ("delete", ["name", "phone"]),
+    ]
+    assert changes[1]["before"]["phone"] == "1" and changes[1]["after"]["phone"] == "2"
+    assert changes[2]["before"]["phone"] == "3" and "after" not in changes[2]
+    r = api.post("functions/undoAgentChange", {"id": changes[2]["objectId"]}, as_=a_s)
+    assert r.status_code == 200, r.text
+    back = api.get(f"classes/Contact/{oid}", as_=a_s).json()
+    assert back["phone"] == "3" and back["createdBy"]["objectId"] == world.a["objectId"]
+    assert api.get(f"classes/Contact/{oid}", as_=world.b["sessionToken"]).status_code == 404

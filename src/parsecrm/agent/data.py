@@ -5,7 +5,8 @@ user's data (only the audit record, which clients cannot write, is created as ma
 This module is the only one under agent/ that imports `objects` and the function registry: when the core's
 public Cloud Code API (`req.query/get/save/delete`) lands, the switch is local to this file.
 
-Writes run in one transaction together with their audit record (`AgentChange`): both commit or neither does.
+Writes run in one transaction together with their audit record (`AgentChange`, written by `agent.audit`'s hooks
+for every API-token write on any entrance): both commit or neither does.
 A dry run does everything — type checks, permission checks, the beforeSave hooks' validation, the stage history —
 and then rolls the transaction back, so nothing is stored and no afterSave hook runs.
 """
@@ -25,10 +26,7 @@ from ..errors import ParseError
 from ..objects import Unit
 from ..security.caller import MASTER, Caller
 from ..values import iso, now_ms
-
-AUDIT_CLASS = "AgentChange"
-# Fields the server manages; never copied into an undo.
-SERVER_FIELDS = frozenset({"objectId", "createdAt", "updatedAt", "ACL", "createdBy"})
+from .audit import AUDIT_CLASS, SERVER_FIELDS
 
 
 class _Rollback(Exception):
@@ -110,26 +108,11 @@ async def _in_transaction(
     return result
 
 
-async def _audit(
-    backend: Backend, unit: Unit, caller: Caller, action: str, class_name: str, res: WriteResult, fields: list[str]
-) -> str:
-    user = caller.user or {}
-    who = user.get("username") or caller.user_id
-    body = {
-        "action": action,
-        "targetClass": class_name,
-        "targetId": res.object_id,
-        "fields": fields,
-        "before": res.before,
-        "after": res.after,
-        "tokenName": caller.token_name,
-        "tokenId": caller.token_id,
-        "user": {"__type": "Pointer", "className": "_User", "objectId": caller.user_id},
-        "summary": f"{action} {class_name} {res.object_id} via agent token {caller.token_name!r} on behalf of {who}",
-        "ACL": {caller.user_id: {"read": True}} if caller.user_id else {},
-    }
-    created = await objects.create(backend, MASTER, AUDIT_CLASS, body, unit=unit)
-    return str(created["objectId"])
+async def _change_id(backend: Backend, unit: Unit, object_id: str) -> str | None:
+    """The audit record the write just made (agent.audit records every token write, in the same transaction)."""
+    params = {"where": {"targetId": object_id}, "order": "-createdAt", "limit": 1, "keys": "objectId"}
+    found = await objects.query(backend, MASTER, AUDIT_CLASS, params, unit=unit)
+    return str(found[0]["objectId"]) if found else None
 
 
 async def create(
@@ -140,10 +123,7 @@ async def create(
         oid = str(created["objectId"])
         await objects.flush_deferred(backend, unit)
         after = _plain(await objects.fetch_one(backend, caller, class_name, oid, conn=unit.conn))
-        res = WriteResult(oid, None, after, None)
-        if not dry_run:
-            res.change_id = await _audit(backend, unit, caller, "create", class_name, res, sorted(body))
-        return res
+        return WriteResult(oid, None, after, await _change_id(backend, unit, oid))
 
     return (await _in_transaction(backend, dry_run, work)).as_json(dry_run)
 
@@ -156,10 +136,7 @@ async def update(
         await objects.update(backend, caller, class_name, object_id, body, unit=unit)
         await objects.flush_deferred(backend, unit)
         after = _plain(await objects.fetch_one(backend, caller, class_name, object_id, conn=unit.conn))
-        res = WriteResult(object_id, before, after, None)
-        if not dry_run:
-            res.change_id = await _audit(backend, unit, caller, "update", class_name, res, sorted(body))
-        return res
+        return WriteResult(object_id, before, after, await _change_id(backend, unit, object_id))
 
     return (await _in_transaction(backend, dry_run, work)).as_json(dry_run)
 
@@ -168,7 +145,7 @@ async def update(
 
 
 def _restore_body(change: dict[str, Any]) -> dict[str, Any]:
-    """The update that puts back what an agent's update changed (only the fields it sent)."""
+    """The update that puts back what a write changed."""
     before = change.get("before") or {}
     fields = [f for f in change.get("fields") or [] if f not in SERVER_FIELDS]
     return {f: before.get(f, {"__op": "Delete"}) for f in fields}
@@ -176,31 +153,39 @@ def _restore_body(change: dict[str, Any]) -> dict[str, Any]:
 
 async def undo(backend: Backend, caller: Caller, change_id: str, *, force: bool = False) -> dict[str, Any]:
     """Undo one agent write as `caller` (who must be able to read its audit record, i.e. its user): a create is
-    deleted, an update's fields are put back. Refused if the object changed since, unless `force`."""
+    deleted, an update's changed fields are put back, a deleted object is created again with its id and fields (its
+    owner and ACL are computed afresh, as for any create). Refused if the object changed since, unless `force`."""
     found = await objects.query(backend, caller, AUDIT_CLASS, {"where": {"objectId": change_id}, "limit": 1})
     if not found:
         raise ParseError(errors.OBJECT_NOT_FOUND, f"No agent change {change_id} of yours.")
     change = found[0]
     if change.get("undoneAt"):
         raise ParseError(errors.VALIDATION_ERROR, "This change was already undone.")
-    cls, oid = change["targetClass"], change["targetId"]
+    cls, oid, action = change["targetClass"], change["targetId"], change["action"]
     current = await objects.fetch_one(backend, caller, cls, oid)
-    if current is None:
+    if action == "delete":
+        if current is not None:
+            raise ParseError(errors.DUPLICATE_VALUE, f"{cls} {oid} exists again; nothing to restore.")
+    elif current is None:
         raise ParseError(errors.OBJECT_NOT_FOUND, f"{cls} {oid} no longer exists or you cannot read it.")
-    expected = (change.get("after") or {}).get("updatedAt")
-    if not force and expected and current.get("updatedAt") != expected:
-        raise ParseError(
-            errors.VALIDATION_ERROR,
-            f"{cls} {oid} was changed after this agent write; undo with force to overwrite those later changes.",
-        )
+    else:
+        expected = (change.get("after") or {}).get("updatedAt")
+        if not force and expected and current.get("updatedAt") != expected:
+            raise ParseError(
+                errors.VALIDATION_ERROR,
+                f"{cls} {oid} was changed after this agent write; undo with force to overwrite those later changes.",
+            )
 
     async def work(unit: Unit) -> None:
-        if change["action"] == "create":
+        if action == "create":
             await objects.delete(backend, caller, cls, oid, unit=unit)
+        elif action == "delete":
+            body = {k: v for k, v in (change.get("before") or {}).items() if k not in SERVER_FIELDS}
+            await objects.create(backend, caller, cls, body, unit=unit, object_id=oid)
         else:
             await objects.update(backend, caller, cls, oid, _restore_body(change), unit=unit)
         undone_at = {"__type": "Date", "iso": iso(now_ms())}
         await objects.update(backend, MASTER, AUDIT_CLASS, change_id, {"undoneAt": undone_at}, unit=unit)
 
     await objects.in_unit(backend, None, work)
-    return {"undone": change_id, "action": change["action"], "targetClass": cls, "targetId": oid}
+    return {"undone": change_id, "action": action, "targetClass": cls, "targetId": oid}

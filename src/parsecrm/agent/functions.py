@@ -22,7 +22,7 @@ from ..security.caller import Caller
 from ..settings import Settings
 from ..storage.schema import STARTUP_LOCK
 from ..values import iso
-from . import data, prompt
+from . import audit, data, prompt
 
 NAME_MAX = 100
 AUDIT_FIELDS = {
@@ -95,6 +95,7 @@ def _token_params(params: dict[str, Any]) -> tuple[str, bool, datetime | None]:
 def build(settings: Settings) -> Cloud:
     cloud = Cloud()
     cloud.on_startup(apply_schema)
+    audit.register(cloud)
 
     @cloud.define("createApiToken")
     async def create_api_token(req: Request) -> dict[str, Any]:
