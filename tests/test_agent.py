@@ -691,3 +691,10 @@ def test_token_writes_over_rest_are_recorded_and_a_delete_can_be_undone(api: Api
     back = api.get(f"classes/Contact/{oid}", as_=a_s).json()
     assert back["phone"] == "3" and back["createdBy"]["objectId"] == world.a["objectId"]
     assert api.get(f"classes/Contact/{oid}", as_=world.b["sessionToken"]).status_code == 404
+
+
+def test_mcp_answers_cors_preflight(server: Server) -> None:
+    r = httpx2.options(
+        mcp_url(server), headers={"Origin": "https://app.example", "Access-Control-Request-Method": "POST"}
+    )
+    assert r.status_code == 204 and "Authorization" in r.headers["access-control-allow-headers"]

@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 
+from .. import errors
 from ..backend import Backend
 from ..errors import ParseError, Unauthorized
 from ..protocol.transport import CORS_HEADERS, authenticate
@@ -24,6 +25,12 @@ from . import prompt
 log = logging.getLogger("parsecrm.agent")
 
 Scope = dict[str, Any]
+MCP_CORS = [
+    (b"access-control-allow-origin", b"*"),
+    (b"access-control-allow-methods", b"GET,POST,DELETE,OPTIONS"),
+    (b"access-control-allow-headers", b"Authorization, Content-Type, Accept, Mcp-Session-Id, Mcp-Protocol-Version"),
+    (b"access-control-expose-headers", b"Mcp-Session-Id, WWW-Authenticate"),
+]
 
 
 class AgentHttp:
@@ -62,26 +69,36 @@ class AgentHttp:
         if backend is None:
             await _reply(send, 503, b'{"code":1,"error":"starting"}')
             return
+        if scope["method"] == "OPTIONS":  # CORS preflight of browser-based clients
+            await _reply(send, 204, b"", cors=MCP_CORS)
+            return
         try:
             if scope["path"] == self.prompt_path:
                 await self._prompt(backend, scope, send)
                 return
             secret = _bearer(_headers(scope))
             if not secret:
-                raise ParseError(209, "Authorization: Bearer <API token> is required.", status=401)
+                raise ParseError(
+                    errors.INVALID_SESSION_TOKEN, "Authorization: Bearer <API token> is required.", status=401
+                )
             await backend.tokens.resolve(secret)  # refuses unknown, revoked, expired; counts the rate limit
         except ParseError as exc:
-            status = 401 if exc.code == 209 else exc.status
-            await _reply(send, status, orjson.dumps(exc.body()), [(b"www-authenticate", b"Bearer")])
+            status = 401 if exc.code == errors.INVALID_SESSION_TOKEN else exc.status
+            cors = CORS_HEADERS if scope["path"] == self.prompt_path else MCP_CORS
+            await _reply(send, status, orjson.dumps(exc.body()), [(b"www-authenticate", b"Bearer")], cors)
             return
         except Unauthorized as exc:
             await _reply(send, exc.status, orjson.dumps({"error": exc.message}))
             return
-        await self._manager.handle_request(scope, receive, send)
+        except Exception:
+            log.exception("unhandled error on %s %s", scope["method"], scope["path"])
+            await _reply(send, 500, b'{"code":1,"error":"Internal server error."}')
+            return
+        await self._manager.handle_request(scope, receive, _with_cors(send))
 
     async def _prompt(self, backend: Backend, scope: Scope, send: Any) -> None:
         if scope["method"] not in ("GET", "HEAD"):
-            raise ParseError(108, "GET the agent prompt", status=405)
+            raise ParseError(errors.COMMAND_UNAVAILABLE, "GET the agent prompt", status=405)
         headers = _headers(scope)
         secret = _bearer(headers)
         caller: Caller
@@ -91,9 +108,20 @@ class AgentHttp:
             client = scope.get("client")
             caller, _body, _env = await authenticate(backend, headers, {}, client[0] if client else None)
         if not caller.user_id and not caller.master:
-            raise ParseError(209, "Sign in (or send an API token) to read the agent prompt.", status=401)
+            raise ParseError(
+                errors.INVALID_SESSION_TOKEN, "Sign in (or send an API token) to read the agent prompt.", status=401
+            )
         text = await prompt.render(backend)
         await _reply(send, 200, text.encode(), [(b"content-type", b"text/markdown; charset=utf-8")])
+
+
+def _with_cors(send: Any) -> Any:
+    async def sending(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message.get("headers", []), *MCP_CORS]}
+        await send(message)
+
+    return sending
 
 
 def _headers(scope: Scope) -> dict[str, str]:
@@ -105,10 +133,16 @@ def _bearer(headers: dict[str, str]) -> str:
     return auth[7:].strip() if auth[:7].lower() == "bearer " else ""
 
 
-async def _reply(send: Any, status: int, body: bytes, headers: list[tuple[bytes, bytes]] | None = None) -> None:
+async def _reply(
+    send: Any,
+    status: int,
+    body: bytes,
+    headers: list[tuple[bytes, bytes]] | None = None,
+    cors: list[tuple[bytes, bytes]] = CORS_HEADERS,
+) -> None:
     own = headers or []
     if not any(k == b"content-type" for k, _ in own):
         own = [(b"content-type", b"application/json; charset=utf-8"), *own]
-    all_headers = [*CORS_HEADERS, *own, (b"content-length", str(len(body)).encode())]
+    all_headers = [*cors, *own, (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": all_headers})
     await send({"type": "http.response.body", "body": body})

@@ -78,7 +78,7 @@ DICTIONARY: dict[str, dict[str, str]] = {
     },
     "AgentChange": {
         "": "Audit of writes made by AI agents with API tokens; readable by the token's user, undoable.",
-        "action": "create or update.",
+        "action": "create, update or delete.",
         "targetClass": "Class of the object written.",
         "targetId": "objectId of the object written.",
         "fields": "The fields the agent sent.",
