@@ -50,7 +50,8 @@ class AgentHttp:
             return
         from mcp.server.transport_security import TransportSecuritySettings
 
-        from .tools import Agent, build
+        from .runner import Agent
+        from .tools import build
 
         server = build(Agent(backend))
         # Bearer tokens are never sent by a browser on its own, so DNS-rebinding protection adds nothing here.

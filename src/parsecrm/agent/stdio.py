@@ -21,7 +21,8 @@ log = logging.getLogger("parsecrm.agent")
 
 async def serve(settings: Settings, dsn: str, secret: str) -> int:
     from ..asgi import build_cloud
-    from .tools import Agent, build
+    from .runner import Agent
+    from .tools import build
 
     backend = await Backend.open(settings, dsn, build_cloud(settings))
     try:
