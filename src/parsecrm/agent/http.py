@@ -35,7 +35,7 @@ MCP_CORS = [
 
 class AgentHttp:
     def __init__(self, settings: Settings) -> None:
-        self.enabled = settings.mcp_enabled
+        self.enabled = settings.mcp_enabled and settings.crm_enabled  # the tools are the CRM's
         self.prompt_path = settings.mount_path.rstrip("/") + "/agent-prompt"
         self.backend: Backend | None = None
         self._manager: Any = None
