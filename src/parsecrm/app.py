@@ -15,8 +15,10 @@ from . import errors
 from .backend import Backend
 from .cloud.registry import Cloud
 from .errors import ParseError, Unauthorized
+from .files.names import FILE_SAVE_ERROR
 from .objects import Unit, flush_deferred
 from .protocol import config as config_routes
+from .protocol import files as file_routes
 from .protocol.reply import Reply
 from .protocol.router import IDEMPOTENT, dispatch
 from .protocol.transport import (
@@ -80,14 +82,15 @@ class App:
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
-    async def _read_body(self, receive: Receive) -> bytes:
+    async def _read_body(self, receive: Receive, limit: int | None = None) -> bytes:
         chunks: list[bytes] = []
         size = 0
+        limit = limit or self.settings.max_body_bytes
         while True:
             message = await receive()
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.settings.max_body_bytes:
+            if size > limit:
                 raise TooLarge()
             chunks.append(chunk)
             if not message.get("more_body"):
@@ -110,7 +113,10 @@ class App:
         except Unauthorized as exc:
             reply = Reply(exc.body(), exc.status)
         except TooLarge:
-            reply = Reply({"code": errors.INVALID_JSON, "error": "Request body is too large."}, 413)
+            if _is_files(path[len(self.mount) :].strip("/")) and self.backend is not None:
+                reply = Reply({"code": FILE_SAVE_ERROR, "error": self.backend.files.too_large()}, 413)
+            else:
+                reply = Reply({"code": errors.INVALID_JSON, "error": "Request body is too large."}, 413)
         except asyncpg.PostgresError as exc:
             mapped = errors.from_sqlstate(getattr(exc, "sqlstate", None))
             if mapped is None:
@@ -140,14 +146,18 @@ class App:
         if rel == "health":
             return await config_routes.health(backend, None, None)
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        if _is_files(rel):  # file bodies are bytes (or base64 in the SDK's envelope), not API JSON
+            # a limit that lets the largest allowed file through in base64 (4/3 of it) plus its envelope
+            limit = max(self.settings.max_body_bytes, self.settings.file_max_bytes * 4 // 3 + 65536)
+            raw = await self._read_body(receive, limit)
+            client = scope.get("client")
+            return await file_routes.handle(backend, method, rel, headers, raw, client[0] if client else None)
         raw = await self._read_body(receive)
         query = parse_query_string(scope.get("query_string", b""))
         if rel.startswith("apps/"):  # the password-reset page: opened from a mail, its token is the credential
             form = parse_query_string(raw) if raw and not raw.lstrip().startswith(b"{") else decode_body(raw, "", True)
             call = Call(method, rel, query, form, Caller(ip=(scope.get("client") or [None])[0]))
             return await dispatch(backend, call, None)
-        if rel == "files" or rel.startswith("files/"):
-            return await config_routes.files(backend, None, None)  # type: ignore[arg-type]
         body = decode_body(raw, headers.get("content-type", ""), "x-parse-application-id" in headers)
         client = scope.get("client")
         caller, body, envelope = await authenticate(
@@ -204,6 +214,10 @@ class App:
         for job in unit.after_commit:
             await job()
         return reply
+
+
+def _is_files(rel: str) -> bool:
+    return rel == "files" or rel.startswith("files/")
 
 
 def _replay_headers(call: Call, backend: Backend, body: bytes) -> list[tuple[bytes, bytes]]:

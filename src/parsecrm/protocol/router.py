@@ -77,7 +77,6 @@ ROUTES: list[tuple[re.Pattern[str], dict[str, Handler]]] = [
         (r"^functions/(?P<name>[A-Za-z0-9_.\-]+)$", {"POST": functions.run, "GET": functions.run}),
         (rf"^aggregate/{_CLASS}$", {"GET": aggregate.run, "POST": aggregate.run}),
         (r"^events/(?P<name>[^/]+)$", {"POST": config.event}),
-        (r"^files(?P<rest>/.*)?$", {"GET": config.files, "POST": config.files, "DELETE": config.files}),
     ]
 ]
 
