@@ -27,8 +27,8 @@ async def handle(backend: Backend, method: str, rel: str, headers: dict[str, str
         return await _download(backend, parts[1:])
     if method == "POST" and len(parts) == 2:
         return await _upload(backend, parts[1], headers, raw, ip)
-    if method == "POST" and len(parts) == 1:
-        raise ParseError(names.INVALID_FILE_NAME, "Filename not provided.")
+    if method == "POST":  # no name, or one with a (decoded) slash
+        names.check_name("/".join(parts[1:]))
     if method == "DELETE" and len(parts) == 2:
         caller, _, _ = await authenticate(backend, headers, _json(raw, headers), ip)
         await backend.files.delete(caller, parts[1])
