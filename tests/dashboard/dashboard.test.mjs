@@ -113,6 +113,56 @@ describe('Parse Dashboard against parsecrm', () => {
     assert.equal(found[0].stage, 'lead');  // the CRM's default stage, applied by its rules
   });
 
+  test('delete a row; it is gone over REST', async () => {
+    const row = page.locator('span', { hasText: /^Dash deal lead 1$/ }).locator('..');
+    await row.locator('input[type=checkbox]').check();
+    await page.getByText('Edit', { exact: true }).click();
+    await page.getByText('Delete this row', { exact: true }).click();
+    await page.getByRole('button', { name: 'Delete', exact: true }).click();
+    const gone = await eventually(async () =>
+      (await rest('classes/Deal', { where: { title: 'Dash deal lead 1' } })).results.length === 0);
+    assert.ok(gone, 'the deleted row is gone from the server');
+  });
+
+  test('add a column to the schema', async () => {
+    await page.goto(`${DASHBOARD}/apps/CRM/browser/DashNote`);
+    await page.getByText('Add a new column', { exact: true }).click();
+    await page.getByPlaceholder('Give it a good name...').fill('priority');
+    await page.getByRole('button', { name: 'Add', exact: true }).click();
+    const added = await eventually(async () => (await rest('schemas/DashNote')).fields.priority);
+    assert.deepEqual(added, { type: 'String' });
+  });
+
+  test('edit the class-level permissions', async () => {
+    await page.goto(`${DASHBOARD}/apps/CRM/browser/DashNote`);
+    await page.getByText('Security', { exact: true }).click();
+    await page.getByText('Class Level Permissions', { exact: true }).click();
+    await page.locator('xpath=//div[div[text()="Public"]]//span[text()="Write"]').click();
+    await page.getByText('Save CLP', { exact: true }).click();
+    const clp = await eventually(async () => {
+      const found = (await rest('schemas/DashNote')).classLevelPermissions;
+      return found.create['*'] ? null : found;
+    });
+    assert.ok(clp, 'public write was switched off');
+    assert.deepEqual([clp.create, clp.update, clp.delete], [{}, {}, {}]);
+    assert.equal(clp.find['*'], true);
+  });
+
+  test('run a cloud function from the API console', async () => {
+    await page.goto(`${DASHBOARD}/apps/CRM/api_console`);
+    await page.getByPlaceholder('classes/_User').fill('functions/pipelineSummary');
+    // the "Use Master Key?" switch: the second cell of the field row that holds that label
+    await page.locator('xpath=//div[text()="Use Master Key?"]/../../following-sibling::div[1]/div').click();
+    await page.getByText('Send Query', { exact: true }).click();
+    await page.getByText('"winRate"').first().waitFor();
+  });
+
+  test('view the config', async () => {
+    await page.goto(`${DASHBOARD}/apps/CRM/config`);
+    await page.getByText('dashboardGreeting', { exact: true }).waitFor();
+    await page.getByText('hello from parsecrm').first().waitFor();
+  });
+
   test('no request the dashboard made failed', () => {
     assert.deepEqual(serverErrors, []);
   });
