@@ -581,8 +581,12 @@ class SchemaCache:
             schema = await self._locked(conn, name)
             if schema is None:
                 return
-            if await conn.fetchval(f"SELECT EXISTS (SELECT 1 FROM {q(name)})"):
-                raise ParseError(errors.INVALID_SCHEMA_OPERATION, f"Class {name} is not empty, contains objects.")
+            count = await conn.fetchval(f"SELECT count(*) FROM (SELECT 1 FROM {q(name)} LIMIT 1000000) t")
+            if count:
+                raise ParseError(
+                    errors.INVALID_SCHEMA_OPERATION,
+                    f"Class {name} is not empty, contains {count} objects, cannot drop schema.",
+                )
             for k, f in schema.fields.items():
                 if f.type == "Relation":
                     await conn.execute(f"DROP TABLE IF EXISTS {q(join_table(name, k))}")
