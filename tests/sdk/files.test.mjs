@@ -42,6 +42,17 @@ describe('Parse.File', () => {
     assert.deepEqual(found.map((o) => o.id), [obj.id]);
   });
 
+  test('metadata given at upload is kept and served', async () => {
+    await signUpFresh('files');
+    const file = new Parse.File('meta.txt', { base64: Buffer.from('m').toString('base64') }, 'text/plain',
+      { owner: 'crm', pages: 3 });
+    await file.save();
+    const res = await fetch(`${SERVER_URL}/files/${APP_ID}/metadata/${encodeURIComponent(file.name())}`);
+    assert.deepEqual(await res.json(), { metadata: { owner: 'crm', pages: 3 } });
+    const none = await fetch(`${SERVER_URL}/files/${APP_ID}/metadata/${'0'.repeat(32)}_none.txt`);
+    assert.deepEqual(await none.json(), {});
+  });
+
   test('destroy() needs the master key', async () => {
     await signUpFresh('files');
     const file = new Parse.File('gone.txt', { base64: Buffer.from('bye').toString('base64') });

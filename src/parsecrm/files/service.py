@@ -108,8 +108,9 @@ class Files:
         return None if data is None else StoredFile(data, kind)
 
     async def metadata(self, name: str) -> dict[str, Any]:
+        """parse-server's shape: `{"metadata": {…}}` for a stored file, `{}` for an unknown one."""
         found = await self.pool.fetchval('SELECT "metadata" FROM "_File" WHERE "name" = $1', name)
-        return found if isinstance(found, dict) else {}
+        return {"metadata": found} if isinstance(found, dict) else {}
 
     async def delete(self, caller: Caller, name: str) -> None:
         if not caller.master:
