@@ -1,6 +1,6 @@
 // Parse.File through the official SDK: save (the SDK's base64 envelope), read back, File fields, delete.
 import { describe, test } from 'node:test';
-import { assert, initParse, uniqueClass, rejectsWithCode, signUpFresh, APP_ID, SERVER_URL } from './helpers.mjs';
+import { assert, initParse, uniqueClass, rejectsWithCode, rest, signUpFresh, APP_ID, SERVER_URL } from './helpers.mjs';
 
 const Parse = initParse();
 
@@ -59,7 +59,11 @@ describe('Parse.File', () => {
     await file.save();
     const saved = new Parse.File(file.name());
     saved._url = file.url();
-    await rejectsWithCode(saved.destroy({ useMasterKey: false }), 119);
+    // a signed-in user (with the client key, if the server has one) is refused
+    const session = Parse.User.current().getSessionToken();
+    const denied = await rest('DELETE', `files/${file.name()}`, { session });
+    assert.equal(denied.status, 403);
+    assert.equal(denied.body.code, 119);
     assert.equal((await fetch(file.url())).status, 200);
     await saved.destroy({ useMasterKey: true });
     assert.equal((await fetch(file.url())).status, 404);
