@@ -13,12 +13,7 @@ import re
 import secrets
 from urllib.parse import quote
 
-from ..errors import ParseError
-
-# Parse's file error codes (the SDKs know them by these numbers)
-INVALID_FILE_NAME = 122
-FILE_SAVE_ERROR = 130
-FILE_DELETE_ERROR = 153
+from ..errors import ErrorCode, ParseError
 
 NAME = re.compile(r"^[_a-zA-Z0-9][a-zA-Z0-9@. ~_-]*$")  # parse-server's rule for file names
 MAX_NAME = 128
@@ -42,11 +37,11 @@ FILE_HEADERS = [
 
 def check_name(name: str) -> str:
     if not name:
-        raise ParseError(INVALID_FILE_NAME, "Filename not provided.")
+        raise ParseError(ErrorCode.INVALID_FILE_NAME, "Filename not provided.")
     if len(name) > MAX_NAME:
-        raise ParseError(INVALID_FILE_NAME, "Filename too long.")
+        raise ParseError(ErrorCode.INVALID_FILE_NAME, "Filename too long.")
     if not NAME.match(name):
-        raise ParseError(INVALID_FILE_NAME, "Filename contains invalid characters.")
+        raise ParseError(ErrorCode.INVALID_FILE_NAME, "Filename contains invalid characters.")
     return name
 
 

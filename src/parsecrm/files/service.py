@@ -10,13 +10,12 @@ from typing import Any
 import asyncpg
 
 from .. import errors
-from ..errors import ParseError
+from ..errors import ErrorCode, ParseError
 from ..security.caller import Caller
 from ..settings import Settings
 from ..storage.schema import STARTUP_LOCK, q
 from . import names
 from .adapters import FILE_TABLES_SQL, FileAdapter, LocalFiles, PostgresFiles
-from .names import FILE_DELETE_ERROR, FILE_SAVE_ERROR
 
 
 @dataclass(frozen=True)
@@ -76,10 +75,10 @@ class Files:
         else:
             allowed, who = s.file_upload_authenticated, "authenticated user"
         if not allowed:
-            raise ParseError(FILE_SAVE_ERROR, f"File upload by {who} is disabled.")
+            raise ParseError(ErrorCode.FILE_SAVE_ERROR, f"File upload by {who} is disabled.")
         ext = re.sub(r"\s+", "", names.extension(client_name, declared))
         if ext and not self.any_extension and not any(p.search(ext) for p in self.patterns):
-            raise ParseError(FILE_SAVE_ERROR, f"File upload of extension {ext[:40]} is disabled.")
+            raise ParseError(ErrorCode.FILE_SAVE_ERROR, f"File upload of extension {ext[:40]} is disabled.")
 
     async def upload(
         self, caller: Caller, client_name: str, data: bytes, declared: str | None, metadata: dict[str, Any]
@@ -88,7 +87,7 @@ class Files:
         kind = names.content_type(declared, client_name)
         self.check_upload(caller, client_name, kind)
         if len(data) > self.settings.file_max_bytes:
-            raise ParseError(FILE_SAVE_ERROR, self.too_large(), status=413)
+            raise ParseError(ErrorCode.FILE_SAVE_ERROR, self.too_large(), status=413)
         name = names.stored_name(client_name)
         await self.adapter.put(name, data, kind)
         await self.pool.execute(
@@ -119,9 +118,9 @@ class Files:
         try:
             await self.adapter.delete(name)
         except OSError as exc:
-            raise ParseError(FILE_DELETE_ERROR, "Could not delete file.") from exc
+            raise ParseError(ErrorCode.FILE_DELETE_ERROR, "Could not delete file.") from exc
         if not removed:
-            raise ParseError(FILE_DELETE_ERROR, "Could not delete file.")
+            raise ParseError(ErrorCode.FILE_DELETE_ERROR, "Could not delete file.")
 
     async def orphans(self, min_age_seconds: float) -> list[str]:
         """Files older than `min_age_seconds` that no File field, field default or config parameter refers to

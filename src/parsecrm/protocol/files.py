@@ -15,7 +15,7 @@ import orjson
 
 from .. import errors
 from ..backend import Backend
-from ..errors import ParseError, Unauthorized
+from ..errors import ErrorCode, ParseError, Unauthorized
 from ..files import names
 from .reply import Reply
 from .transport import authenticate
@@ -73,7 +73,7 @@ def _base64(text: str) -> bytes:
     try:
         return base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError) as exc:
-        raise ParseError(names.FILE_SAVE_ERROR, "Invalid base64 file data.") from exc
+        raise ParseError(ErrorCode.FILE_SAVE_ERROR, "Invalid base64 file data.") from exc
 
 
 async def _download(backend: Backend, parts: list[str]) -> Reply:
