@@ -319,3 +319,32 @@ def test_schema_change_reaches_introspection_in_every_process(make_server: Calla
     assert r.status_code == 200
     fields = '{ __type(name: "Widget") { fields { name } } }'
     assert "colour" in {f["name"] for f in one(fields)["__type"]["fields"]}
+
+
+def test_fast_executor_answers_as_graphql_core(gql: Gql, rep: str) -> None:
+    """The same query through the fast executor and (a directive forces it) through graphql-core: same answer."""
+    contact = create(gql, "Contact", {"name": "Twin"}, rep)
+    deal = create(gql, "Deal", {"title": "Twin deal", "stage": "won", "contact": {"link": contact["id"]}}, rep)
+    create(gql, "Activity", {"type": "call", "subject": "s1", "relatedTo": {"link": deal["id"]}}, rep)
+    create(gql, "Activity", {"type": "email", "subject": "s2", "relatedTo": {"link": contact["id"]}}, rep)
+    body = """
+      first: activities(order: [subject_ASC], first: 10) { count ...page }
+      again: activities(where: {type: {equalTo: "call"}}) {
+        edges { node { __typename type relatedTo { __typename } } }
+      }
+      deal(id: $deal) DIRECTIVE {
+        id title contact { id objectId __typename name } c2: contact { objectId } ACL { users { read } }
+      }
+    }
+    fragment page on ActivityConnection {
+      pageInfo { hasNextPage endCursor }
+      edges { cursor node { id subject dueDate done relatedTo { ... on Deal { title contact { name } }
+                                                               ... on Contact { name } } } }
+    }"""
+    fast = gql.raw("query($deal: ID!) {" + body.replace("DIRECTIVE", ""), {"deal": deal["id"]}, as_=rep).json()
+    full_query = "query($deal: ID!, $yes: Boolean = true) {" + body.replace("DIRECTIVE", "@include(if: $yes)")
+    full = gql.raw(full_query, {"deal": deal["id"]}, as_=rep).json()
+    assert "errors" not in fast and fast == full, (fast, full)
+    assert fast["data"]["deal"]["contact"]["name"] == "Twin"
+    related = {str(e["node"]["relatedTo"]) for e in fast["data"]["first"]["edges"]}
+    assert {"{'name': 'Twin'}", "{'title': 'Twin deal', 'contact': {'name': 'Twin'}}"} <= related
