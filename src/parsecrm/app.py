@@ -15,6 +15,7 @@ from . import errors
 from .backend import Backend
 from .cloud.registry import Cloud
 from .errors import ParseError, Unauthorized
+from .livequery import LiveQuery
 from .objects import Unit, flush_deferred
 from .protocol import config as config_routes
 from .protocol.reply import Reply
@@ -51,6 +52,7 @@ class App:
         self.dsn = dsn
         self.cloud = cloud
         self.backend: Backend | None = None
+        self.live: LiveQuery | None = None
         self.mount = settings.mount_path.rstrip("/")
         self.static = StaticFiles(settings.web_dir) if settings.web_dir else None
 
@@ -61,7 +63,10 @@ class App:
         elif kind == "lifespan":
             await self.lifespan(receive, send)
         elif kind == "websocket":
-            await send({"type": "websocket.close", "code": 1003})
+            if self.live is not None and scope["path"].rstrip("/") in (self.mount, ""):  # where the SDK derives it
+                await self.live.serve(scope, receive, send)
+            else:
+                await send({"type": "websocket.close", "code": 1003})
 
     async def lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -69,12 +74,15 @@ class App:
             if message["type"] == "lifespan.startup":
                 try:
                     self.backend = await Backend.open(self.settings, self.dsn, self.cloud)
+                    self.live = await LiveQuery.start(self.backend)
                 except Exception as exc:  # report and refuse to start
                     log.exception("start-up failed")
                     await send({"type": "lifespan.startup.failed", "message": str(exc)})
                     return
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                if self.live is not None:
+                    await self.live.close()
                 if self.backend is not None:
                     await self.backend.close()
                 await send({"type": "lifespan.shutdown.complete"})

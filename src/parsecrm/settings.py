@@ -61,6 +61,9 @@ class Settings:
     db_pool_size: int = 10
     debug: bool = False
     web_dir: Path | None = None
+    # -- live queries (livequery/) --------------------------------------------------------------------------------
+    live_query_classes: tuple[str, ...] = ("Deal", "Activity", "Contact", "Company")  # classes that publish events
+    live_query_client_buffer: int = 1000  # frames queued per WebSocket before the client is cut off as too slow
 
     @property
     def server_url(self) -> str:
@@ -129,4 +132,7 @@ def from_env(env: dict[str, str] | None = None) -> Settings:
         db_pool_size=int(e.get("CRM_DB_POOL_SIZE", Settings.db_pool_size)),
         debug=_bool(e.get("CRM_DEBUG"), False),
         web_dir=Path(web_dir) if web_dir else None,
+        # live queries
+        live_query_classes=_list(e.get("PARSE_LIVE_QUERY_CLASSES"), Settings.live_query_classes),
+        live_query_client_buffer=int(e.get("PARSE_LIVE_QUERY_CLIENT_BUFFER", Settings.live_query_client_buffer)),
     )
