@@ -116,6 +116,7 @@ class Hub:
                         await self.publish(change)
             except Exception:  # one bad event must not stop the stream
                 log.exception("live query event failed")
+            await asyncio.sleep(0)  # let the clients' writers send between events: a burst never piles up
 
     async def sessions_changed(self, payload: str) -> None:
         """Re-resolve the sessions a NOTIFY on the auth channel names (the session cache already dropped them); a
