@@ -14,6 +14,7 @@ import secrets
 import socket
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -305,5 +306,38 @@ def test_a_slow_consumer_is_cut_off_without_delaying_others(make_server: Callabl
         alone = await run(unique("alone"), with_slow=False)
         beside = await run(unique("slow"), with_slow=True)
         print(f"fast subscriber, {n} events: all delivered {alone:.2f} s alone, {beside:.2f} s beside a stalled one")
+
+    asyncio.run(go())
+
+
+def test_live_query_hooks_refuse_rewrite_and_edit(make_server: Callable[..., Server]) -> None:
+    hooks = Path(__file__).parent / "fixtures" / "live_hooks.py"
+    server = make_server({**LIVE, "PARSE_CLOUD": str(hooks)})
+    api = Api(server)
+    api.post("classes/Note", {"tag": "init"})
+    tag = unique("h")
+
+    async def go() -> None:
+        ws = await connect(ws_url(server))
+        hello = {"op": "connect", "applicationId": server.app_id, "installationId": "banned"}
+        await ws.send(orjson.dumps(hello).decode())
+        assert (await next_event(ws))["code"] == 141  # beforeConnect refused it
+        await ws.close()
+        refused = await connect(ws_url(server))
+        await refused.send(orjson.dumps({**hello, "installationId": "ok", "masterKey": server.master_key}).decode())
+        assert (await next_event(refused))["op"] == "connected"
+        query = {"className": "Note", "where": {"tag": "forbidden"}}
+        await refused.send(orjson.dumps({"op": "subscribe", "requestId": 1, "query": query}).decode())
+        answer = await next_event(refused)
+        assert (answer["op"], answer["code"], answer["requestId"]) == ("error", 141, 1)  # beforeSubscribe refused
+        await refused.close()
+        ws = await subscribe(server, {"tag": tag})
+        api.post("classes/Note", {"tag": tag, "hidden": True})  # excluded by the hook's rewrite
+        api.post("classes/Note", {"tag": tag, "drop": True})  # dropped by afterEvent
+        api.post("classes/Note", {"tag": tag, "n": 1})
+        event = await next_event(ws)
+        assert (event["op"], event["object"]["n"], event["object"]["seenBy"]) == ("create", 1, "create")
+        await no_event(ws)
+        await ws.close()
 
     asyncio.run(go())
