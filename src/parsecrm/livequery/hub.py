@@ -25,7 +25,7 @@ from .. import errors
 from ..cloud.objects import ParseObject
 from ..cloud.registry import Request
 from ..errors import ParseError
-from ..query.evaluate import CompiledWhere
+from ..query.evaluate import CompiledWhere, compile_where
 from ..security import policy
 from ..security.caller import Caller
 from ..security.sessions import token_key
@@ -38,14 +38,10 @@ log = logging.getLogger("parsecrm.livequery")
 ALWAYS_SHOWN = ("objectId", "createdAt", "updatedAt", "ACL")
 
 
-def can_read(schema: ClassSchema, caller: Caller, obj: dict[str, Any], rperm: tuple[str, ...]) -> bool:
-    """The one call into the permission rules for reading (becomes `Policy.can_read` when it lands)."""
-    return policy.can_read_object(schema, caller, obj, list(rperm))
-
-
-def visible(schema: ClassSchema, caller: Caller, obj: dict[str, Any]) -> dict[str, Any]:
-    """The one call into the protected-field rules (becomes `Policy.visible_fields`)."""
-    return policy.visible_object(schema, caller, obj)
+def read_rule(schema: ClassSchema, caller: Caller) -> policy.ReadRule:
+    """The one call into the permission rules (becomes the caller's `Policy` when it lands): CLP, pointer
+    permissions and ACL (`can_read`), protected fields (`visible`)."""
+    return policy.read_rule(schema, caller)
 
 
 class Sink(Protocol):
@@ -65,6 +61,14 @@ class Subscription:
     caller: Caller
     expires_at: datetime | None  # of the session the caller came from
     head: str = ""  # the frame fields every event to this subscription starts with
+    _rule: tuple[ClassSchema, policy.ReadRule] | None = None
+
+    def rule(self, schema: ClassSchema) -> policy.ReadRule:
+        """The caller's read rule for this version of the class (schema objects are replaced on any change)."""
+        held = self._rule
+        if held is None or held[0] is not schema:
+            held = self._rule = (schema, read_rule(schema, self.caller))
+        return held[1]
 
     def __post_init__(self) -> None:
         install = self.caller.installation_id
@@ -82,9 +86,20 @@ class Hub:
     cloud: Any  # cloud.registry.Cloud
     by_class: dict[str, dict[tuple[int, int], Subscription]] = field(default_factory=dict)
     events: asyncio.Queue[tuple[str, Any]] = field(default_factory=asyncio.Queue)
+    wheres: dict[bytes, CompiledWhere] = field(default_factory=dict)
     delivered: int = 0
 
     # -- subscriptions --------------------------------------------------------------------------------------------
+    def compile(self, where: dict[str, Any]) -> CompiledWhere:
+        """The compiled where, shared by every subscription with the same query (see _Matches)."""
+        key = orjson.dumps(where, option=orjson.OPT_SORT_KEYS)
+        found = self.wheres.get(key)
+        if found is None:
+            if len(self.wheres) > 10_000:
+                self.wheres.clear()
+            found = self.wheres[key] = compile_where(where)
+        return found
+
     def add(self, sub: Subscription) -> None:
         self.by_class.setdefault(sub.class_name, {})[(sub.client.client_id, sub.request_id)] = sub
 
@@ -145,6 +160,7 @@ class Hub:
             sub.client.push(error_frame(errors.INVALID_SESSION_TOKEN, "Invalid session token", sub.request_id))
             return
         c = sub.caller
+        sub._rule = None
         sub.caller = Caller(
             master=c.master,
             read_only=c.read_only,
@@ -165,7 +181,8 @@ class Hub:
         schema = await self.schemas.get(change.class_name)
         if schema is None:
             return
-        now = datetime.now(UTC)
+        memo = _Matches(change, datetime.now(UTC))
+        now = memo.now
         rendered: dict[tuple[Any, ...], str] = {}
         hooked = self.cloud.has("afterEvent", change.class_name)
         for key, sub in list(subs.items()):
@@ -173,7 +190,7 @@ class Hub:
                 subs.pop(key, None)
                 sub.client.push(error_frame(errors.INVALID_SESSION_TOKEN, "Session expired", sub.request_id))
                 continue
-            verdict = _judge(schema, sub, change, now)
+            verdict = _judge(schema, sub, change, memo)
             if verdict is None:
                 continue
             op, obj, original = verdict
@@ -212,15 +229,39 @@ class Hub:
         return _object_json(req.object), (_object_json(req.original) if req.original is not None else None)
 
 
+class _Matches:
+    """Per event: whether the object before / after matches a where, evaluated once per distinct where (the hub
+    shares one compiled where between subscriptions with the same query)."""
+
+    __slots__ = ("change", "new", "now", "old")
+
+    def __init__(self, change: Change, now: datetime) -> None:
+        self.change, self.now = change, now
+        self.old: dict[int, bool] = {}
+        self.new: dict[int, bool] = {}
+
+    def before(self, where: CompiledWhere) -> bool:
+        found = self.old.get(id(where))
+        if found is None:
+            found = self.old[id(where)] = where.matches(self.change.old or {}, now=self.now)
+        return found
+
+    def after(self, where: CompiledWhere) -> bool:
+        found = self.new.get(id(where))
+        if found is None:
+            found = self.new[id(where)] = where.matches(self.change.new or {}, now=self.now)
+        return found
+
+
 def _judge(
-    schema: ClassSchema, sub: Subscription, change: Change, now: datetime
+    schema: ClassSchema, sub: Subscription, change: Change, memo: _Matches
 ) -> tuple[str, dict[str, Any], dict[str, Any] | None] | None:
     """Which event (if any) this change is for this subscriber: (op, object, original)."""
-    old, new, caller = change.old, change.new, sub.caller
-    old_seen = old is not None and can_read(schema, caller, old, change.old_rperm)
-    new_seen = new is not None and can_read(schema, caller, new, change.new_rperm)
-    was = old_seen and sub.where.matches(old, now=now)  # type: ignore[arg-type]
-    now_in = new_seen and sub.where.matches(new, now=now)  # type: ignore[arg-type]
+    old, new, rule = change.old, change.new, sub.rule(schema)
+    old_seen = old is not None and rule.can_read(old, change.old_rperm)
+    new_seen = new is not None and rule.can_read(new, change.new_rperm)
+    was = old_seen and memo.before(sub.where)
+    now_in = new_seen and memo.after(sub.where)
     if new is None:
         return ("delete", old, None) if was else None  # type: ignore[return-value]
     if old is None:
@@ -228,7 +269,7 @@ def _judge(
     if was and now_in:
         return ("update", new, old) if _watched(sub, old, new) else None
     if was:  # left the query, or lost read access: then it leaves with the last state the subscriber could read
-        return ("leave", new, old) if new_seen else ("leave", old, None)
+        return ("leave", new, old) if new_seen else ("leave", old, None)  # type: ignore[return-value]
     if now_in:  # entered; `original` only if the subscriber could read it
         return ("enter", new, old if old_seen else None)
     return None
@@ -242,7 +283,7 @@ def _watched(sub: Subscription, old: dict[str, Any] | None, new: dict[str, Any])
 
 def _render(schema: ClassSchema, sub: Subscription, obj: dict[str, Any], cache: dict[tuple[Any, ...], str]) -> str:
     """The object as this subscriber may see it, as JSON text; equal renderings are serialised once per event."""
-    shown = visible(schema, sub.caller, obj)
+    shown = sub.rule(schema).visible(obj)
     if sub.keys is not None:
         shown = {k: v for k, v in shown.items() if k in sub.keys or k in ALWAYS_SHOWN}
     key = (id(obj), None) if shown is obj else (id(obj), *shown)

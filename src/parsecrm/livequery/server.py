@@ -27,7 +27,7 @@ from .. import errors
 from ..cloud.registry import Request
 from ..errors import ParseError, Unauthorized
 from ..protocol.transport import authenticate
-from ..query.evaluate import ParseQueryError, compile_where
+from ..query.evaluate import ParseQueryError
 from ..security import policy
 from ..security.caller import Caller
 from ..storage.schema import ClassSchema, default_fields
@@ -245,7 +245,7 @@ class Client:
         if hidden & used:
             raise ParseError(errors.OPERATION_FORBIDDEN, "Permission denied")
         try:
-            compiled = compile_where(where)
+            compiled = self.live.hub.compile(where)
             compiled.matches({}, now=datetime.now(UTC))  # values are checked lazily by some operators
         except ParseQueryError as exc:
             raise ParseError(exc.code, exc.message) from exc

@@ -7,6 +7,8 @@ for a denied operation or returns the SQL condition that restricts rows to those
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from .. import errors
@@ -185,34 +187,71 @@ def _points_at_caller(f: Field, value: Any, caller: Caller) -> bool:
     return False
 
 
+@dataclass(frozen=True, slots=True)
+class ReadRule:
+    """`read_filter` + `hidden_fields` for one caller on one version of a class, prepared once and applied to
+    objects in hand (a live query judges every change with the rule its subscriber holds)."""
+
+    caller: Caller
+    denied: bool  # the CLP refuses the operation outright
+    everything: bool  # master / read-only master
+    principals: frozenset[str]
+    pointer_required: bool  # pointer permissions apply: the row must point at the caller through one of these
+    pointer_fields: tuple[Field, ...]
+    pointer_names: tuple[str, ...]
+    plan: dict[str, list[str]]  # _protection
+
+    def can_read(self, obj: dict[str, Any], rperm: Iterable[str]) -> bool:
+        if self.denied:
+            return False
+        if self.everything:
+            return True
+        if self.principals.isdisjoint(rperm):
+            return False
+        if self.pointer_required:
+            pairs = zip(self.pointer_fields, self.pointer_names, strict=True)
+            return any(_points_at_caller(f, obj.get(n), self.caller) for f, n in pairs)
+        return True
+
+    def visible(self, obj: dict[str, Any]) -> dict[str, Any]:
+        if not self.plan:
+            return obj
+        out = dict(obj)
+        for name, owners in self.plan.items():
+            if name in out and not any(_owner_is_caller(obj, owner, self.caller) for owner in owners):
+                del out[name]
+        return out
+
+
+def read_rule(schema: ClassSchema, caller: Caller, op: str = "find") -> ReadRule:
+    try:
+        names = check_class(schema, caller, op)
+        denied = False
+    except ParseError:
+        names, denied = [], True
+    known = [(schema.fields[n], n) for n in names if n in schema.fields]
+    return ReadRule(
+        caller,
+        denied,
+        caller.can_read_all,
+        frozenset(caller.principals),
+        bool(names),
+        tuple(f for f, _ in known),
+        tuple(n for _, n in known),
+        _protection(schema, caller),
+    )
+
+
 def can_read_object(
     schema: ClassSchema, caller: Caller, obj: dict[str, Any], rperm: list[str], op: str = "find"
 ) -> bool:
     """`read_filter` for one object in Parse JSON with its `_rperm`: CLP (incl. pointer permissions) and ACL."""
-    try:
-        pointer_fields = check_class(schema, caller, op)
-    except ParseError:
-        return False
-    if caller.can_read_all:
-        return True
-    if not any(p in rperm for p in caller.principals):
-        return False
-    if pointer_fields:
-        fields = [(f, obj.get(n)) for n in pointer_fields if (f := schema.fields.get(n)) is not None]
-        return any(_points_at_caller(f, v, caller) for f, v in fields)
-    return True
+    return read_rule(schema, caller, op).can_read(obj, rperm)
 
 
 def visible_object(schema: ClassSchema, caller: Caller, obj: dict[str, Any]) -> dict[str, Any]:
     """`hidden_fields` for one object: `obj` without the protected fields this caller may not see on it."""
-    plan = _protection(schema, caller)
-    if not plan:
-        return obj
-    out = dict(obj)
-    for name, owners in plan.items():
-        if name in out and not any(_owner_is_caller(obj, owner, caller) for owner in owners):
-            del out[name]
-    return out
+    return read_rule(schema, caller).visible(obj)
 
 
 def _owner_is_caller(obj: dict[str, Any], owner: str, caller: Caller) -> bool:
