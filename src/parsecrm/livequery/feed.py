@@ -7,7 +7,7 @@ commit order, to every listening process, and never for a rolled-back one. A pay
 limit is stored in the UNLOGGED `_LiveSpill` table by the same transaction and the notification carries its id
 (`#<id>`); each process reads a spilled event once, whatever its number of subscribers, and old rows are swept.
 
-Bulk loads (`crm seed --scale`, `crm import`) set `parsecrm.live_capture = off` for their transaction: no events for them.
+Bulk loads (`crm seed --scale`, `crm import`) set `parsecrm.live_capture = off` for their transaction: no events.
 """
 
 from __future__ import annotations
