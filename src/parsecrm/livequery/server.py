@@ -141,11 +141,14 @@ class Client:
         self.ready.set()
 
     async def _write(self) -> None:
-        while True:
-            await self.ready.wait()
-            self.ready.clear()
-            while self.queue:
-                await self.send({"type": "websocket.send", "text": self.queue.popleft()})
+        try:
+            while True:
+                await self.ready.wait()
+                self.ready.clear()
+                while self.queue:
+                    await self.send({"type": "websocket.send", "text": self.queue.popleft()})
+        except (OSError, RuntimeError):  # the connection went away under us: serve() cleans up
+            self.closed = True
 
     def _cut_off(self) -> None:
         log.warning("live query client %s is too slow (%s frames queued); disconnecting", self.client_id, self.limit)
@@ -181,9 +184,12 @@ class Client:
                 raise ParseError(3, f"unknown op: {str(message.get('op'))[:40]}")
             await handler(self, message)
         except ParseError as exc:
-            self.push(error_frame(exc.code, exc.message, request_id if isinstance(request_id, int) else None))
+            self.push(error_frame(exc.code, exc.message, _int_or_none(request_id)))
         except Unauthorized:
             self.push(error_frame(4, "Key in request is not valid"))
+        except Exception:  # a fault of ours: logged with its traceback, the client gets Parse's code 1
+            log.exception("live query message failed")
+            self.push(error_frame(errors.INTERNAL_SERVER_ERROR, "Internal server error.", _int_or_none(request_id)))
 
     async def connect(self, message: dict[str, Any]) -> None:
         headers = {KEY_HEADERS[k]: v for k, v in message.items() if k in KEY_HEADERS and isinstance(v, str) and v}
@@ -281,6 +287,10 @@ async def session_caller(backend: Any, base: Caller, token: str | None) -> tuple
         ip=base.ip,
     )
     return caller, info.expires_at
+
+
+def _int_or_none(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _request_id(message: dict[str, Any]) -> int:
