@@ -24,7 +24,8 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from conftest import Api, Server, unique
 
-LIVE = {"PARSE_LIVE_QUERY_CLASSES": "Deal,Note,Blob,Club", "PARSE_MASTER_KEY": "lq-master"}
+# small pools: the test PostgreSQL is shared by every suite running on the machine (max_connections)
+LIVE = {"PARSE_LIVE_QUERY_CLASSES": "Deal,Note,Blob,Club", "PARSE_MASTER_KEY": "lq-master", "CRM_DB_POOL_SIZE": "4"}
 
 
 class StalledClient:
@@ -262,7 +263,10 @@ def test_workers_deliver_across_processes(make_server: Callable[..., Server]) ->
             assert got == ids
             await ws.close()
 
-    asyncio.run(go())
+    try:
+        asyncio.run(go())
+    finally:
+        server.stop()  # free its connections now: the test database server is shared
 
 
 def test_a_slow_consumer_is_cut_off_without_delaying_others(make_server: Callable[..., Server]) -> None:
@@ -307,7 +311,10 @@ def test_a_slow_consumer_is_cut_off_without_delaying_others(make_server: Callabl
         beside = await run(unique("slow"), with_slow=True)
         print(f"fast subscriber, {n} events: all delivered {alone:.2f} s alone, {beside:.2f} s beside a stalled one")
 
-    asyncio.run(go())
+    try:
+        asyncio.run(go())
+    finally:
+        server.stop()
 
 
 def test_live_query_hooks_refuse_rewrite_and_edit(make_server: Callable[..., Server]) -> None:
@@ -340,4 +347,7 @@ def test_live_query_hooks_refuse_rewrite_and_edit(make_server: Callable[..., Ser
         await no_event(ws)
         await ws.close()
 
-    asyncio.run(go())
+    try:
+        asyncio.run(go())
+    finally:
+        server.stop()
