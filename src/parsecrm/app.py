@@ -18,6 +18,7 @@ from .asgi_types import Receive, Scope, Send
 from .backend import Backend
 from .cloud.registry import Cloud
 from .errors import ParseError, TooLarge
+from .livequery import LiveQuery
 from .protocol import files as file_routes
 from .protocol import idempotency
 from .protocol.reply import Reply
@@ -41,6 +42,7 @@ class App:
         self.dsn = dsn
         self.cloud = cloud
         self.backend: Backend | None = None
+        self.live: LiveQuery | None = None
         self.mount = settings.mount_path.rstrip("/")
         self.static = StaticFiles(settings.web_dir) if settings.web_dir else None
         self.pages = reference.table(settings)  # /graphql, /schema, /api, <mount>/openapi.json
@@ -53,7 +55,10 @@ class App:
         elif kind == "lifespan":
             await self.lifespan(receive, send)
         elif kind == "websocket":
-            await send({"type": "websocket.close", "code": 1003})
+            if self.live is not None and scope["path"].rstrip("/") in (self.mount, ""):  # where the SDK derives it
+                await self.live.serve(scope, receive, send)
+            else:
+                await send({"type": "websocket.close", "code": 1003})
 
     async def lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -62,6 +67,7 @@ class App:
                 try:
                     backend = await Backend.open(self.settings, self.dsn, self.cloud, idempotency.DDL)
                     await self.agent.start(backend)
+                    self.live = await LiveQuery.start(backend)
                 except Exception as exc:  # report and refuse to start
                     log.exception("start-up failed")
                     await send({"type": "lifespan.startup.failed", "message": str(exc)})
@@ -71,6 +77,8 @@ class App:
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 await self.agent.stop()
+                if self.live is not None:
+                    await self.live.close()
                 if self.backend is not None:
                     await self.backend.close()
                 await send({"type": "lifespan.shutdown.complete"})
