@@ -1,0 +1,79 @@
+import { Parse, call } from './client';
+import { toUser, type UserSummary } from './models';
+
+export interface SessionUser extends UserSummary {
+  email: string;
+  /** In the role Managers (directly, or through Admins): sees and reassigns every rep's deals. */
+  isManager: boolean;
+}
+
+const MANAGER_ROLES = ['Managers', 'Admins'];
+
+async function describe(user: Parse.User): Promise<SessionUser> {
+  const roles = await new Parse.Query(Parse.Role).equalTo('users', user as never).find();
+  const email = user.get('email');
+  return {
+    id: user.id as string,
+    username: user.getUsername() ?? '',
+    email: typeof email === 'string' ? email : '',
+    isManager: roles.some((r) => MANAGER_ROLES.includes(r.getName() ?? '')),
+  };
+}
+
+export function logIn(username: string, password: string): Promise<SessionUser> {
+  return call(async () => describe(await Parse.User.logIn(username.trim(), password)));
+}
+
+export function signUp(username: string, email: string, password: string): Promise<SessionUser> {
+  return call(async () => {
+    const user = new Parse.User();
+    user.setUsername(username.trim());
+    user.setEmail(email.trim());
+    user.setPassword(password);
+    return describe(await user.signUp());
+  });
+}
+
+/** The user remembered by the SDK (localStorage), checked against the server: null if the session is gone. */
+export async function restore(): Promise<SessionUser | null> {
+  const current = await Parse.User.currentAsync();
+  if (!current) return null;
+  try {
+    const fresh = await Parse.User.me(current.getSessionToken() ?? '');
+    return await describe(fresh as Parse.User);
+  } catch (err) {
+    const code = (err as { code?: number }).code;
+    if (code === 209 || code === 206 || code === 101) {
+      await forgetSession();
+      return null;
+    }
+    throw err;
+  }
+}
+
+/** Clears the SDK's remembered user without asking the server (whose session is already gone). */
+export async function forgetSession(): Promise<void> {
+  try {
+    await Parse.User.logOut();
+  } catch {
+    // the session was already invalid on the server: the SDK has cleared it locally all the same
+  }
+}
+
+export async function logOut(): Promise<void> {
+  await forgetSession();
+}
+
+export function requestPasswordReset(email: string): Promise<void> {
+  return call(async () => {
+    await Parse.User.requestPasswordReset(email.trim());
+  });
+}
+
+/** Who a manager can filter by and assign to: every user they can read (a rep reads only themselves). */
+export function listUsers(): Promise<UserSummary[]> {
+  return call(async () => {
+    const users = await new Parse.Query(Parse.User).ascending('username').limit(1000).find();
+    return users.map((u) => toUser(u)).filter((u): u is UserSummary => u !== null);
+  });
+}

@@ -1,0 +1,22 @@
+/// <reference types="vitest/config" />
+import { defineConfig } from 'vite';
+import vue from '@vitejs/plugin-vue';
+
+// `npm run dev` proxies the API to a server started with `make run` (or CRM_API=http://host:port).
+const api = process.env.CRM_API ?? 'http://127.0.0.1:1337';
+
+export default defineConfig({
+  plugins: [vue()],
+  server: { proxy: { '/parse': { target: api, ws: true } } },
+  build: {
+    target: 'es2022',
+    // The stores and the API layer are shared by every screen; views are split per route (router.ts).
+    chunkSizeWarningLimit: 300,
+  },
+  test: {
+    include: ['src/**/*.test.ts'],
+    environment: 'node',
+    testTimeout: 30_000,
+    fileParallelism: false,
+  },
+});
