@@ -31,9 +31,9 @@ export function listCompanies(params: ListParams & CompanyFilters): Promise<Page
 
 export function listIndustries(): Promise<string[]> {
   return call(async () => {
-    // the SDK sends distinct with the master key unless told not to (a browser has none)
-    const distinct = new Parse.Query('Company').distinct as unknown as (key: string, options: object) => Promise<unknown[]>;
-    const values = await distinct.call(new Parse.Query('Company'), 'industry', { useMasterKey: false });
+    // `distinct` in SDK 8 always asks for the master key (a browser has none); a $group aggregate honours options
+    const groups = await new Parse.Query('Company').aggregate([{ $group: { _id: '$industry' } }], { useMasterKey: false });
+    const values = (groups as { objectId?: unknown }[]).map((g) => g.objectId);
     return (values as unknown[]).filter((v): v is string => typeof v === 'string' && v !== '').sort();
   });
 }
