@@ -61,7 +61,7 @@ for (const theme of ['light', 'dark']) {
       await boardReady(page);
       await page.keyboard.press('Control+k');
       await page.getByRole('combobox', { name: 'Search companies, contacts and deals' }).fill('north');
-      await page.getByRole('option').first().waitFor();
+      await page.getByRole('dialog').getByRole('option').first().waitFor();
       if (size === 'desktop') await expectAccessible(page, `search (${theme})`);
       await shot(page, `search-${theme}-${size}`);
       await page.keyboard.press('Escape');
