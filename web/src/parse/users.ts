@@ -9,8 +9,8 @@ export interface SessionUser extends UserSummary {
 
 const MANAGER_ROLES = ['Managers', 'Admins'];
 
-async function describe(user: Parse.User): Promise<SessionUser> {
-  const roles = await new Parse.Query(Parse.Role).equalTo('users', user as never).find();
+async function describe(user: Parse.User, roleQuery?: Promise<Parse.Role[]>): Promise<SessionUser> {
+  const roles = await (roleQuery ?? rolesOf(user));
   const email = user.get('email');
   return {
     id: user.id as string,
@@ -18,6 +18,10 @@ async function describe(user: Parse.User): Promise<SessionUser> {
     email: typeof email === 'string' ? email : '',
     isManager: roles.some((r) => MANAGER_ROLES.includes(r.getName() ?? '')),
   };
+}
+
+function rolesOf(user: Parse.User, sessionToken?: string): Promise<Parse.Role[]> {
+  return new Parse.Query(Parse.Role).equalTo('users', user as never).find(sessionToken ? { sessionToken } : {});
 }
 
 export function logIn(username: string, password: string): Promise<SessionUser> {
@@ -39,8 +43,12 @@ export async function restore(): Promise<SessionUser | null> {
   const current = await Parse.User.currentAsync();
   if (!current) return null;
   try {
-    const fresh = await Parse.User.me(current.getSessionToken() ?? '');
-    return await describe(fresh as Parse.User);
+    // one round trip: check the session and read the roles at the same time
+    const token = current.getSessionToken() ?? '';
+    const roles = rolesOf(current, token);
+    roles.catch(() => undefined); // if the session is gone, `me` says so below
+    const fresh = await Parse.User.me(token);
+    return await describe(fresh as Parse.User, roles);
   } catch (err) {
     const code = (err as { code?: number }).code;
     if (code === 209 || code === 206 || code === 101) {
