@@ -51,6 +51,11 @@ export function createAppRouter(pinia: Pinia) {
   let restored: Promise<void> | null = null;
   router.beforeEach(async (to): Promise<RouteLocationRaw | true> => {
     const auth = useAuthStore(pinia);
+    // fetch the screen's code while the session is restored, not after
+    for (const record of to.matched) {
+      const component = record.components?.default;
+      if (typeof component === 'function') void (component as () => Promise<unknown>)();
+    }
     restored ??= auth.restore();
     await restored;
     if (!to.meta.public && !auth.signedIn) {

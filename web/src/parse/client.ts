@@ -54,6 +54,11 @@ export function onSessionExpired(listener: Listener): void {
   sessionExpired = listener;
 }
 
+/** The session turned out to be gone outside an API call (e.g. the background check on start). */
+export function reportSessionExpired(): void {
+  sessionExpired();
+}
+
 /** Runs one API call; an expired session (209/206) is reported to the auth store before the error propagates. */
 export async function call<T>(work: () => Promise<T>): Promise<T> {
   try {

@@ -25,7 +25,7 @@ function rolesOf(user: Parse.User, sessionToken?: string): Promise<Parse.Role[]>
 }
 
 export function logIn(username: string, password: string): Promise<SessionUser> {
-  return call(async () => describe(await Parse.User.logIn(username.trim(), password)));
+  return call(async () => remember(await describe(await Parse.User.logIn(username.trim(), password))) as SessionUser);
 }
 
 export function signUp(username: string, email: string, password: string): Promise<SessionUser> {
@@ -34,8 +34,25 @@ export function signUp(username: string, email: string, password: string): Promi
     user.setUsername(username.trim());
     user.setEmail(email.trim());
     user.setPassword(password);
-    return describe(await user.signUp());
+    return remember(await describe(await user.signUp())) as SessionUser;
   });
+}
+
+const REMEMBERED = 'crm.sessionUser';
+
+/** What the app remembers of the signed-in user between visits (never a secret: the SDK keeps the token). */
+export function remembered(): SessionUser | null {
+  const current = Parse.User.current();
+  const raw = globalThis.localStorage?.getItem(REMEMBERED);
+  if (!current || !raw) return null;
+  const user = JSON.parse(raw) as SessionUser;
+  return user.id === current.id ? user : null;
+}
+
+function remember(user: SessionUser | null): SessionUser | null {
+  if (user) globalThis.localStorage?.setItem(REMEMBERED, JSON.stringify(user));
+  else globalThis.localStorage?.removeItem(REMEMBERED);
+  return user;
 }
 
 /** The user remembered by the SDK (localStorage), checked against the server: null if the session is gone. */
@@ -48,7 +65,7 @@ export async function restore(): Promise<SessionUser | null> {
     const roles = rolesOf(current, token);
     roles.catch(() => undefined); // if the session is gone, `me` says so below
     const fresh = await Parse.User.me(token);
-    return await describe(fresh as Parse.User, roles);
+    return remember(await describe(fresh as Parse.User, roles));
   } catch (err) {
     const code = (err as { code?: number }).code;
     if (code === 209 || code === 206 || code === 101) {
@@ -61,6 +78,7 @@ export async function restore(): Promise<SessionUser | null> {
 
 /** Clears the SDK's remembered user without asking the server (whose session is already gone). */
 export async function forgetSession(): Promise<void> {
+  remember(null);
   try {
     await Parse.User.logOut();
   } catch {

@@ -3,6 +3,7 @@ import { defineStore } from 'pinia';
 import { computed, ref } from 'vue';
 import * as users from '../parse/users';
 import { closeLive } from '../parse/live';
+import { reportSessionExpired } from '../parse/client';
 import type { SessionUser } from '../parse/users';
 
 export type AuthStatus = 'unknown' | 'signed-in' | 'signed-out' | 'expired';
@@ -13,8 +14,24 @@ export const useAuthStore = defineStore('auth', () => {
   const isManager = computed(() => user.value?.isManager ?? false);
   const signedIn = computed(() => status.value === 'signed-in');
 
-  /** On start: the SDK's remembered session, if the server still knows it. */
+  /**
+   * On start: the SDK's remembered session. A returning user sees their screen at once (its data requests carry
+   * the session); the session is checked with the server meanwhile, and a dead one leads to log-in (expire()).
+   */
   async function restore(): Promise<void> {
+    const known = users.remembered();
+    if (known) {
+      user.value = known;
+      status.value = 'signed-in';
+      void users
+        .restore()
+        .then((fresh) => {
+          if (fresh) user.value = fresh;
+          else reportSessionExpired();
+        })
+        .catch(() => undefined); // unreachable server: the screen's own requests say so
+      return;
+    }
     try {
       user.value = await users.restore();
       status.value = user.value ? 'signed-in' : 'signed-out';
