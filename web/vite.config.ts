@@ -15,6 +15,9 @@ export default defineConfig({
   },
   test: {
     include: ['src/**/*.test.ts'],
+    // in Node the SDK's Node build (the same package), against the server tests/test_webapp.py starts
+    alias: [{ find: /^parse$/, replacement: 'parse/node' }],
+    setupFiles: ['src/test-setup.ts'],
     environment: 'node',
     testTimeout: 30_000,
     fileParallelism: false,

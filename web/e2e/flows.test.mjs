@@ -230,6 +230,14 @@ test('an expired session sends the user to log-in, and back to the page they wan
   await page.getByLabel('Password').fill('demo-carol');
   await page.getByRole('button', { name: 'Log in' }).click();
   await page.waitForURL(/\/contacts$/);
+
+  // the same on a reload: the remembered session is checked in the background, and a dead one leads to log-in
+  for (const s of (await rest('GET', 'sessions?limit=1000&include=user')).results.filter((x) => x.user?.username === 'carol')) {
+    await rest('DELETE', `sessions/${s.objectId}`);
+  }
+  await page.reload();
+  await page.waitForURL(/\/login\?/);
+  assert.equal(new URL(page.url()).searchParams.get('redirect'), '/contacts');
   await ctx.close();
 });
 
