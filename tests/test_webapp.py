@@ -113,3 +113,19 @@ def scale_app(admin_dsn: str) -> Iterator[Server]:
 def test_pipeline_interactive_with_5000_deals(scale_app: Server) -> None:
     _node_suite(scale_app, ["e2e/performance.test.mjs"], minimum=1)
 
+
+
+def test_initial_javascript_under_200_kb_gzip() -> None:
+    """What a first visit downloads before anything shows: the entry script and the modules it preloads."""
+    import gzip
+    import re
+
+    _require_built()
+    html = (WEB / "dist" / "index.html").read_text()
+    paths = re.findall(r'<script type="module" crossorigin src="([^"]+)"', html)
+    paths += re.findall(r'<link rel="modulepreload" crossorigin href="([^"]+)"', html)
+    assert paths, html
+    sizes = {p: len(gzip.compress((WEB / "dist" / p.lstrip("/")).read_bytes(), 9)) for p in paths}
+    total = sum(sizes.values())
+    print(f"initial JS: {total / 1024:.1f} KB gzip in {len(sizes)} files")
+    assert total <= 200 * 1024, sizes

@@ -1,12 +1,13 @@
 /// <reference types="vitest/config" />
 import { defineConfig } from 'vite';
 import vue from '@vitejs/plugin-vue';
+import { nativeBuiltins } from './native-builtins';
 
 // `npm run dev` proxies the API to a server started with `make run` (or CRM_API=http://host:port).
 const api = process.env.CRM_API ?? 'http://127.0.0.1:1337';
 
 export default defineConfig({
-  plugins: [vue()],
+  plugins: [vue(), nativeBuiltins()],
   server: { proxy: { '/parse': { target: api, ws: true } } },
   build: {
     target: 'es2022',
