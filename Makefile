@@ -25,7 +25,8 @@ tests/sdk/node_modules/.package-lock.json: tests/sdk/package.json tests/sdk/pack
 
 sdk-deps: tests/sdk/node_modules/.package-lock.json
 
-# The web app (web/): packages from its lock file, then a build whenever a source changed.
+# The web app (web/): packages from its lock file, then a build (into the package: src/parsecrm/web/dist) whenever
+# a source changed.
 web/node_modules/.package-lock.json: web/package.json web/package-lock.json
 	cd web && npm ci --no-audit --no-fund --loglevel=error
 
@@ -33,10 +34,10 @@ web-deps: web/node_modules/.package-lock.json
 
 WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) web/index.html web/vite.config.ts web/tsconfig.app.json
 
-web/dist/index.html: web/node_modules/.package-lock.json $(WEB_SOURCES)
+src/parsecrm/web/dist/index.html: web/node_modules/.package-lock.json $(WEB_SOURCES)
 	cd web && npx vite build --logLevel warn
 
-web: web/dist/index.html
+web: src/parsecrm/web/dist/index.html
 
 # Debian's Chromium for the browser tests (playwright-core drives it; no browser download)
 chromium:
@@ -55,4 +56,4 @@ bench: install
 	$(BIN)/crm bench $(if $(PEER),--peer $(PEER)) $(if $(SCALE),--scale $(SCALE)) $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) tests/sdk/node_modules web/node_modules web/dist
+	rm -rf $(VENV) tests/sdk/node_modules web/node_modules src/parsecrm/web/dist

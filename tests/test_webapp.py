@@ -19,6 +19,7 @@ import pytest
 from conftest import ROOT, Server, create_database, drop_database, start_server
 
 WEB = ROOT / "web"
+DIST = ROOT / "src" / "parsecrm" / "web" / "dist"  # the build lands in the package (package data)
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = WEB / "test-results"
 
@@ -26,8 +27,8 @@ ARTIFACTS = WEB / "test-results"
 def _require_built() -> None:
     if not (WEB / "node_modules" / "playwright-core").is_dir():
         pytest.fail("web/node_modules is missing: run `make test` (it runs `npm ci` in web/)")
-    if not (WEB / "dist" / "index.html").is_file():
-        pytest.fail("web/dist is missing: run `make test` (it builds the app)")
+    if not (DIST / "index.html").is_file():
+        pytest.fail(f"{DIST} is missing: run `make test` (it builds the app)")
 
 
 def _seeded_server(admin_dsn: str, seed: list[str], env: dict[str, str] | None = None) -> Server:
@@ -41,7 +42,7 @@ def _seeded_server(admin_dsn: str, seed: list[str], env: dict[str, str] | None =
     if done.returncode != 0:
         drop_database(admin_dsn, db)
         pytest.fail(f"crm seed {' '.join(seed)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
-    return start_server(admin_dsn, {"CRM_WEB_DIR": str(WEB / "dist"), **(env or {})}, database_url=db)
+    return start_server(admin_dsn, {"CRM_WEB_DIR": str(DIST), **(env or {})}, database_url=db)
 
 
 @pytest.fixture(scope="module")
@@ -121,11 +122,11 @@ def test_initial_javascript_under_200_kb_gzip() -> None:
     import re
 
     _require_built()
-    html = (WEB / "dist" / "index.html").read_text()
+    html = (DIST / "index.html").read_text()
     paths = re.findall(r'<script type="module" crossorigin src="([^"]+)"', html)
     paths += re.findall(r'<link rel="modulepreload" crossorigin href="([^"]+)"', html)
     assert paths, html
-    sizes = {p: len(gzip.compress((WEB / "dist" / p.lstrip("/")).read_bytes(), 9)) for p in paths}
+    sizes = {p: len(gzip.compress((DIST / p.lstrip("/")).read_bytes(), 9)) for p in paths}
     total = sum(sizes.values())
     print(f"initial JS: {total / 1024:.1f} KB gzip in {len(sizes)} files")
     assert total <= 200 * 1024, sizes

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
 from typing import Any
 
-from .settings import Settings, from_env
+from ..settings import Settings, from_env
 
 Scope = MutableMapping[str, Any]
 CONFIG_PLACEHOLDER = re.compile(rb"<!--\s*crm-config:[^>]*-->")
