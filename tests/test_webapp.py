@@ -94,7 +94,7 @@ def test_unit_suite(demo_app: Server) -> None:
 
 
 def test_browser_flows(demo_app: Server) -> None:
-    _node_suite(demo_app, ["e2e/flows.test.mjs"], minimum=5)
+    _node_suite(demo_app, ["e2e/flows.test.mjs"], minimum=7)
 
 
 def test_screens_accessible_and_captured(demo_app: Server) -> None:

@@ -241,6 +241,41 @@ test('an expired session sends the user to log-in, and back to the page they wan
   await ctx.close();
 });
 
+test('deleting a deal that has activities explains the cascade, and deletes both', async () => {
+  const alice = await restLogIn('alice', 'demo-alice');
+  const title = `Cascade me ${rand(5)}`;
+  const deal = await rest('POST', 'classes/Deal', { title, amount: 1000 }, { session: alice.sessionToken });
+  const pointer = { __type: 'Pointer', className: 'Deal', objectId: deal.objectId };
+  await rest('POST', 'classes/Activity', { type: 'call', subject: 'Call before deleting', relatedTo: pointer }, { session: alice.sessionToken });
+  const ctx = await context(browser);
+  const page = await ctx.newPage();
+  await logIn(page, 'alice', 'demo-alice');
+  await page.goto(`${APP_URL}/deals/${deal.objectId}`);
+  await page.getByRole('heading', { name: title }).waitFor();
+  await page.getByRole('button', { name: 'Delete', exact: true }).click();
+  const dialog = page.getByRole('dialog', { name: `Delete “${title}”?` });
+  await dialog.getByText('It has 1 activity. Deleting it deletes the activity too; this cannot be undone.').waitFor();
+  await dialog.getByRole('button', { name: 'Delete with 1 activity' }).click();
+  await page.waitForURL(/\/pipeline$/);
+  const left = await rest('GET', `classes/Activity?where=${encodeURIComponent(JSON.stringify({ relatedTo: pointer }))}`);
+  assert.equal(left.results.length, 0);
+  await ctx.close();
+});
+
+test('a password reset is requested with a clear confirmation', async () => {
+  const ctx = await context(browser);
+  const page = await ctx.newPage();
+  await page.goto(`${APP_URL}/login`);
+  await page.getByRole('link', { name: 'Forgot your password?' }).click();
+  await page.getByLabel('E-mail').fill('not-an-address');
+  await page.getByRole('button', { name: 'Send reset link' }).click();
+  await page.getByText('This is not a valid e-mail address.').waitFor();
+  await page.getByLabel('E-mail').fill(`${me}@example.com`);
+  await page.getByRole('button', { name: 'Send reset link' }).click();
+  await page.getByText(`If an account uses ${me}@example.com, a reset link is on its way. Check your inbox.`).waitFor();
+  await ctx.close();
+});
+
 test('log-in errors are explained: wrong password, then a locked account', async () => {
   const ctx = await context(browser);
   const page = await ctx.newPage();
