@@ -19,7 +19,7 @@ export default defineConfig({
     rolldownOptions: { checks: { pluginTimings: false } },
   },
   test: {
-    include: ['src/**/*.test.ts'],
+    include: ['src/**/*.test.ts', '*.test.ts'],
     // in Node the SDK's Node build (the same package), against the server tests/test_webapp.py starts
     alias: [{ find: /^parse$/, replacement: 'parse/node' }],
     setupFiles: ['src/test-setup.ts'],
