@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test lint sdk-deps web-deps web chromium bench install clean
+.PHONY: run test lint sdk-deps browser-deps web-deps web bench install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,13 @@ tests/sdk/node_modules/.package-lock.json: tests/sdk/package.json tests/sdk/pack
 
 sdk-deps: tests/sdk/node_modules/.package-lock.json
 
+tests/browser/node_modules/.package-lock.json: tests/browser/package.json tests/browser/package-lock.json
+	cd tests/browser && npm ci --no-audit --no-fund --loglevel=error
+
+## the browser tests drive Debian's chromium (never a downloaded browser) through playwright-core
+browser-deps: tests/browser/node_modules/.package-lock.json
+	@test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+
 # The web app (web/): packages from its lock file, then a build (into the package: src/parsecrm/web/dist) whenever
 # a source changed.
 web/node_modules/.package-lock.json: web/package.json web/package-lock.json
@@ -39,16 +46,12 @@ src/parsecrm/web/dist/index.html: web/node_modules/.package-lock.json $(WEB_SOUR
 
 web: src/parsecrm/web/dist/index.html
 
-# Debian's Chromium for the browser tests (playwright-core drives it; no browser download)
-chromium:
-	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
-
 lint: install web-deps
 	$(BIN)/ruff check src tests bench
 	cd web && npx vue-tsc --build
 
 ## make test: installs what the tests need, then runs them all (pytest starts real servers on a real PostgreSQL)
-test: install sdk-deps web chromium lint
+test: install sdk-deps browser-deps web lint
 	$(BIN)/pytest
 
 ## make bench [PEER=parse-server] [SCALE=1] [BENCH_ARGS="--duration 5 ..."]: benchmarks (see docs/performance.md)
@@ -56,4 +59,4 @@ bench: install
 	$(BIN)/crm bench $(if $(PEER),--peer $(PEER)) $(if $(SCALE),--scale $(SCALE)) $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) tests/sdk/node_modules web/node_modules src/parsecrm/web/dist
+	rm -rf $(VENV) tests/sdk/node_modules tests/browser/node_modules web/node_modules src/parsecrm/web/dist

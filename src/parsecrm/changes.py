@@ -14,10 +14,52 @@ from .storage.schema import ClassSchema, Field, describe
 from .values import Pointer, check_field_name, decode, encode, type_of
 
 READ_ONLY_KEYS = {"createdAt", "updatedAt", "className", "__type"}
-SYSTEM_KEYS = {
-    "_User": {"emailVerified", "authData"},
-    "_Session": {"sessionToken", "expiresAt", "createdWith"},
+
+
+@dataclass(frozen=True)
+class Guard:
+    """Who may write a system key: `master` (the master key only), `create` (the master key, and only when the
+    object is made) or `nobody` (the server alone). `code` is the error parse-server answers with."""
+
+    who: str
+    code: int
+    message: str
+
+
+_SESSION_FIXED = "A session's {key} is fixed when the session is created."
+_CLIENTS_MAY_NOT = "Clients aren't allowed to manually update {key}."
+# Keys of system classes that only the server (or the master key) writes, as parse-server's RestWrite guards them.
+# A session's user, token, installation and ACL are fixed when it is made: when a client could move `user`, a rep
+# turned her own token into the manager's (the account takeover of issue 8). A missing row here is a hole, so the
+# permission matrix in tests/test_system_classes.py walks this table through every transport.
+SYSTEM_KEYS: dict[str, dict[str, Guard]] = {
+    "_User": {
+        "emailVerified": Guard("master", errors.OPERATION_FORBIDDEN, _CLIENTS_MAY_NOT),
+        "authData": Guard("master", errors.OPERATION_FORBIDDEN, _CLIENTS_MAY_NOT),
+    },
+    "_Session": {
+        "user": Guard("master", errors.INVALID_KEY_NAME, _SESSION_FIXED),
+        "sessionToken": Guard("create", errors.INVALID_KEY_NAME, _SESSION_FIXED),
+        "installationId": Guard("create", errors.INVALID_KEY_NAME, _SESSION_FIXED),
+        "expiresAt": Guard("master", errors.INVALID_KEY_NAME, _SESSION_FIXED),
+        "createdWith": Guard("master", errors.INVALID_KEY_NAME, _SESSION_FIXED),
+        "ACL": Guard("create", errors.INVALID_KEY_NAME, "Cannot set ACL on a Session."),
+    },
 }
+
+
+def check_system_keys(class_name: str, body: dict[str, Any], *, creating: bool, master: bool) -> None:
+    """Raise unless every key of `body` that a system class guards may be written by this caller now."""
+    guards = SYSTEM_KEYS.get(class_name)
+    if not guards:
+        return
+    for key in body:
+        guard = guards.get(key.split(".", 1)[0])
+        if guard is None:
+            continue
+        allowed = (guard.who == "master" and master) or (guard.who == "create" and master and creating)
+        if not allowed:
+            raise ParseError(guard.code, guard.message.format(key=key.split(".", 1)[0]))
 
 
 @dataclass
@@ -34,6 +76,7 @@ def parse_body(schema: ClassSchema, body: Any, *, creating: bool, master: bool) 
     """Return (changes, acl, acl_given)."""
     if not isinstance(body, dict):
         raise ParseError(errors.INVALID_JSON, "request body must be a JSON object")
+    check_system_keys(schema.name, body, creating=creating, master=master)
     changes: dict[str, Change] = {}
     acl: Any = None
     acl_given = False
@@ -61,8 +104,6 @@ def parse_body(schema: ClassSchema, body: Any, *, creating: bool, master: bool) 
             change.value.append((tuple(path), sub.value, raw == {"__op": "Delete"}))
             continue
         check_field_name(key)
-        if key in SYSTEM_KEYS.get(schema.name, set()) and not master:
-            raise ParseError(errors.OPERATION_FORBIDDEN, f"Clients aren't allowed to manually update {key}.")
         changes[key] = _change(key, raw, creating)
     return changes, acl, acl_given
 

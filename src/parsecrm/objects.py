@@ -29,6 +29,7 @@ from .security import acl as acl_mod
 from .security import policy
 from .security.caller import MASTER, Caller
 from .security.sessions import notify as notify_auth
+from .security.sessions import token_key
 from .storage.schema import ClassSchema, Field, acl_index_fields, default_fields, join_table, q
 from .values import check_class_name, iso, now_ms
 
@@ -96,6 +97,14 @@ async def auth_changed(backend: Backend, unit: Unit, payload: str) -> None:
         backend.sessions.invalidate(payload)
 
     unit.after_commit.insert(0, drop)
+
+
+async def _session_changed(backend: Backend, unit: Unit, session_json: dict[str, Any]) -> None:
+    """A session row was updated or deleted: every process drops the token it cached (a cached session is never
+    allowed to outlive the row it was read from)."""
+    token = session_json.get("sessionToken")
+    if isinstance(token, str):
+        await auth_changed(backend, unit, "t:" + token_key(token))
 
 
 async def _schema(backend: Backend, unit: Unit, class_name: str) -> ClassSchema | None:
@@ -762,6 +771,8 @@ async def update(
             await auth_changed(backend, u, "roles")
         elif schema.name == "_User":
             await auth_changed(backend, u, "u:" + object_id)
+        elif schema.name == "_Session":
+            await _session_changed(backend, u, original_json)
         response: dict[str, Any] = {"updatedAt": iso(now)}
         response.update(_encode_fields(values, sorted(set(echoed))))
         if after_write is not None:
@@ -844,11 +855,7 @@ async def delete(
             if f.type == "Relation":
                 await u.conn.execute(f'DELETE FROM {q(join_table(schema.name, key))} WHERE "owningId" = $1', object_id)
         if schema.name == "_Session":
-            token = original_json.get("sessionToken")
-            if isinstance(token, str):
-                from .security.sessions import token_key
-
-                await auth_changed(backend, u, "t:" + token_key(token))
+            await _session_changed(backend, u, original_json)
         elif schema.name == "_User":
             await u.conn.execute('DELETE FROM "_Session" WHERE "user" = $1', object_id)
             await auth_changed(backend, u, "u:" + object_id)

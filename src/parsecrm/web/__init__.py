@@ -10,13 +10,12 @@ from __future__ import annotations
 import json
 import mimetypes
 import re
-from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
 from typing import Any
 
+from ..asgi_types import Receive, Scope, Send
 from ..settings import Settings, from_env
 
-Scope = MutableMapping[str, Any]
 CONFIG_PLACEHOLDER = re.compile(rb"<!--\s*crm-config:[^>]*-->")
 
 
@@ -40,9 +39,7 @@ class StaticFiles:
         self.root = root.resolve()
         self.config = config_script(settings or from_env())
 
-    async def __call__(
-        self, scope: Scope, receive: Callable[[], Awaitable[Any]], send: Callable[[Any], Awaitable[None]]
-    ) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         rel = scope["path"].lstrip("/")
         target = (self.root / rel).resolve() if rel else self.root / "index.html"
         if not str(target).startswith(str(self.root)) or not target.is_file():

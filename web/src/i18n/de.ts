@@ -76,9 +76,9 @@ export const de: Record<MessageKey, string> = {
 
   'help.menu': 'Hilfe',
   'help.shortcuts': 'Tastenkürzel',
-  'help.playground': 'API-Playground',
+  'help.playground': 'GraphQL-Playground',
   'help.schema': 'Schema und Datenverzeichnis',
-  'help.docs': 'Dokumentation',
+  'help.api': 'REST-API-Explorer',
 
   'shortcuts.title': 'Tastenkürzel',
   'shortcuts.search': 'Alles durchsuchen',

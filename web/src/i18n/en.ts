@@ -74,9 +74,9 @@ export const en = {
 
   'help.menu': 'Help',
   'help.shortcuts': 'Keyboard shortcuts',
-  'help.playground': 'API playground',
+  'help.playground': 'GraphQL playground',
   'help.schema': 'Schema and data dictionary',
-  'help.docs': 'Documentation',
+  'help.api': 'REST API explorer',
 
   'shortcuts.title': 'Keyboard shortcuts',
   'shortcuts.search': 'Search everything',
