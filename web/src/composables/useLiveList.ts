@@ -155,9 +155,10 @@ export function useLiveList<T extends Identified>(options: LiveListOptions<T>) {
     stopLive();
     status.value = { kind: 'loading' };
     pending = [];
+    const fetching = fetchWindow(pageSize); // the request first; the subscription is set up while it runs
     if (options.live !== false) startLive(mine);
     try {
-      const fresh = await fetchWindow(pageSize);
+      const fresh = await fetching;
       if (mine !== generation) return;
       window.value = fresh ?? { items: [], total: 0, sum: 0 };
       echoes.clear();

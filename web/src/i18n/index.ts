@@ -48,9 +48,26 @@ export function t(key: MessageKey, params?: Params): string {
 
 const CURRENCY = 'USD';
 
+// Intl formatters are costly to build (a board formats hundreds of amounts and dates): one per locale and style.
+const formatters = new Map<string, Intl.NumberFormat | Intl.DateTimeFormat>();
+
+function numberFormat(options: Intl.NumberFormatOptions): Intl.NumberFormat {
+  const key = `n|${locale.value}|${JSON.stringify(options)}`;
+  let f = formatters.get(key) as Intl.NumberFormat | undefined;
+  if (!f) formatters.set(key, (f = new Intl.NumberFormat(locale.value, options)));
+  return f;
+}
+
+function dateFormat(options: Intl.DateTimeFormatOptions): Intl.DateTimeFormat {
+  const key = `d|${locale.value}|${JSON.stringify(options)}`;
+  let f = formatters.get(key) as Intl.DateTimeFormat | undefined;
+  if (!f) formatters.set(key, (f = new Intl.DateTimeFormat(locale.value, options)));
+  return f;
+}
+
 export function money(value: number | null | undefined, compact = false): string {
   if (value === null || value === undefined) return '—';
-  return new Intl.NumberFormat(locale.value, {
+  return numberFormat({
     style: 'currency',
     currency: CURRENCY,
     maximumFractionDigits: compact || Math.abs(value) >= 1000 ? 0 : 2,
@@ -59,31 +76,29 @@ export function money(value: number | null | undefined, compact = false): string
 }
 
 export function number(value: number): string {
-  return new Intl.NumberFormat(locale.value).format(value);
+  return numberFormat({}).format(value);
 }
 
 export function percent(value: number | null): string {
-  return value === null ? '—' : new Intl.NumberFormat(locale.value, { style: 'percent' }).format(value);
+  return value === null ? '—' : numberFormat({ style: 'percent' }).format(value);
 }
 
 /** A calendar day (yyyy-mm-dd), shown in the user's language, without time-zone shifts. */
 export function day(value: string | null): string {
   if (!value) return '—';
   const [y, m, d] = value.slice(0, 10).split('-').map(Number) as [number, number, number];
-  return new Intl.DateTimeFormat(locale.value, { dateStyle: 'medium', timeZone: 'UTC' }).format(Date.UTC(y, m - 1, d));
+  return dateFormat({ dateStyle: 'medium', timeZone: 'UTC' }).format(Date.UTC(y, m - 1, d));
 }
 
 export function dateTime(value: string | null): string {
   if (!value) return '—';
-  return new Intl.DateTimeFormat(locale.value, { dateStyle: 'medium', timeStyle: 'short' }).format(new Date(value));
+  return dateFormat({ dateStyle: 'medium', timeStyle: 'short' }).format(new Date(value));
 }
 
 /** "2026-11" → "Nov 2026". */
 export function month(value: string): string {
   const [y, m] = value.split('-').map(Number) as [number, number];
-  return new Intl.DateTimeFormat(locale.value, { month: 'short', year: 'numeric', timeZone: 'UTC' }).format(
-    Date.UTC(y, m - 1, 1),
-  );
+  return dateFormat({ month: 'short', year: 'numeric', timeZone: 'UTC' }).format(Date.UTC(y, m - 1, 1));
 }
 
 /** Reactive helpers for templates: `const { t } = useI18n()` re-renders when the language changes. */

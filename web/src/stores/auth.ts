@@ -6,6 +6,9 @@ import { closeLive } from '../parse/live';
 import { reportSessionExpired } from '../parse/client';
 import type { SessionUser } from '../parse/users';
 
+/** How long after start the remembered session is re-checked (and the user's roles refreshed). */
+const SESSION_CHECK_DELAY = 1500;
+
 export type AuthStatus = 'unknown' | 'signed-in' | 'signed-out' | 'expired';
 
 export const useAuthStore = defineStore('auth', () => {
@@ -23,13 +26,16 @@ export const useAuthStore = defineStore('auth', () => {
     if (known) {
       user.value = known;
       status.value = 'signed-in';
-      void users
-        .restore()
-        .then((fresh) => {
-          if (fresh) user.value = fresh;
-          else reportSessionExpired();
-        })
-        .catch(() => undefined); // unreachable server: the screen's own requests say so
+      // after the screen's own requests (which would report a dead session at once anyway)
+      setTimeout(() => {
+        users
+          .restore()
+          .then((fresh) => {
+            if (fresh) user.value = fresh;
+            else reportSessionExpired();
+          })
+          .catch(() => undefined); // unreachable server: the screen's own requests say so
+      }, SESSION_CHECK_DELAY);
       return;
     }
     try {
