@@ -11,7 +11,7 @@ from typing import Any
 import asyncpg
 import orjson
 
-from . import errors
+from . import errors, logs
 from .backend import Backend
 from .cloud.registry import Cloud
 from .errors import ParseError, Unauthorized
@@ -29,9 +29,12 @@ from .protocol.transport import (
 )
 from .security.caller import Caller
 from .settings import Settings
+from .storage.pool import is_outage
 from .web import StaticFiles
 
 log = logging.getLogger("parsecrm.http")
+access_log = logging.getLogger("parsecrm.access")
+DB_AWAY = "The database is unavailable; try again shortly."
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -102,32 +105,44 @@ class App:
                 await _send(send, 404, b'{"code":108,"error":"Not Found"}', JSON_HEADERS)
             return
         started = time.perf_counter()
+        rid = logs.new_request_id(_header(scope, b"x-request-id"))
+        token = logs.REQUEST_ID.set(rid)
+        try:
+            reply, body = await self._answer(scope, receive, path)
+            own_type = any(k == b"content-type" for k, _ in reply.headers)
+            headers = (CORS_HEADERS if own_type else JSON_HEADERS) + reply.headers + [(b"x-request-id", rid.encode())]
+            if self.settings.debug:
+                took = f"total;dur={(time.perf_counter() - started) * 1000:.2f}"
+                headers = [*headers, (b"server-timing", took.encode())]
+            await _send(send, reply.status, body, headers)
+            if self.settings.access_log:
+                _access(scope, reply.status, len(body), time.perf_counter() - started)
+        finally:
+            logs.REQUEST_ID.reset(token)
+
+    async def _answer(self, scope: Scope, receive: Receive, path: str) -> tuple[Reply, bytes]:
+        """The reply and its encoded body. Every failure becomes Parse's error shape; every 5xx is logged once,
+        with its traceback (the request id is on the log line); the database being away is 503, not 500."""
+        method = scope["method"]
         try:
             reply = await self.handle(scope, receive, path[len(self.mount) :].strip("/"))
-            body = reply.encoded()
+            return reply, reply.encoded()
         except ParseError as exc:
-            reply = Reply(exc.body(), exc.status)
+            reply = Reply(exc.body(), exc.status, list(getattr(exc, "headers", ())))
+            if exc.status >= 500:
+                log.error("%s %s answered %d: %s", method, path, exc.status, exc.message, exc_info=exc)
         except Unauthorized as exc:
             reply = Reply(exc.body(), exc.status)
         except TooLarge:
             reply = Reply({"code": errors.INVALID_JSON, "error": "Request body is too large."}, 413)
-        except asyncpg.PostgresError as exc:
-            mapped = errors.from_sqlstate(getattr(exc, "sqlstate", None))
-            if mapped is None:
-                log.exception("database error on %s %s", scope["method"], path)
-                reply = Reply({"code": errors.INTERNAL_SERVER_ERROR, "error": "Internal server error."}, 500)
-            else:
-                reply = Reply(mapped.body(), mapped.status)
-        except Exception:
-            log.exception("unhandled error on %s %s", scope["method"], path)
-            reply = Reply({"code": errors.INTERNAL_SERVER_ERROR, "error": "Internal server error."}, 500)
-        if reply.status >= 400:
-            body = reply.encoded()
-        own_type = any(k == b"content-type" for k, _ in reply.headers)
-        headers = (CORS_HEADERS if own_type else JSON_HEADERS) + reply.headers
-        if self.settings.debug:
-            headers = [*headers, (b"server-timing", f"total;dur={(time.perf_counter() - started) * 1000:.2f}".encode())]
-        await _send(send, reply.status, body, headers)
+        except RecursionError:  # a safety net: decode-time depth limits should make this unreachable
+            log.warning("%s %s: input nested too deeply for the server's recursion limit", method, path)
+            reply = Reply({"code": errors.INVALID_JSON, "error": "The request is nested too deeply."}, 400)
+        except Exception as exc:
+            reply = _unexpected(exc, method, path)
+        if isinstance(reply.body, dict) and isinstance(reply.body.get("error"), str):
+            reply.body["error"] = logs.redact(reply.body["error"])  # error texts may echo input: never a secret
+        return reply, reply.encoded()
 
     async def handle(self, scope: Scope, receive: Receive, rel: str) -> Reply:
         backend = self.backend
@@ -141,14 +156,21 @@ class App:
             return await config_routes.health(backend, None, None)
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         raw = await self._read_body(receive)
-        query = parse_query_string(scope.get("query_string", b""))
+        limits = self.settings
+        query = parse_query_string(scope.get("query_string", b""), limits.max_json_depth, limits.max_query_bytes)
         if rel.startswith("apps/"):  # the password-reset page: opened from a mail, its token is the credential
-            form = parse_query_string(raw) if raw and not raw.lstrip().startswith(b"{") else decode_body(raw, "", True)
+            form = (
+                parse_query_string(raw, limits.max_json_depth)
+                if raw and not raw.lstrip().startswith(b"{")
+                else decode_body(raw, "", True, limits.max_json_depth)
+            )
             call = Call(method, rel, query, form, Caller(ip=(scope.get("client") or [None])[0]))
             return await dispatch(backend, call, None)
         if rel == "files" or rel.startswith("files/"):
             return await config_routes.files(backend, None, None)  # type: ignore[arg-type]
-        body = decode_body(raw, headers.get("content-type", ""), "x-parse-application-id" in headers)
+        body = decode_body(
+            raw, headers.get("content-type", ""), "x-parse-application-id" in headers, limits.max_json_depth
+        )
         client = scope.get("client")
         caller, body, envelope = await authenticate(
             backend, headers, body, client[0] if client else None, resolve_session=rel not in ("login",)
@@ -157,7 +179,13 @@ class App:
         if isinstance(override, str) and method == "POST":
             method = override.upper()
         call = Call(
-            method, rel, query, body, caller, headers.get("x-parse-request-id"), cloud_context(headers, envelope)
+            method,
+            rel,
+            query,
+            body,
+            caller,
+            headers.get("x-parse-request-id"),
+            cloud_context(headers, envelope, limits.max_json_depth),
         )
         if call.request_id and method != "GET" and IDEMPOTENT.match(rel):
             return await self._idempotent(backend, call)
@@ -204,6 +232,37 @@ class App:
         for job in unit.after_commit:
             await job()
         return reply
+
+
+def _unexpected(exc: Exception, method: str, path: str) -> Reply:
+    """A failure that is no Parse error: the database being away (503, retry), a database error that is the
+    client's fault (its Parse code), or a bug (500)."""
+    if is_outage(exc):
+        log.error("database unavailable on %s %s: %s", method, path, exc, exc_info=exc)
+        return Reply({"code": errors.INTERNAL_SERVER_ERROR, "error": DB_AWAY}, 503, [(b"retry-after", b"1")])
+    if isinstance(exc, asyncpg.PostgresError):
+        mapped = errors.from_sqlstate(getattr(exc, "sqlstate", None))
+        if mapped is not None:
+            return Reply(mapped.body(), mapped.status)
+        log.error("database error on %s %s", method, path, exc_info=exc)
+    else:
+        log.error("unhandled error on %s %s", method, path, exc_info=exc)
+    return Reply({"code": errors.INTERNAL_SERVER_ERROR, "error": "Internal server error."}, 500)
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key.lower() == name:
+            return value.decode("latin-1")
+    return None
+
+
+def _access(scope: Scope, status: int, size: int, seconds: float) -> None:
+    """One access-log line (CRM_ACCESS_LOG); the query string is redacted like every other line."""
+    query = scope.get("query_string", b"").decode("latin-1")
+    target = scope["path"] + ("?" + query[:300] if query else "")
+    client = (scope.get("client") or ["-"])[0]
+    access_log.info('%s "%s %s" %d %d %.1fms', client, scope["method"], target, status, size, seconds * 1000)
 
 
 def _replay_headers(call: Call, backend: Backend, body: bytes) -> list[tuple[bytes, bytes]]:

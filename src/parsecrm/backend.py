@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 import asyncpg
 
 from .cloud.registry import Cloud
+from .security import system_classes
 from .security.sessions import AUTH_CHANNEL, Sessions
 from .settings import Settings
+from .storage import system_tables
 from .storage.notify import Listener
 from .storage.pool import create_pool
 from .storage.schema import SCHEMA_CHANNEL, SchemaCache
@@ -38,7 +40,7 @@ class Backend:
 
     @classmethod
     async def open(cls, settings: Settings, dsn: str, cloud: Cloud) -> Backend:
-        pool = await create_pool(dsn, settings.db_pool_size)
+        pool = await create_pool(dsn, settings.db_pool_size, settings.db_connect_timeout)
         schemas = SchemaCache(pool)
         sessions = Sessions(pool, schemas)
         listener = Listener(dsn)
@@ -48,6 +50,8 @@ class Backend:
         listener.on(CONFIG_CHANNEL, lambda _p: backend._drop_config())
         await listener.start()
         await schemas.bootstrap()
+        await system_tables.ensure(pool)
+        await system_classes.apply(backend)
         for hook in cloud.startup:
             await hook(backend)
         backend.background.append(asyncio.create_task(backend._sweep()))
@@ -57,12 +61,14 @@ class Backend:
         self.config_cache = None
 
     async def _sweep(self) -> None:
-        """Expire idempotency records; any process may do it, doing it twice is harmless."""
+        """Expire idempotency records, full rate-limit buckets, old invitations; any process may do it, doing it
+        twice is harmless."""
         while True:
             await asyncio.sleep(60)
             try:
                 await self.pool.execute('DELETE FROM "_Idempotency" WHERE "expire" < now()')
-            except (OSError, asyncpg.PostgresError):
+                await system_tables.sweep(self.pool)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
                 log.warning("idempotency sweep failed", exc_info=True)
 
     async def close(self) -> None:

@@ -7,6 +7,7 @@ rolls back all of them and the whole batch answers with that error.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import asyncpg
@@ -17,6 +18,8 @@ from ..errors import ParseError
 from ..objects import Unit, in_unit
 from .reply import Reply
 from .transport import Call
+
+log = logging.getLogger("parsecrm.batch")
 
 
 def _sub_call(backend: Backend, outer: Call, raw: Any) -> Call:
@@ -36,7 +39,7 @@ def _sub_call(backend: Backend, outer: Call, raw: Any) -> Call:
         from .transport import parse_query_string
 
         rel, qs = rel.split("?", 1)
-        query = parse_query_string(qs.encode())
+        query = parse_query_string(qs.encode(), backend.settings.max_json_depth)
     return Call(method, rel, query, body if body is not None else {}, outer.caller, None, outer.context)
 
 
@@ -113,9 +116,11 @@ def _plain_create(sub: Call) -> str | None:
 def _as_parse_error(exc: Exception) -> ParseError:
     if isinstance(exc, ParseError):
         return exc
-    return errors.from_sqlstate(getattr(exc, "sqlstate", None)) or ParseError(
-        errors.INTERNAL_SERVER_ERROR, "Internal server error."
-    )
+    mapped = errors.from_sqlstate(getattr(exc, "sqlstate", None))
+    if mapped is None:  # a bug, not the client's fault: logged like any other 5xx (the request id is on the line)
+        log.error("unexpected error in a batch item", exc_info=exc)
+        return ParseError(errors.INTERNAL_SERVER_ERROR, "Internal server error.")
+    return mapped
 
 
 def _decode(body: bytes) -> Any:

@@ -52,6 +52,7 @@ ROUTES: list[tuple[re.Pattern[str], dict[str, Handler]]] = [
         (r"^logout$", {"POST": accounts.logout}),
         (r"^requestPasswordReset$", {"POST": accounts.request_password_reset}),
         (r"^apps/(?P<app>[^/]+)/request_password_reset$", {"GET": accounts.reset_form, "POST": accounts.reset_form}),
+        (r"^apps/(?P<app>[^/]+)/invite$", {"GET": accounts.invite_form, "POST": accounts.invite_form}),
         (r"^verificationEmailRequest$", {"POST": accounts.verification_email}),
         (r"^verifyPassword$", {"GET": accounts.verify_password, "POST": accounts.verify_password}),
         (r"^upgradeToRevocableSession$", {"POST": accounts.upgrade_session}),
