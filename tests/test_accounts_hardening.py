@@ -27,8 +27,9 @@ def login(server: Server, username: str, password: str, ip: str | None = None) -
     headers = {"X-Parse-Application-Id": server.app_id}
     if ip:
         headers["X-Forwarded-For"] = ip  # uvicorn trusts it from 127.0.0.1 (a local reverse proxy)
-    return httpx.post(server.url + "/login", json={"username": username, "password": password}, headers=headers,
-                      timeout=60)
+    return httpx.post(
+        server.url + "/login", json={"username": username, "password": password}, headers=headers, timeout=60
+    )
 
 
 def parallel(n: int, fn: Callable[[int], httpx.Response]) -> list[httpx.Response]:
@@ -97,8 +98,15 @@ def test_a_username_cannot_be_someone_elses_email(api: Api, server: Server) -> N
         assert (r.status_code, r.json()["code"]) == (400, 202), r.text
         r = api.post("users", {"username": claim, "password": "x"}, as_=None)
         assert (r.status_code, r.json()["code"]) == (400, 202), r.text
-        r = api.post("batch", {"requests": [{"method": "PUT", "path": f"/parse/users/{mallory['objectId']}",
-                                             "body": {"username": claim}}]}, as_=mallory["sessionToken"])
+        r = api.post(
+            "batch",
+            {
+                "requests": [
+                    {"method": "PUT", "path": f"/parse/users/{mallory['objectId']}", "body": {"username": claim}}
+                ]
+            },
+            as_=mallory["sessionToken"],
+        )
         assert r.json()[0]["error"]["code"] == 202
     r = login(server, victim["email"], "victim-pw")  # the SDK's logIn(email, password) still finds the victim
     assert (r.status_code, r.json()["objectId"]) == (200, victim["objectId"])
@@ -170,8 +178,12 @@ def limited(make_server: Callable[..., Server]) -> Server:
 
 
 def signup_as(server: Server, ip: str, name: str | None = None) -> httpx.Response:
-    return httpx.post(server.url + "/users", json={"username": name or unique("rl"), "password": "pw"},
-                      headers={"X-Parse-Application-Id": server.app_id, "X-Forwarded-For": ip}, timeout=30)
+    return httpx.post(
+        server.url + "/users",
+        json={"username": name or unique("rl"), "password": "pw"},
+        headers={"X-Parse-Application-Id": server.app_id, "X-Forwarded-For": ip},
+        timeout=30,
+    )
 
 
 def test_login_is_limited_per_account_across_processes(limited: Server) -> None:
@@ -194,20 +206,32 @@ def test_login_is_limited_per_address(limited: Server) -> None:
 def test_signup_and_reset_are_limited_per_address(limited: Server) -> None:
     assert [signup_as(limited, "10.4.0.1").status_code for _ in range(4)] == [201, 201, 201, 429]
     h = {"X-Parse-Application-Id": limited.app_id, "X-Forwarded-For": "10.5.0.1"}
-    codes = [httpx.post(limited.url + "/requestPasswordReset", json={"email": f"{unique('x')}@example.com"},
-                        headers=h).status_code for _ in range(4)]
+    codes = [
+        httpx.post(
+            limited.url + "/requestPasswordReset", json={"email": f"{unique('x')}@example.com"}, headers=h
+        ).status_code
+        for _ in range(4)
+    ]
     assert codes == [200, 200, 200, 429]
     mail = {"email": f"{unique('same')}@example.com"}
-    codes = [httpx.post(limited.url + "/requestPasswordReset", json=mail, headers={**h, "X-Forwarded-For": f"10.6.{i}.1"}
-                        ).status_code for i in range(3)]
+    codes = [
+        httpx.post(
+            limited.url + "/requestPasswordReset", json=mail, headers={**h, "X-Forwarded-For": f"10.6.{i}.1"}
+        ).status_code
+        for i in range(3)
+    ]
     assert codes == [200, 200, 429]  # one address mailed at most twice, whoever asks
 
 
 def test_batch_items_are_limited_too(limited: Server) -> None:
-    requests = [{"method": "POST", "path": "/parse/login", "body": {"username": unique("b"), "password": "x"}}
-                for _ in range(8)]
-    r = httpx.post(limited.url + "/batch", json={"requests": requests},
-                   headers={"X-Parse-Application-Id": limited.app_id, "X-Forwarded-For": "10.7.0.1"})
+    requests = [
+        {"method": "POST", "path": "/parse/login", "body": {"username": unique("b"), "password": "x"}} for _ in range(8)
+    ]
+    r = httpx.post(
+        limited.url + "/batch",
+        json={"requests": requests},
+        headers={"X-Parse-Application-Id": limited.app_id, "X-Forwarded-For": "10.7.0.1"},
+    )
     codes = [item["error"]["code"] for item in r.json()]
     # A batch whose items fail is run a second time item by item, and a spent token is never given back (else a
     # failing guess could undo its own count): so fewer than six may be evaluated, never more.
@@ -216,8 +240,10 @@ def test_batch_items_are_limited_too(limited: Server) -> None:
 
 def test_the_master_key_is_never_limited(limited: Server) -> None:
     h = {"X-Parse-Application-Id": limited.app_id, "X-Parse-Master-Key": limited.master_key}
-    codes = [httpx.post(limited.url + "/users", json={"username": unique("m"), "password": "pw"}, headers=h).status_code
-             for _ in range(5)]
+    codes = [
+        httpx.post(limited.url + "/users", json={"username": unique("m"), "password": "pw"}, headers=h).status_code
+        for _ in range(5)
+    ]
     assert codes == [201] * 5
 
 
@@ -246,8 +272,11 @@ def test_invite_only_signup(make_server: Callable[..., Server]) -> None:
     api = Api(srv)
     r = api.post("users", {"username": unique("x"), "password": "pw"}, as_=None)
     assert (r.status_code, r.json()["code"]) == (400, 119), r.text
-    r = api.post("batch", {"requests": [{"method": "POST", "path": "/parse/users",
-                                         "body": {"username": unique("x"), "password": "pw"}}]}, as_=None)
+    r = api.post(
+        "batch",
+        {"requests": [{"method": "POST", "path": "/parse/users", "body": {"username": unique("x"), "password": "pw"}}]},
+        as_=None,
+    )
     assert r.json()[0]["error"]["code"] == 119
     assert api.post("users", {"username": unique("direct"), "password": "pw"}).status_code == 201  # master key
     manager = make_manager(api)
@@ -274,8 +303,11 @@ def test_an_sdk_signs_up_with_the_invitation_token(make_server: Callable[..., Se
     email = f"{unique('sdk')}@example.com"
     assert api.post("functions/inviteUser", {"email": email}).status_code == 200
     token = invite_link(srv, email).split("token=")[1]
-    r = api.post("users", {"username": unique("s"), "password": "pw", "inviteToken": token,
-                           "email": "someone-else@example.com"}, as_=None)
+    r = api.post(
+        "users",
+        {"username": unique("s"), "password": "pw", "inviteToken": token, "email": "someone-else@example.com"},
+        as_=None,
+    )
     assert (r.status_code, r.json()["code"]) == (400, 125)  # the invitation was for another address
     r = api.post("users", {"username": unique("s"), "password": "pw", "inviteToken": token}, as_=None)
     assert r.status_code == 201, r.text

@@ -61,8 +61,9 @@ def test_a_real_colleague_can_be_assigned_and_activities_follow(
     api: Api, reps: tuple[dict[str, Any], dict[str, Any]]
 ) -> None:
     a, b = reps
-    deal = api.post("classes/Deal", {"title": "handover", "assignedTo": ptr("_User", b["objectId"])},
-                    as_=a["sessionToken"])
+    deal = api.post(
+        "classes/Deal", {"title": "handover", "assignedTo": ptr("_User", b["objectId"])}, as_=a["sessionToken"]
+    )
     assert deal.status_code == 201, deal.text
     oid = deal.json()["objectId"]
     assert api.get(f"classes/Deal/{oid}", as_=b["sessionToken"]).status_code == 200

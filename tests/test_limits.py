@@ -63,8 +63,12 @@ def test_deep_json_is_a_4xx_everywhere(server: Server, depth: int) -> None:
     body = orjson.dumps(batch)[:-1] + b',"x":' + nested_array(depth) + b"}"
     assert_too_deep(raw(server, "POST", "batch", body, "master"))
     context = {"X-Parse-Cloud-Context": nested_object(depth).decode()}
-    r = httpx.post(f"{server.url}/classes/{cls}", json={"v": 1}, timeout=30,
-                   headers={"X-Parse-Application-Id": server.app_id, "X-Parse-Master-Key": server.master_key, **context})
+    r = httpx.post(
+        f"{server.url}/classes/{cls}",
+        json={"v": 1},
+        timeout=30,
+        headers={"X-Parse-Application-Id": server.app_id, "X-Parse-Master-Key": server.master_key, **context},
+    )
     assert_too_deep(r)
     grown = server.log_path.stat().st_size - log_before
     assert grown < 2000, server.log()  # no tracebacks
@@ -102,8 +106,19 @@ def test_increment_never_stores_infinity(api: Api, cls: str) -> None:
     r = api.put(f"classes/{klass}/{oid}", {name: {"__op": "Increment", "amount": 1e308}}, as_=token)
     assert (r.status_code, r.json()["code"]) == (400, 111), r.text
     assert api.get(f"classes/{klass}/{oid}", as_=token).json()[name] == 1e308  # unchanged, still a number
-    r = api.post("batch", {"requests": [{"method": "PUT", "path": f"/parse/classes/{klass}/{oid}",
-                                         "body": {name: {"__op": "Increment", "amount": 1e308}}}]}, as_=token)
+    r = api.post(
+        "batch",
+        {
+            "requests": [
+                {
+                    "method": "PUT",
+                    "path": f"/parse/classes/{klass}/{oid}",
+                    "body": {name: {"__op": "Increment", "amount": 1e308}},
+                }
+            ]
+        },
+        as_=token,
+    )
     assert r.json()[0]["error"]["code"] == 111
 
 

@@ -32,8 +32,12 @@ def lines_with(log: str, needle: str) -> list[str]:
 
 def test_a_server_error_is_logged_once_with_traceback_and_request_id(srv: Server) -> None:
     rid = "rid-" + unique()
-    r = httpx.post(f"{srv.url}/classes/BrokenSql", json={"a": 1}, timeout=30,
-                   headers={"X-Parse-Application-Id": srv.app_id, "X-Request-Id": rid})
+    r = httpx.post(
+        f"{srv.url}/classes/BrokenSql",
+        json={"a": 1},
+        timeout=30,
+        headers={"X-Parse-Application-Id": srv.app_id, "X-Request-Id": rid},
+    )
     assert (r.status_code, r.json()) == (500, {"code": 1, "error": "Internal server error."})
     assert r.headers["x-request-id"] == rid
     log = settle(srv)
@@ -45,17 +49,22 @@ def test_a_server_error_is_logged_once_with_traceback_and_request_id(srv: Server
 
 def test_an_unexpected_error_inside_a_batch_item_is_logged(srv: Server) -> None:
     rid = "rid-" + unique()
-    body = {"requests": [{"method": "POST", "path": "/parse/classes/BrokenSql", "body": {"a": 1}},
-                         {"method": "POST", "path": "/parse/classes/Fine", "body": {"a": 1}}]}
-    r = httpx.post(f"{srv.url}/batch", json=body, timeout=30,
-                   headers={"X-Parse-Application-Id": srv.app_id, "X-Request-Id": rid})
+    body = {
+        "requests": [
+            {"method": "POST", "path": "/parse/classes/BrokenSql", "body": {"a": 1}},
+            {"method": "POST", "path": "/parse/classes/Fine", "body": {"a": 1}},
+        ]
+    }
+    r = httpx.post(
+        f"{srv.url}/batch", json=body, timeout=30, headers={"X-Parse-Application-Id": srv.app_id, "X-Request-Id": rid}
+    )
     assert r.status_code == 200
     first, second = r.json()
     assert first == {"error": {"code": 1, "error": "Internal server error."}} and "success" in second
     log = settle(srv)
     errors = [line for line in lines_with(log, rid) if "ERROR" in line]
     assert len(errors) == 1, log[-3000:]
-    assert "Traceback (most recent call last)" in log[log.index(errors[0]):]
+    assert "Traceback (most recent call last)" in log[log.index(errors[0]) :]
 
 
 def test_no_secret_reaches_the_log_or_the_client(srv: Server) -> None:
@@ -66,12 +75,23 @@ def test_no_secret_reaches_the_log_or_the_client(srv: Server) -> None:
     assert r.status_code == 400 and r.json()["code"] == 141
     answer = r.text
     r = httpx.get(f"{srv.url}/apps/{srv.app_id}/request_password_reset", params={"token": "SeCrEtToKeN456"})
-    httpx.post(f"{srv.url}/login", json={"username": user["username"], "password": "hunter2-password"},
-               headers={"X-Parse-Application-Id": srv.app_id})
+    httpx.post(
+        f"{srv.url}/login",
+        json={"username": user["username"], "password": "hunter2-password"},
+        headers={"X-Parse-Application-Id": srv.app_id},
+    )
     log = settle(srv)
     assert "cloud code" in log and "[redacted]" in log  # the hook's failure is logged, redacted
-    for secret in (token, token[2:], srv.master_key, "hunter22", "hunter2-password", "SeCrEtToKeN123",
-                   "SeCrEtToKeN456", '"pw1"'):
+    for secret in (
+        token,
+        token[2:],
+        srv.master_key,
+        "hunter22",
+        "hunter2-password",
+        "SeCrEtToKeN123",
+        "SeCrEtToKeN456",
+        '"pw1"',
+    ):
         assert secret not in log, secret
         assert secret not in answer, secret
     assert "request_password_reset?token=[redacted]" in log  # the access log line, redacted
@@ -80,8 +100,12 @@ def test_no_secret_reaches_the_log_or_the_client(srv: Server) -> None:
 def test_json_log_lines(make_server: Callable[..., Server]) -> None:
     srv = make_server({"PARSE_CLOUD": str(HOOKS), "CRM_LOG_FORMAT": "json"})
     rid = "rid-" + unique()
-    httpx.post(f"{srv.url}/classes/BrokenSql", json={"a": 1}, timeout=30,
-               headers={"X-Parse-Application-Id": srv.app_id, "X-Request-Id": rid})
+    httpx.post(
+        f"{srv.url}/classes/BrokenSql",
+        json={"a": 1},
+        timeout=30,
+        headers={"X-Parse-Application-Id": srv.app_id, "X-Request-Id": rid},
+    )
     records = [orjson.loads(line) for line in settle(srv).splitlines() if line.startswith("{")]
     mine = [rec for rec in records if rec["request_id"] == rid]
     assert len(mine) == 1 and mine[0]["level"] == "ERROR" and "Traceback" in mine[0]["exception"], records[-3:]

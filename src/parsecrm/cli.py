@@ -161,8 +161,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--demo", action="store_true", help="seed demo data first if the database is empty")
     p.set_defaults(fn=serve)
-    p = sub.add_parser("bench", help="benchmarks, side by side with parse-server (see bench/README.md)",
-                       add_help=False)
+    p = sub.add_parser("bench", help="benchmarks, side by side with parse-server (see bench/README.md)", add_help=False)
     p.set_defaults(fn=None)
     from .crm import commands
 

@@ -262,6 +262,8 @@ async def update_user(
     backend: Backend, caller: Caller, object_id: str, body: Any, *, unit: Unit | None = None
 ) -> dict[str, Any]:
     """Only the user themself (or the master key) may change a user; a new password revokes other sessions."""
+    if caller.read_only:
+        raise ParseError(errors.OPERATION_FORBIDDEN, "read-only master key cannot write")
     if not caller.master and caller.user_id != object_id:
         raise ParseError(errors.SESSION_MISSING, f"Cannot modify user {object_id}.")
     fields, password = _normalise_user_body(body, creating=False)
@@ -297,6 +299,8 @@ async def update_user(
 
 
 async def delete_user(backend: Backend, caller: Caller, object_id: str, *, unit: Unit | None = None) -> dict[str, Any]:
+    if caller.read_only:
+        raise ParseError(errors.OPERATION_FORBIDDEN, "read-only master key cannot write")
     if not caller.master and caller.user_id != object_id:
         raise ParseError(errors.SESSION_MISSING, f"Cannot delete user {object_id}.")
     return await objects.delete(backend, caller, "_User", object_id, unit=unit)

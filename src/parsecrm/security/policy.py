@@ -31,7 +31,8 @@ def check_class(schema: ClassSchema, caller: Caller, op: str) -> list[str]:
         if op in READ_OPS:
             return []
         raise ParseError(errors.OPERATION_FORBIDDEN, "read-only master key cannot write")
-    if schema.name == "_Session" and op not in ("create",):
+    # sessions are narrowed to the caller's own; adding fields goes by the CLP (master-only: issue 8, item 6)
+    if schema.name == "_Session" and op not in ("create", "addField"):
         if not caller.user_id:
             raise ParseError(errors.INVALID_SESSION_TOKEN, "Session token required.")
         return ["user"]
