@@ -1,51 +1,37 @@
-"""The ASGI application: lifespan opens the Backend; each HTTP request runs decode → authenticate → dispatch →
-encode, with Parse's error shape for every failure and a replayed answer for a retried write."""
+"""The ASGI application: lifespan opens the Backend; each HTTP request under the mount path runs
+route → read body → authenticate (as the route says) → dispatch → encode, with Parse's error shape for every
+failure (errors.reply_for) and a replayed answer for a retried write (protocol/idempotency.py). Other paths go to
+the static web app when one is configured.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
 
-import asyncpg
 import orjson
 
-from . import errors, logs
+from . import errors, logs, timing
+from .asgi_types import Receive, Scope, Send
 from .backend import Backend
 from .cloud.registry import Cloud
-from .errors import ParseError, Unauthorized
-from .objects import Unit, flush_deferred
-from .protocol import config as config_routes
+from .errors import ParseError, TooLarge
+from .protocol import idempotency
 from .protocol.reply import Reply
-from .protocol.router import IDEMPOTENT, dispatch
-from .protocol.transport import (
-    CORS_HEADERS,
-    Call,
-    authenticate,
-    cloud_context,
-    decode_body,
-    parse_query_string,
-)
-from .security.caller import Caller
+from .protocol.router import Auth
+from .protocol.routes import ROUTER
+from .protocol.transport import CORS_HEADERS, Call, authenticate, cloud_context, decode_body, parse_query_string
+from .reference import routes as reference
+from .security.caller import ANONYMOUS, Caller
 from .settings import Settings
-from .storage.pool import is_outage
 from .web import StaticFiles
 
 log = logging.getLogger("parsecrm.http")
 access_log = logging.getLogger("parsecrm.access")
-DB_AWAY = "The database is unavailable; try again shortly."
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
 
 JSON_HEADERS = [(b"content-type", b"application/json; charset=utf-8"), *CORS_HEADERS]
-
-
-class TooLarge(Exception):
-    pass
+NOT_FOUND = b'{"code":108,"error":"Not Found"}'
 
 
 class App:
@@ -56,6 +42,7 @@ class App:
         self.backend: Backend | None = None
         self.mount = settings.mount_path.rstrip("/")
         self.static = StaticFiles(settings.web_dir) if settings.web_dir else None
+        self.pages = reference.table(settings)  # /graphql, /schema, /api, <mount>/openapi.json
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -71,11 +58,13 @@ class App:
             message = await receive()
             if message["type"] == "lifespan.startup":
                 try:
-                    self.backend = await Backend.open(self.settings, self.dsn, self.cloud)
+                    backend = await Backend.open(self.settings, self.dsn, self.cloud, idempotency.DDL)
                 except Exception as exc:  # report and refuse to start
                     log.exception("start-up failed")
                     await send({"type": "lifespan.startup.failed", "message": str(exc)})
                     return
+                backend.background.append(asyncio.create_task(idempotency.sweep(backend)))
+                self.backend = backend
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 if self.backend is not None:
@@ -98,22 +87,27 @@ class App:
 
     async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope["path"]
+        page = self.pages.get(path.rstrip("/") or "/")
+        if page is not None:
+            await reference.serve(self.backend, page, scope, receive, send)
+            return
         if path != self.mount and not path.startswith(self.mount + "/"):
             if self.static is not None:
                 await self.static(scope, receive, send)
             else:
-                await _send(send, 404, b'{"code":108,"error":"Not Found"}', JSON_HEADERS)
+                await _send(send, 404, NOT_FOUND, JSON_HEADERS)
             return
         started = time.perf_counter()
+        if self.settings.debug:
+            timing.start()
         rid = logs.new_request_id(_header(scope, b"x-request-id"))
-        token = logs.REQUEST_ID.set(rid)
+        token = logs.REQUEST_ID.set(rid)  # every log line written for this request carries its id
         try:
             reply, body = await self._answer(scope, receive, path)
             own_type = any(k == b"content-type" for k, _ in reply.headers)
             headers = (CORS_HEADERS if own_type else JSON_HEADERS) + reply.headers + [(b"x-request-id", rid.encode())]
             if self.settings.debug:
-                took = f"total;dur={(time.perf_counter() - started) * 1000:.2f}"
-                headers = [*headers, (b"server-timing", took.encode())]
+                headers = [*headers, (b"server-timing", timing.header(time.perf_counter() - started))]
             await _send(send, reply.status, body, headers)
             if self.settings.access_log:
                 _access(scope, reply.status, len(body), time.perf_counter() - started)
@@ -121,27 +115,23 @@ class App:
             logs.REQUEST_ID.reset(token)
 
     async def _answer(self, scope: Scope, receive: Receive, path: str) -> tuple[Reply, bytes]:
-        """The reply and its encoded body. Every failure becomes Parse's error shape; every 5xx is logged once,
-        with its traceback (the request id is on the log line); the database being away is 503, not 500."""
-        method = scope["method"]
+        """The reply and its encoded body; any exception becomes Parse's error shape (errors.reply_for logs the
+        unexpected ones, with the request id on the line). Error texts may echo input: they are redacted."""
         try:
             reply = await self.handle(scope, receive, path[len(self.mount) :].strip("/"))
             return reply, reply.encoded()
-        except ParseError as exc:
-            reply = Reply(exc.body(), exc.status, list(getattr(exc, "headers", ())))
-            if exc.status >= 500:
-                log.error("%s %s answered %d: %s", method, path, exc.status, exc.message, exc_info=exc)
-        except Unauthorized as exc:
-            reply = Reply(exc.body(), exc.status)
-        except TooLarge:
-            reply = Reply({"code": errors.INVALID_JSON, "error": "Request body is too large."}, 413)
-        except RecursionError:  # a safety net: decode-time depth limits should make this unreachable
-            log.warning("%s %s: input nested too deeply for the server's recursion limit", method, path)
-            reply = Reply({"code": errors.INVALID_JSON, "error": "The request is nested too deeply."}, 400)
+        except RecursionError:  # a safety net: the decode-time depth limit should make this unreachable
+            log.warning("%s %s: input nested too deeply for the recursion limit", scope["method"], path)
+            status, error = 400, {"code": errors.INVALID_JSON, "error": "The request is nested too deeply."}
+            extra: list[tuple[bytes, bytes]] = []
         except Exception as exc:
-            reply = _unexpected(exc, method, path)
-        if isinstance(reply.body, dict) and isinstance(reply.body.get("error"), str):
-            reply.body["error"] = logs.redact(reply.body["error"])  # error texts may echo input: never a secret
+            status, error = errors.reply_for(exc, f"{scope['method']} {path}")
+            extra = list(getattr(exc, "headers", ()))  # e.g. a rate limit's Retry-After
+            if status == 503:
+                extra.append((b"retry-after", b"1"))
+        if isinstance(error.get("error"), str):
+            error["error"] = logs.redact(error["error"])
+        reply = Reply(error, status, extra)
         return reply, reply.encoded()
 
     async def handle(self, scope: Scope, receive: Receive, rel: str) -> Reply:
@@ -149,105 +139,38 @@ class App:
         if backend is None:
             raise ParseError(errors.INTERNAL_SERVER_ERROR, "starting", status=503)
         method: str = scope["method"]
-        if method == "OPTIONS":
+        if method == "OPTIONS":  # a CORS preflight, on any path
             await self._read_body(receive)
             return Reply(b"{}")
-        if rel == "health":
-            return await config_routes.health(backend, None, None)
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        raw = await self._read_body(receive)
-        limits = self.settings
-        query = parse_query_string(scope.get("query_string", b""), limits.max_json_depth, limits.max_query_bytes)
-        if rel.startswith("apps/"):  # the password-reset page: opened from a mail, its token is the credential
-            form = (
-                parse_query_string(raw, limits.max_json_depth)
-                if raw and not raw.lstrip().startswith(b"{")
-                else decode_body(raw, "", True, limits.max_json_depth)
-            )
-            call = Call(method, rel, query, form, Caller(ip=(scope.get("client") or [None])[0]))
-            return await dispatch(backend, call, None)
-        if rel == "files" or rel.startswith("files/"):
-            return await config_routes.files(backend, None, None)  # type: ignore[arg-type]
-        body = decode_body(
-            raw, headers.get("content-type", ""), "x-parse-application-id" in headers, limits.max_json_depth
-        )
+        found = ROUTER.match(rel)
+        auth = found.route.auth if found is not None else Auth.SESSION
+        if auth is Auth.NONE:
+            return await ROUTER.dispatch(backend, Call(method, rel, {}, {}, ANONYMOUS), None)
         client = scope.get("client")
-        caller, body, envelope = await authenticate(
-            backend, headers, body, client[0] if client else None, resolve_session=rel not in ("login",)
-        )
+        ip = client[0] if client else None
+        raw = await self._read_body(receive)
+        depth = self.settings.max_json_depth
+        query = parse_query_string(scope.get("query_string", b""), depth, self.settings.max_query_bytes)
+        if auth is Auth.LINK:  # a page opened from a mail: its token is the credential, its form the body
+            is_form = raw and not raw.lstrip().startswith(b"{")
+            form = parse_query_string(raw, depth) if is_form else decode_body(raw, "", True, depth)
+            return await ROUTER.dispatch(backend, Call(method, rel, query, form, Caller(ip=ip)), None)
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        body = decode_body(raw, headers.get("content-type", ""), "x-parse-application-id" in headers, depth)
+        caller, body, envelope = await authenticate(backend, headers, body, ip, resolve_session=auth is Auth.SESSION)
         override = envelope.get("_method")
         if isinstance(override, str) and method == "POST":
             method = override.upper()
-        call = Call(
-            method,
-            rel,
-            query,
-            body,
-            caller,
-            headers.get("x-parse-request-id"),
-            cloud_context(headers, envelope, limits.max_json_depth),
-        )
-        if call.request_id and method != "GET" and IDEMPOTENT.match(rel):
-            return await self._idempotent(backend, call)
-        return await dispatch(backend, call, None)
-
-    async def _idempotent(self, backend: Backend, call: Call) -> Reply:
-        """Run a write once per request id; a retry gets the stored first answer (even if the first answer was
-        lost in transit). The record is written in the same transaction as the write, so either both exist or
-        neither does; a concurrent duplicate waits on the row lock and then replays."""
-        rid = call.request_id
-        assert rid is not None
-        async with backend.pool.acquire() as conn:
-            unit = Unit(conn)
-            async with conn.transaction():
-                # the answer is replayed only to the same caller: a request id seen by someone else is no key
-                who = "master" if call.caller.master else (call.caller.user_id or "*")
-                inserted = await conn.fetchval(
-                    'INSERT INTO "_Idempotency" ("reqId", "method", "path", "caller", "expire") '
-                    'VALUES ($1, $2, $3, $5, now() + make_interval(secs => $4)) ON CONFLICT ("reqId") DO NOTHING '
-                    "RETURNING true",
-                    rid,
-                    call.method,
-                    call.path,
-                    float(backend.settings.idempotency_ttl),
-                    who,
-                )
-                if not inserted:
-                    row = await conn.fetchrow(
-                        'SELECT "method", "path", "caller", "status", "body" FROM "_Idempotency" WHERE "reqId" = $1',
-                        rid,
-                    )
-                    first = (row["method"], row["path"], row["caller"]) if row is not None else None
-                    if first != (call.method, call.path, who) or row is None or row["status"] is None:
-                        raise ParseError(errors.DUPLICATE_REQUEST, "Duplicate request")
-                    return Reply(bytes(row["body"]), row["status"], _replay_headers(call, backend, row["body"]))
-                reply = await dispatch(backend, call, unit)
-                await flush_deferred(backend, unit)
-                await conn.execute(
-                    'UPDATE "_Idempotency" SET "status" = $2, "body" = $3 WHERE "reqId" = $1',
-                    rid,
-                    reply.status,
-                    reply.encoded(),
-                )
-        for job in unit.after_commit:
-            await job()
-        return reply
-
-
-def _unexpected(exc: Exception, method: str, path: str) -> Reply:
-    """A failure that is no Parse error: the database being away (503, retry), a database error that is the
-    client's fault (its Parse code), or a bug (500)."""
-    if is_outage(exc):
-        log.error("database unavailable on %s %s: %s", method, path, exc, exc_info=exc)
-        return Reply({"code": errors.INTERNAL_SERVER_ERROR, "error": DB_AWAY}, 503, [(b"retry-after", b"1")])
-    if isinstance(exc, asyncpg.PostgresError):
-        mapped = errors.from_sqlstate(getattr(exc, "sqlstate", None))
-        if mapped is not None:
-            return Reply(mapped.body(), mapped.status)
-        log.error("database error on %s %s", method, path, exc_info=exc)
-    else:
-        log.error("unhandled error on %s %s", method, path, exc_info=exc)
-    return Reply({"code": errors.INTERNAL_SERVER_ERROR, "error": "Internal server error."}, 500)
+        context = cloud_context(headers, envelope, depth)
+        call = Call(method, rel, query, body, caller, headers.get("x-parse-request-id"), context)
+        if found is not None and found.route.replayable and call.request_id and method != "GET":
+            return await idempotency.run_once(
+                backend,
+                call,
+                lambda unit: ROUTER.dispatch(backend, call, unit),
+                lambda b: _replay_headers(self.settings.server_url, call, b),
+            )
+        return await ROUTER.dispatch(backend, call, None)
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -258,18 +181,19 @@ def _header(scope: Scope, name: bytes) -> str | None:
 
 
 def _access(scope: Scope, status: int, size: int, seconds: float) -> None:
-    """One access-log line (CRM_ACCESS_LOG); the query string is redacted like every other line."""
+    """One access-log line (CRM_ACCESS_LOG); redacted like every line (a reset link's token is in its query)."""
     query = scope.get("query_string", b"").decode("latin-1")
     target = scope["path"] + ("?" + query[:300] if query else "")
     client = (scope.get("client") or ["-"])[0]
     access_log.info('%s "%s %s" %d %d %.1fms', client, scope["method"], target, status, size, seconds * 1000)
 
 
-def _replay_headers(call: Call, backend: Backend, body: bytes) -> list[tuple[bytes, bytes]]:
-    if call.method == "POST" and call.path.startswith("classes/"):
-        oid = orjson.loads(body).get("objectId") if body else None
+def _replay_headers(server_url: str, call: Call, body: bytes) -> list[tuple[bytes, bytes]]:
+    """A replayed create answers with the same Location as the first answer."""
+    if call.method == "POST" and call.path.startswith("classes/") and body:
+        oid = orjson.loads(body).get("objectId")
         if oid:
-            return [(b"location", f"{backend.settings.server_url}/{call.path}/{oid}".encode())]
+            return [(b"location", f"{server_url}/{call.path}/{oid}".encode())]
     return []
 
 

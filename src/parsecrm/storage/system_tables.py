@@ -5,14 +5,18 @@
   skips the WAL; it is shared by every server process on the database, which in-process counters could not be.
 - `_Invite`: pending invitations (security/invites.py); only a hash of each invitation token is stored.
 
-Created at start-up under the same advisory lock as the schema bootstrap (several workers start together).
+Created at start-up by the schema bootstrap (Backend.open), under its advisory lock.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
+
 import asyncpg
 
-from .schema import STARTUP_LOCK
+log = logging.getLogger("parsecrm.storage")
+SWEEP_SECONDS = 60.0
 
 SYSTEM_TABLES_SQL = [
     'CREATE UNLOGGED TABLE IF NOT EXISTS "_RateLimit" ("key" text PRIMARY KEY, "tokens" float8 NOT NULL, '
@@ -24,16 +28,16 @@ SYSTEM_TABLES_SQL = [
 ]
 
 
-async def ensure(pool: asyncpg.Pool) -> None:
-    async with pool.acquire() as conn, conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock($1)", STARTUP_LOCK)
-        for stmt in SYSTEM_TABLES_SQL:
-            await conn.execute(stmt)
-
-
 async def sweep(pool: asyncpg.Pool) -> None:
-    """Forget full buckets (a full bucket is the same as no row) and invitations long past use."""
-    await pool.execute(
-        'DELETE FROM "_RateLimit" WHERE "at" + make_interval(secs => ("cap" - "tokens") * "per" / "cap") < now()'
-    )
-    await pool.execute('DELETE FROM "_Invite" WHERE "expiresAt" < now() - interval \'30 days\'')
+    """Forever (a background task per process; doing it twice is harmless): forget full buckets (a full bucket is
+    the same as no row) and invitations long past use."""
+    while True:
+        await asyncio.sleep(SWEEP_SECONDS)
+        try:
+            await pool.execute(
+                'DELETE FROM "_RateLimit" WHERE "at" + make_interval(secs => ("cap" - "tokens") * "per" / "cap") '
+                "< now()"
+            )
+            await pool.execute('DELETE FROM "_Invite" WHERE "expiresAt" < now() - interval \'30 days\'')
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            log.warning("rate-limit and invitation sweep failed", exc_info=True)
