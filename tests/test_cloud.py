@@ -67,3 +67,20 @@ def test_login_hook_and_queries_as_user(cloud_api: Api) -> None:
     cloud_api.post("classes/Note", {"text": "private", "ACL": {}})
     everyone = cloud_api.post("functions/countMine", {}).json()["result"]
     assert cloud_api.post("functions/countMine", {}, as_=token).json()["result"] < everyone
+
+
+def test_unexpected_failure_in_a_batch_item_is_logged(cloud_api: Api) -> None:
+    """Issue 9: an unexpected exception inside one batch item answers that item with code 1, lets the other items
+    commit, and leaves its traceback in the server log with the item it came from."""
+    mount = "/parse"
+    r = cloud_api.post("batch", {"requests": [
+        {"method": "POST", "path": f"{mount}/classes/Note", "body": {"text": "fine"}},
+        {"method": "POST", "path": f"{mount}/classes/Broken", "body": {"x": 1}},
+    ]})
+    assert r.status_code == 200
+    first, second = r.json()
+    assert "objectId" in first["success"]
+    assert second == {"error": {"code": 1, "error": "Internal server error."}}
+    log = cloud_api.server.log()
+    assert "batch item 1: POST /classes/Broken" in log
+    assert "Traceback" in log and "UndefinedTableError" in log

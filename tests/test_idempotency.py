@@ -59,3 +59,24 @@ def test_another_caller_cannot_replay_an_answer(api: Api) -> None:
     assert first.status_code == 201
     r = api.post(f"classes/{cls}", {"secret": "x"}, as_=None, headers={"X-Parse-Request-Id": rid})
     assert r.status_code == 400 and r.json()["code"] == 159  # not alice's answer
+
+
+def test_a_replay_must_be_the_same_request(api: Api) -> None:
+    """Issue 8: another anonymous client sending a known sign-up id with another body must not get the first
+    user's session token; the same request again is a retry and gets the first answer."""
+    rid = str(uuid.uuid4())
+    first = api.post("users", {"username": unique("idem"), "password": "pw-one"}, as_=None,
+                     headers={"X-Parse-Request-Id": rid})
+    assert first.status_code == 201
+    other = api.post("users", {"username": unique("idem"), "password": "pw-two"}, as_=None,
+                     headers={"X-Parse-Request-Id": rid})
+    assert other.status_code == 400 and other.json() == {"code": 159, "error": "Duplicate request"}
+    assert "sessionToken" not in other.text
+
+
+def test_a_retry_of_the_same_body_replays(api: Api) -> None:
+    rid = str(uuid.uuid4())
+    body = {"username": unique("idem"), "password": "pw-one"}
+    first = api.post("users", body, as_=None, headers={"X-Parse-Request-Id": rid})
+    again = api.post("users", dict(reversed(list(body.items()))), as_=None, headers={"X-Parse-Request-Id": rid})
+    assert first.status_code == again.status_code == 201 and first.json() == again.json()

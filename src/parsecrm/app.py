@@ -1,49 +1,37 @@
-"""The ASGI application: lifespan opens the Backend; each HTTP request runs decode → authenticate → dispatch →
-encode, with Parse's error shape for every failure and a replayed answer for a retried write."""
+"""The ASGI application: lifespan opens the Backend; each HTTP request under the mount path runs
+route → read body → authenticate (as the route says) → dispatch → encode, with Parse's error shape for every
+failure (errors.reply_for) and a replayed answer for a retried write (protocol/idempotency.py). Other paths go to
+the static web app when one is configured.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
 
-import asyncpg
 import orjson
 
-from . import errors
+from . import errors, timing
 from .agent.http import AgentHttp
+from .asgi_types import Receive, Scope, Send
 from .backend import Backend
 from .cloud.registry import Cloud
-from .errors import ParseError, Unauthorized
-from .objects import Unit, flush_deferred
-from .protocol import config as config_routes
+from .errors import ParseError, TooLarge
+from .protocol import idempotency
 from .protocol.reply import Reply
-from .protocol.router import IDEMPOTENT, dispatch
-from .protocol.transport import (
-    CORS_HEADERS,
-    Call,
-    authenticate,
-    cloud_context,
-    decode_body,
-    parse_query_string,
-)
-from .security.caller import Caller
+from .protocol.router import Auth
+from .protocol.routes import ROUTER
+from .protocol.transport import CORS_HEADERS, Call, authenticate, cloud_context, decode_body, parse_query_string
+from .reference import routes as reference
+from .security.caller import ANONYMOUS, Caller
 from .settings import Settings
 from .web import StaticFiles
 
 log = logging.getLogger("parsecrm.http")
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-
 JSON_HEADERS = [(b"content-type", b"application/json; charset=utf-8"), *CORS_HEADERS]
-
-
-class TooLarge(Exception):
-    pass
+NOT_FOUND = b'{"code":108,"error":"Not Found"}'
 
 
 class App:
@@ -54,6 +42,7 @@ class App:
         self.backend: Backend | None = None
         self.mount = settings.mount_path.rstrip("/")
         self.static = StaticFiles(settings.web_dir) if settings.web_dir else None
+        self.pages = reference.table(settings)  # /graphql, /schema, /api, <mount>/openapi.json
         self.agent = AgentHttp(settings)  # /mcp and the agent prompt
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -70,12 +59,14 @@ class App:
             message = await receive()
             if message["type"] == "lifespan.startup":
                 try:
-                    self.backend = await Backend.open(self.settings, self.dsn, self.cloud)
-                    await self.agent.start(self.backend)
+                    backend = await Backend.open(self.settings, self.dsn, self.cloud, idempotency.DDL)
+                    await self.agent.start(backend)
                 except Exception as exc:  # report and refuse to start
                     log.exception("start-up failed")
                     await send({"type": "lifespan.startup.failed", "message": str(exc)})
                     return
+                backend.background.append(asyncio.create_task(idempotency.sweep(backend)))
+                self.backend = backend
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 await self.agent.stop()
@@ -102,38 +93,30 @@ class App:
         if self.agent.owns(path):
             await self.agent(scope, receive, send)
             return
+        page = self.pages.get(path.rstrip("/") or "/")
+        if page is not None:
+            await reference.serve(self.backend, page, scope, receive, send)
+            return
         if path != self.mount and not path.startswith(self.mount + "/"):
             if self.static is not None:
                 await self.static(scope, receive, send)
             else:
-                await _send(send, 404, b'{"code":108,"error":"Not Found"}', JSON_HEADERS)
+                await _send(send, 404, NOT_FOUND, JSON_HEADERS)
             return
         started = time.perf_counter()
+        if self.settings.debug:
+            timing.start()
         try:
             reply = await self.handle(scope, receive, path[len(self.mount) :].strip("/"))
             body = reply.encoded()
-        except ParseError as exc:
-            reply = Reply(exc.body(), exc.status)
-        except Unauthorized as exc:
-            reply = Reply(exc.body(), exc.status)
-        except TooLarge:
-            reply = Reply({"code": errors.INVALID_JSON, "error": "Request body is too large."}, 413)
-        except asyncpg.PostgresError as exc:
-            mapped = errors.from_sqlstate(getattr(exc, "sqlstate", None))
-            if mapped is None:
-                log.exception("database error on %s %s", scope["method"], path)
-                reply = Reply({"code": errors.INTERNAL_SERVER_ERROR, "error": "Internal server error."}, 500)
-            else:
-                reply = Reply(mapped.body(), mapped.status)
-        except Exception:
-            log.exception("unhandled error on %s %s", scope["method"], path)
-            reply = Reply({"code": errors.INTERNAL_SERVER_ERROR, "error": "Internal server error."}, 500)
-        if reply.status >= 400:
+        except Exception as exc:
+            status, error = errors.reply_for(exc, f"{scope['method']} {path}")
+            reply = Reply(error, status)
             body = reply.encoded()
         own_type = any(k == b"content-type" for k, _ in reply.headers)
         headers = (CORS_HEADERS if own_type else JSON_HEADERS) + reply.headers
         if self.settings.debug:
-            headers = [*headers, (b"server-timing", f"total;dur={(time.perf_counter() - started) * 1000:.2f}".encode())]
+            headers = [*headers, (b"server-timing", timing.header(time.perf_counter() - started))]
         await _send(send, reply.status, body, headers)
 
     async def handle(self, scope: Scope, receive: Receive, rel: str) -> Reply:
@@ -141,83 +124,45 @@ class App:
         if backend is None:
             raise ParseError(errors.INTERNAL_SERVER_ERROR, "starting", status=503)
         method: str = scope["method"]
-        if method == "OPTIONS":
+        if method == "OPTIONS":  # a CORS preflight, on any path
             await self._read_body(receive)
             return Reply(b"{}")
-        if rel == "health":
-            return await config_routes.health(backend, None, None)
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        found = ROUTER.match(rel)
+        auth = found.route.auth if found is not None else Auth.SESSION
+        if auth is Auth.NONE:
+            return await ROUTER.dispatch(backend, Call(method, rel, {}, {}, ANONYMOUS), None)
+        client = scope.get("client")
+        ip = client[0] if client else None
         raw = await self._read_body(receive)
         query = parse_query_string(scope.get("query_string", b""))
-        if rel.startswith("apps/"):  # the password-reset page: opened from a mail, its token is the credential
+        if auth is Auth.LINK:  # a page opened from a mail: its token is the credential, its form the body
             form = parse_query_string(raw) if raw and not raw.lstrip().startswith(b"{") else decode_body(raw, "", True)
-            call = Call(method, rel, query, form, Caller(ip=(scope.get("client") or [None])[0]))
-            return await dispatch(backend, call, None)
-        if rel == "files" or rel.startswith("files/"):
-            return await config_routes.files(backend, None, None)  # type: ignore[arg-type]
+            return await ROUTER.dispatch(backend, Call(method, rel, query, form, Caller(ip=ip)), None)
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         body = decode_body(raw, headers.get("content-type", ""), "x-parse-application-id" in headers)
-        client = scope.get("client")
-        caller, body, envelope = await authenticate(
-            backend, headers, body, client[0] if client else None, resolve_session=rel not in ("login",)
-        )
+        caller, body, envelope = await authenticate(backend, headers, body, ip, resolve_session=auth is Auth.SESSION)
         override = envelope.get("_method")
         if isinstance(override, str) and method == "POST":
             method = override.upper()
         call = Call(
             method, rel, query, body, caller, headers.get("x-parse-request-id"), cloud_context(headers, envelope)
         )
-        if call.request_id and method != "GET" and IDEMPOTENT.match(rel):
-            return await self._idempotent(backend, call)
-        return await dispatch(backend, call, None)
-
-    async def _idempotent(self, backend: Backend, call: Call) -> Reply:
-        """Run a write once per request id; a retry gets the stored first answer (even if the first answer was
-        lost in transit). The record is written in the same transaction as the write, so either both exist or
-        neither does; a concurrent duplicate waits on the row lock and then replays."""
-        rid = call.request_id
-        assert rid is not None
-        async with backend.pool.acquire() as conn:
-            unit = Unit(conn)
-            async with conn.transaction():
-                # the answer is replayed only to the same caller: a request id seen by someone else is no key
-                who = "master" if call.caller.master else (call.caller.user_id or "*")
-                inserted = await conn.fetchval(
-                    'INSERT INTO "_Idempotency" ("reqId", "method", "path", "caller", "expire") '
-                    'VALUES ($1, $2, $3, $5, now() + make_interval(secs => $4)) ON CONFLICT ("reqId") DO NOTHING '
-                    "RETURNING true",
-                    rid,
-                    call.method,
-                    call.path,
-                    float(backend.settings.idempotency_ttl),
-                    who,
-                )
-                if not inserted:
-                    row = await conn.fetchrow(
-                        'SELECT "method", "path", "caller", "status", "body" FROM "_Idempotency" WHERE "reqId" = $1',
-                        rid,
-                    )
-                    first = (row["method"], row["path"], row["caller"]) if row is not None else None
-                    if first != (call.method, call.path, who) or row is None or row["status"] is None:
-                        raise ParseError(errors.DUPLICATE_REQUEST, "Duplicate request")
-                    return Reply(bytes(row["body"]), row["status"], _replay_headers(call, backend, row["body"]))
-                reply = await dispatch(backend, call, unit)
-                await flush_deferred(backend, unit)
-                await conn.execute(
-                    'UPDATE "_Idempotency" SET "status" = $2, "body" = $3 WHERE "reqId" = $1',
-                    rid,
-                    reply.status,
-                    reply.encoded(),
-                )
-        for job in unit.after_commit:
-            await job()
-        return reply
+        if found is not None and found.route.replayable and call.request_id and method != "GET":
+            return await idempotency.run_once(
+                backend,
+                call,
+                lambda unit: ROUTER.dispatch(backend, call, unit),
+                lambda b: _replay_headers(self.settings.server_url, call, b),
+            )
+        return await ROUTER.dispatch(backend, call, None)
 
 
-def _replay_headers(call: Call, backend: Backend, body: bytes) -> list[tuple[bytes, bytes]]:
-    if call.method == "POST" and call.path.startswith("classes/"):
-        oid = orjson.loads(body).get("objectId") if body else None
+def _replay_headers(server_url: str, call: Call, body: bytes) -> list[tuple[bytes, bytes]]:
+    """A replayed create answers with the same Location as the first answer."""
+    if call.method == "POST" and call.path.startswith("classes/") and body:
+        oid = orjson.loads(body).get("objectId")
         if oid:
-            return [(b"location", f"{backend.settings.server_url}/{call.path}/{oid}".encode())]
+            return [(b"location", f"{server_url}/{call.path}/{oid}".encode())]
     return []
 
 

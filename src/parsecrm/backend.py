@@ -7,7 +7,7 @@ any process, so several server processes on one database stay consistent.
 from __future__ import annotations
 
 import asyncio
-import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import asyncpg
@@ -19,8 +19,6 @@ from .settings import Settings
 from .storage.notify import Listener
 from .storage.pool import create_pool
 from .storage.schema import SCHEMA_CHANNEL, SchemaCache
-
-log = logging.getLogger("parsecrm")
 
 CONFIG_CHANNEL = "parsecrm_config"
 
@@ -39,8 +37,10 @@ class Backend:
     background: list[asyncio.Task[None]] = field(default_factory=list)
 
     @classmethod
-    async def open(cls, settings: Settings, dsn: str, cloud: Cloud) -> Backend:
-        pool = await create_pool(dsn, settings.db_pool_size)
+    async def open(cls, settings: Settings, dsn: str, cloud: Cloud, bootstrap_sql: Sequence[str] = ()) -> Backend:
+        """Connect, create what every process needs (`bootstrap_sql`: statements of the layers above, e.g. the
+        idempotency table), listen for invalidations and run the Cloud Code start-up hooks."""
+        pool = await create_pool(dsn, settings.db_pool_size, count_statements=settings.debug)
         schemas = SchemaCache(pool)
         sessions = Sessions(pool, schemas)
         tokens = ApiTokens(pool, schemas, settings.token_rate_limit)
@@ -51,24 +51,14 @@ class Backend:
         listener.on(AUTH_CHANNEL, tokens.invalidate)
         listener.on(CONFIG_CHANNEL, lambda _p: backend._drop_config())
         await listener.start()
-        await schemas.bootstrap()
+        await schemas.bootstrap(bootstrap_sql)
         await tokens.ensure_table()
         for hook in cloud.startup:
             await hook(backend)
-        backend.background.append(asyncio.create_task(backend._sweep()))
         return backend
 
     def _drop_config(self) -> None:
         self.config_cache = None
-
-    async def _sweep(self) -> None:
-        """Expire idempotency records; any process may do it, doing it twice is harmless."""
-        while True:
-            await asyncio.sleep(60)
-            try:
-                await self.pool.execute('DELETE FROM "_Idempotency" WHERE "expire" < now()')
-            except (OSError, asyncpg.PostgresError):
-                log.warning("idempotency sweep failed", exc_info=True)
 
     async def close(self) -> None:
         for task in self.background:

@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import mimetypes
-from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
-from typing import Any
 
-Scope = MutableMapping[str, Any]
+from .asgi_types import Receive, Scope, Send
 
 
 class StaticFiles:
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
 
-    async def __call__(
-        self, scope: Scope, receive: Callable[[], Awaitable[Any]], send: Callable[[Any], Awaitable[None]]
-    ) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         rel = scope["path"].lstrip("/")
         target = (self.root / rel).resolve() if rel else self.root / "index.html"
         if not str(target).startswith(str(self.root)) or not target.is_file():

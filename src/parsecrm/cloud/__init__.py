@@ -7,7 +7,7 @@ cloud = Cloud()  # a deployment module exposes `cloud`, loaded with PARSE_CLOUD=
 @cloud.before_save("Deal")
 async def check_amount(req: Request) -> None:
     if (req.object.get("amount") or 0) < 0:
-        raise ParseError(142, "amount must be ≥ 0")
+        raise ParseError(ErrorCode.VALIDATION_ERROR, "amount must be ≥ 0")
 """
 
 from ..errors import ParseError

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import ParseError
+from ..errors import ErrorCode, ParseError
 from ..security.caller import Caller
 from .objects import ParseObject
 
@@ -162,7 +162,7 @@ async def call(fn: Handler, request: Request) -> Any:
         raise
     except Exception as exc:
         log.exception("cloud code %s failed", getattr(fn, "__name__", fn))
-        raise ParseError(141, str(exc) or type(exc).__name__) from exc
+        raise ParseError(ErrorCode.SCRIPT_FAILED, str(exc) or type(exc).__name__) from exc
 
 
 def load(spec: str) -> Cloud:

@@ -1,22 +1,24 @@
 """/batch: many calls in one request. Always 200 with one `{"success"}` / `{"error"}` per sub-request.
 
-All sub-requests share one database transaction (one commit instead of one per object). Without
-`transaction: true` a failing item is rolled back alone and the rest commit; with `transaction: true` any failure
-rolls back all of them and the whole batch answers with that error.
+All sub-requests share one database transaction (one commit instead of one per object), and each is routed by the
+same router as an HTTP request. Without `transaction: true` a failing item is rolled back alone and the rest
+commit; with `transaction: true` any failure rolls back all of them and the whole batch answers with that error.
+An item's unexpected failure is logged with its traceback and the item's method and path (errors.reply_for).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import asyncpg
+import orjson
 
 from .. import errors, objects
 from ..backend import Backend
 from ..errors import ParseError
 from ..objects import Unit, in_unit
 from .reply import Reply
-from .transport import Call
+from .router import Router
+from .transport import Call, parse_query_string
 
 
 def _sub_call(backend: Backend, outer: Call, raw: Any) -> Call:
@@ -29,20 +31,20 @@ def _sub_call(backend: Backend, outer: Call, raw: Any) -> Call:
     if not path.startswith(mount):
         raise ParseError(errors.INVALID_JSON, f"cannot route batch path {path[:100]}")
     rel = path[len(mount) :].strip("/")
-    if rel == "batch":
-        raise ParseError(errors.INVALID_JSON, "nested batch requests are not allowed")
     query: dict[str, Any] = {}
     if "?" in rel:
-        from .transport import parse_query_string
-
         rel, qs = rel.split("?", 1)
         query = parse_query_string(qs.encode())
+    if rel == "batch":
+        raise ParseError(errors.INVALID_JSON, "nested batch requests are not allowed")
     return Call(method, rel, query, body if body is not None else {}, outer.caller, None, outer.context)
 
 
-async def run(backend: Backend, call: Call, unit: Unit | None) -> Reply:
-    from .router import dispatch
+def _success(reply: Reply) -> dict[str, Any]:
+    return {"success": orjson.loads(reply.body) if isinstance(reply.body, bytes) else reply.body}
 
+
+async def run(backend: Backend, call: Call, unit: Unit | None, router: Router) -> Reply:
     body = call.body if isinstance(call.body, dict) else {}
     requests = body.get("requests")
     if not isinstance(requests, list):
@@ -51,15 +53,16 @@ async def run(backend: Backend, call: Call, unit: Unit | None) -> Reply:
         raise ParseError(errors.INVALID_JSON, f"a batch may hold at most {backend.settings.batch_limit} requests")
     transactional = body.get("transaction") is True
     subs = [_sub_call(backend, call, raw) for raw in requests]  # a malformed item fails the whole batch (107)
+    bulk = [router.bulk_class(sub) for sub in subs]
 
     async def run_bulk(u: Unit) -> list[dict[str, Any]]:
         """Consecutive creates in one class go through objects.create_many: one pipelined INSERT for all."""
         results: list[dict[str, Any]] = []
         i = 0
         while i < len(subs):
-            cls = _plain_create(subs[i])
+            cls = bulk[i]
             j = i + 1
-            while cls and j < len(subs) and _plain_create(subs[j]) == cls:
+            while cls and j < len(subs) and bulk[j] == cls:
                 j += 1
             if cls and j - i > 1:
                 created = await objects.create_many(
@@ -67,58 +70,36 @@ async def run(backend: Backend, call: Call, unit: Unit | None) -> Reply:
                 )
                 results += [{"success": r} for r in created]
             else:
-                reply = await dispatch(backend, subs[i], u)
-                results.append({"success": _decode(reply.body) if isinstance(reply.body, bytes) else reply.body})
+                results.append(_success(await router.dispatch(backend, subs[i], u)))
             i = j
         return results
 
     async def run_isolated(u: Unit) -> list[dict[str, Any]]:
         results: list[dict[str, Any]] = []
-        for sub in subs:
+        for number, sub in enumerate(subs):
             try:
                 async with u.conn.transaction():  # a savepoint: a failure undoes this sub-request only
-                    reply = await dispatch(backend, sub, u)
-            except (ParseError, asyncpg.PostgresError) as exc:
-                results.append({"error": _as_parse_error(exc).body()})
+                    reply = await router.dispatch(backend, sub, u)
+            except Exception as exc:
+                _status, error = errors.reply_for(exc, f"batch item {number}: {sub.method} /{sub.path}")
+                results.append({"error": error})
                 continue
-            results.append({"success": _decode(reply.body) if isinstance(reply.body, bytes) else reply.body})
+            results.append(_success(reply))
         return results
 
     async def work(u: Unit) -> list[dict[str, Any]]:
         if transactional:
             return await run_bulk(u)
         # Optimistic: everything under one savepoint, creates bulked. Only if an item fails, undo it all and run
-        # again with a savepoint per item, so the good items still commit.
+        # again with a savepoint per item, so the good items still commit (and a failure is reported per item).
         jobs, schemas, deferred = list(u.after_commit), dict(u.schemas), list(u.deferred)
         try:
             async with u.conn.transaction():
                 results = await run_bulk(u)
                 await objects.flush_deferred(backend, u)
                 return results
-        except (ParseError, asyncpg.PostgresError):
+        except Exception:
             u.after_commit[:], u.schemas, u.deferred = jobs, schemas, deferred  # forget the rolled-back attempt
         return await run_isolated(u)
 
     return Reply(await in_unit(backend, unit, work))
-
-
-def _plain_create(sub: Call) -> str | None:
-    """The class of a plain object create (users go through sign-up, so they are never bulked)."""
-    if sub.method != "POST" or not sub.path.startswith("classes/") or sub.path.count("/") != 1:
-        return None
-    cls = sub.path.split("/", 1)[1]
-    return None if cls.startswith("_") else cls
-
-
-def _as_parse_error(exc: Exception) -> ParseError:
-    if isinstance(exc, ParseError):
-        return exc
-    return errors.from_sqlstate(getattr(exc, "sqlstate", None)) or ParseError(
-        errors.INTERNAL_SERVER_ERROR, "Internal server error."
-    )
-
-
-def _decode(body: bytes) -> Any:
-    import orjson
-
-    return orjson.loads(body)

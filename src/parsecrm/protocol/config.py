@@ -110,4 +110,4 @@ async def event(backend: Backend, call: Call, unit: Unit | None, name: str) -> R
 
 
 async def files(backend: Backend, call: Call, unit: Unit | None, rest: str = "") -> Reply:
-    raise ParseError(130, "Files are not supported by this server yet.")
+    raise ParseError(errors.FILE_SAVE_ERROR, "Files are not supported by this server yet.")

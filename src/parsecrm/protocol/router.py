@@ -1,102 +1,89 @@
-"""The route table: path pattern → handlers by method. One dispatch serves HTTP requests and batch sub-requests."""
+"""What a route is, and the router that finds one: every fact about a path lives in its `Route` (routes.py holds
+the table).
+
+A route declares its path pattern, a handler per method, how its callers authenticate (`Auth`), whether a write
+with an `X-Parse-Request-Id` is replayed to a retry (`replayable`), and whether a `/batch` may bulk its creates.
+`App` (HTTP) and `/batch` (sub-requests) both resolve paths here, so a path means the same thing wherever it is
+sent. A handler is `async (backend, call, unit, **path_groups) -> Reply`; `unit` is the transaction the call joins
+(a batch's, an idempotent write's) or None.
+"""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
 
-from .. import errors
 from ..backend import Backend
-from ..errors import ParseError
+from ..errors import ErrorCode, ParseError
 from ..objects import Unit
-from . import accounts, aggregate, batch, classes, config, functions, schemas
 from .reply import Reply
 from .transport import Call
 
 Handler = Callable[..., Awaitable[Reply]]
 
-_CLASS = r"(?P<cls>[^/]+)"
-_ID = r"(?P<oid>[^/]+)"
+
+class Auth(Enum):
+    """How a route's callers are identified."""
+
+    NONE = "none"  # nothing is checked and the body is not read: /health, /files (refused anyway)
+    LINK = "link"  # no keys: a link opened from a mail, whose token is the credential; form or JSON body
+    KEYS = "keys"  # application id and keys, but no session: log-in must work whatever stale token the client sends
+    SESSION = "session"  # application id, keys, and the session token resolved into the caller (the default)
 
 
-def _alias(cls: str) -> dict[str, Handler]:
-    """Handlers for /users, /roles, /sessions, /installations: /classes/<cls> with the class fixed."""
+@dataclass(frozen=True)
+class Route:
+    pattern: str  # a regular expression over the path below the mount, without leading/trailing slashes
+    methods: Mapping[str, Handler]
+    auth: Auth = Auth.SESSION
+    replayable: bool = False  # non-GET calls with X-Parse-Request-Id run once; retries get the stored answer
+    bulk_create: bool = False  # POSTs of plain (non-system) classes in a /batch may be inserted together
+    compiled: re.Pattern[str] = field(init=False, repr=False, compare=False)
 
-    def bind(fn: Handler) -> Handler:
-        async def bound(backend: Backend, call: Call, unit: Unit | None, **kw: Any) -> Reply:
-            return await fn(backend, call, unit, cls=cls, **kw)
-
-        return bound
-
-    return {
-        "find": bind(classes.find),
-        "create": bind(classes.create),
-        "get": bind(classes.get),
-        "update": bind(classes.update),
-        "delete": bind(classes.delete),
-    }
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "compiled", re.compile(f"^{self.pattern}$"))
 
 
-_users, _roles, _sessions, _installs = (_alias(c) for c in ("_User", "_Role", "_Session", "_Installation"))
+@dataclass(frozen=True)
+class Match:
+    route: Route
+    groups: dict[str, str]  # the pattern's named groups that matched (class name, object id, …)
 
-ROUTES: list[tuple[re.Pattern[str], dict[str, Handler]]] = [
-    (re.compile(p), h)
-    for p, h in [
-        (rf"^classes/{_CLASS}$", {"GET": classes.find, "POST": classes.create}),
-        (rf"^classes/{_CLASS}/{_ID}$", {"GET": classes.get, "PUT": classes.update, "DELETE": classes.delete}),
-        (r"^users/me$", {"GET": accounts.me}),
-        (r"^users$", {"GET": _users["find"], "POST": _users["create"]}),
-        (rf"^users/{_ID}$", {"GET": _users["get"], "PUT": _users["update"], "DELETE": _users["delete"]}),
-        (r"^login$", {"GET": accounts.login, "POST": accounts.login}),
-        (r"^logout$", {"POST": accounts.logout}),
-        (r"^requestPasswordReset$", {"POST": accounts.request_password_reset}),
-        (r"^apps/(?P<app>[^/]+)/request_password_reset$", {"GET": accounts.reset_form, "POST": accounts.reset_form}),
-        (r"^verificationEmailRequest$", {"POST": accounts.verification_email}),
-        (r"^verifyPassword$", {"GET": accounts.verify_password, "POST": accounts.verify_password}),
-        (r"^upgradeToRevocableSession$", {"POST": accounts.upgrade_session}),
-        (r"^sessions/me$", {"GET": accounts.session_me}),
-        (r"^sessions$", {"GET": _sessions["find"], "POST": _sessions["create"]}),
-        (rf"^sessions/{_ID}$", {"GET": _sessions["get"], "PUT": _sessions["update"], "DELETE": _sessions["delete"]}),
-        (r"^roles$", {"GET": _roles["find"], "POST": _roles["create"]}),
-        (rf"^roles/{_ID}$", {"GET": _roles["get"], "PUT": _roles["update"], "DELETE": _roles["delete"]}),
-        (r"^installations$", {"GET": _installs["find"], "POST": _installs["create"]}),
-        (
-            rf"^installations/{_ID}$",
-            {"GET": _installs["get"], "PUT": _installs["update"], "DELETE": _installs["delete"]},
-        ),
-        (r"^schemas$", {"GET": schemas.all_classes, "POST": schemas.create}),
-        (
-            rf"^schemas/{_CLASS}$",
-            {"GET": schemas.one, "POST": schemas.create, "PUT": schemas.update, "DELETE": schemas.drop},
-        ),
-        (rf"^purge/{_CLASS}$", {"DELETE": schemas.purge}),
-        (r"^batch$", {"POST": batch.run}),
-        (r"^config$", {"GET": config.get_config, "PUT": config.put_config}),
-        (r"^serverInfo$", {"GET": config.server_info}),
-        (r"^functions/(?P<name>[A-Za-z0-9_.\-]+)$", {"POST": functions.run, "GET": functions.run}),
-        (rf"^aggregate/{_CLASS}$", {"GET": aggregate.run, "POST": aggregate.run}),
-        (r"^events/(?P<name>[^/]+)$", {"POST": config.event}),
-        (r"^files(?P<rest>/.*)?$", {"GET": config.files, "POST": config.files, "DELETE": config.files}),
-    ]
-]
-
-# Writes whose X-Parse-Request-Id makes a retry replay the first answer instead of running again.
-IDEMPOTENT = re.compile(r"^(classes/|users|installations|functions/|batch$|roles|sessions)")
+    def handler(self, method: str, path: str) -> Handler:
+        found = self.route.methods.get(method)
+        if found is None:
+            raise ParseError(ErrorCode.COMMAND_UNAVAILABLE, f"{method} is not allowed on /{path[:100]}", status=405)
+        return found
 
 
-def resolve(method: str, path: str) -> tuple[Handler, dict[str, str]]:
-    for pattern, handlers in ROUTES:
-        m = pattern.match(path)
-        if m:
-            handler = handlers.get(method)
-            if handler is None:
-                raise ParseError(errors.COMMAND_UNAVAILABLE, f"{method} is not allowed on /{path[:100]}", status=405)
-            return handler, m.groupdict()
-    raise ParseError(errors.COMMAND_UNAVAILABLE, f"unknown route: {method} /{path[:100]}", status=404)
+class Router:
+    def __init__(self, routes: Sequence[Route]) -> None:
+        self.routes = tuple(routes)
 
+    def match(self, path: str) -> Match | None:
+        for route in self.routes:
+            m = route.compiled.match(path)
+            if m:
+                return Match(route, {k: v for k, v in m.groupdict().items() if v is not None})
+        return None
 
-async def dispatch(backend: Backend, call: Call, unit: Unit | None) -> Reply:
-    handler, groups = resolve(call.method, call.path)
-    groups = {k: v for k, v in groups.items() if v is not None}
-    return await handler(backend, call, unit, **groups)
+    def require(self, method: str, path: str) -> tuple[Match, Handler]:
+        found = self.match(path)
+        if found is None:
+            raise ParseError(ErrorCode.COMMAND_UNAVAILABLE, f"unknown route: {method} /{path[:100]}", status=404)
+        return found, found.handler(method, path)
+
+    async def dispatch(self, backend: Backend, call: Call, unit: Unit | None) -> Reply:
+        found, handler = self.require(call.method, call.path)
+        return await handler(backend, call, unit, **found.groups)
+
+    def bulk_class(self, call: Call) -> str | None:
+        """The class a call creates, when it is a plain object create a batch may insert together with others
+        (users go through sign-up and system classes have side effects, so they are never bulked)."""
+        found = self.match(call.path) if call.method == "POST" else None
+        if found is None or not found.route.bulk_create:
+            return None
+        cls = found.groups.get("cls", "")
+        return None if cls.startswith("_") else cls

@@ -8,6 +8,7 @@ the DDL and the new JSON in one transaction, so two processes adding the same fi
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -138,11 +139,13 @@ class Field:
         if kind in ("Pointer", "Relation"):
             if targets and kind == "Pointer":
                 if not isinstance(targets, list) or not targets:
-                    raise ParseError(135, f"targetClasses of {name} must be a list of class names")
+                    raise ParseError(
+                        errors.MISSING_REQUIRED_FIELD_ERROR, f"targetClasses of {name} must be a list of class names"
+                    )
                 targets = tuple(check_class_name(t) for t in targets)
                 target = None
             elif not isinstance(target, str):
-                raise ParseError(135, f"type {kind} needs a class name")
+                raise ParseError(errors.MISSING_REQUIRED_FIELD_ERROR, f"type {kind} needs a class name")
             else:
                 check_class_name(target)
         else:
@@ -332,8 +335,10 @@ def index_sql(schema: ClassSchema, name: str, spec: Any) -> str:
             if len(spec) != 1 or schema.fields[fname].type not in ("String", "Pointer"):
                 raise ParseError(errors.INVALID_QUERY, "an acl index covers one String or Pointer field")
             iname = q(f"{schema.name}_{name}")
-            return (f"CREATE INDEX IF NOT EXISTS {iname} ON {q(schema.name)} "
-                    f'USING gin ({SCOPED_PERMISSIONS}({q(fname)}, "_rperm")) {GIN_OPTIONS}')
+            return (
+                f"CREATE INDEX IF NOT EXISTS {iname} ON {q(schema.name)} "
+                f'USING gin ({SCOPED_PERMISSIONS}({q(fname)}, "_rperm")) {GIN_OPTIONS}'
+            )
         if direction == "text":
             text_cols.append(fname)
         elif direction in (1, -1):
@@ -345,8 +350,10 @@ def index_sql(schema: ClassSchema, name: str, spec: Any) -> str:
         if parts:
             raise ParseError(errors.INVALID_QUERY, "a text index cannot mix text and ordered fields")
         doc = " || ' ' || ".join(f"coalesce({q(c)}, '')" for c in text_cols)
-        return (f"CREATE INDEX IF NOT EXISTS {iname} ON {q(schema.name)} "
-                f"USING gin (to_tsvector('english', {doc})) {GIN_OPTIONS}")
+        return (
+            f"CREATE INDEX IF NOT EXISTS {iname} ON {q(schema.name)} "
+            f"USING gin (to_tsvector('english', {doc})) {GIN_OPTIONS}"
+        )
     return f"CREATE INDEX IF NOT EXISTS {iname} ON {q(schema.name)} ({', '.join(parts)})"
 
 
@@ -355,10 +362,6 @@ BOOTSTRAP_SQL = [
     '"isParseClass" boolean NOT NULL DEFAULT true)',
     'CREATE TABLE IF NOT EXISTS "_GlobalConfig" ("objectId" text PRIMARY KEY, "params" jsonb NOT NULL DEFAULT \'{}\', '
     "\"masterKeyOnly\" jsonb NOT NULL DEFAULT '{}')",
-    'CREATE TABLE IF NOT EXISTS "_Idempotency" ("reqId" text PRIMARY KEY, "method" text NOT NULL, '
-    '"path" text NOT NULL, "caller" text NOT NULL DEFAULT \'\', "status" integer, "body" bytea, '
-    '"expire" timestamptz NOT NULL)',
-    'CREATE INDEX IF NOT EXISTS "_Idempotency_expire" ON "_Idempotency" ("expire")',
     # chr(31), the unit separator, cannot occur in a principal (user ids, `role:Name`, `*`)
     # (created once, not replaced at every start: replacing locks the function against running inserts)
     f"DO $do$ BEGIN IF to_regprocedure('{SCOPED_PERMISSIONS}(text, text[])') IS NULL THEN "
@@ -398,10 +401,11 @@ class SchemaCache:
 
     # -- changes -------------------------------------------------------------------------------------------------
 
-    async def bootstrap(self) -> None:
+    async def bootstrap(self, extra_sql: Sequence[str] = ()) -> None:
+        """Create the system tables (and `extra_sql`'s) once, under the start-up lock."""
         async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock($1)", STARTUP_LOCK)
-            for stmt in BOOTSTRAP_SQL:
+            for stmt in [*BOOTSTRAP_SQL, *extra_sql]:
                 await conn.execute(stmt)
             for name in ("_User", "_Role", "_Session"):
                 await self._ensure_class(conn, name, {}, None, None)
