@@ -40,7 +40,7 @@ def build(agent: Agent) -> MCPServer:
         mime_type="application/json",
     )
     async def dictionary_resource() -> str:
-        spec = prompt.dictionary(await backend.schemas.all(), backend.settings.deal_stages)
+        spec = await prompt.dictionary(backend)
         return orjson.dumps(spec).decode()
 
     @mcp.prompt(
