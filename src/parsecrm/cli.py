@@ -86,6 +86,8 @@ def _banner(settings, web: str | None) -> None:
         f"  GraphQL            {base}{settings.graphql_path}   (playground in a browser)",
         *([f"  Reference          {base}/schema   {base}/api   {base}{settings.mount_path}/openapi.json"]
           if settings.api_reference else []),
+        *([f"  MCP (AI agents)    {base}/mcp   (API token as Bearer; see {base}{settings.mount_path}/agent-prompt)"]
+          if settings.mcp_enabled and settings.crm_enabled else []),
         f"  Application ID     {settings.app_id}",
         f"  Master key         {settings.master_key}   (loopback only)",
         f"  JavaScript key     {settings.javascript_key or '(none required)'}",
