@@ -137,6 +137,8 @@ def _banner(settings: Settings, web: str | None, master_key: str) -> None:
         f"  GraphQL            {base}{settings.graphql_path}   (playground in a browser)",
         *([f"  Reference          {base}/schema   {base}/api   {base}{settings.mount_path}/openapi.json"]
           if settings.api_reference else []),
+        *([f"  MCP (AI agents)    {base}/mcp   (API token as Bearer; see {base}{settings.mount_path}/agent-prompt)"]
+          if settings.mcp_enabled and settings.crm_enabled else []),
         f"  Application ID     {settings.app_id}",
         f"  Master key         {master_key}   (accepted from {', '.join(settings.master_key_ips)} only)",
         f"  JavaScript key     {settings.javascript_key or '(none required)'}",
