@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test lint sdk-deps dashboard-deps bench install clean
+.PHONY: run test lint sdk-deps browser-deps dashboard-deps bench install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,18 +23,24 @@ tests/sdk/node_modules/.package-lock.json: tests/sdk/package.json tests/sdk/pack
 
 sdk-deps: tests/sdk/node_modules/.package-lock.json
 
+tests/browser/node_modules/.package-lock.json: tests/browser/package.json tests/browser/package-lock.json
+	cd tests/browser && npm ci --no-audit --no-fund --loglevel=error
+
+## the browser tests drive Debian's chromium (never a downloaded browser) through playwright-core
+browser-deps: tests/browser/node_modules/.package-lock.json
+	@test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+
 tests/dashboard/node_modules/.package-lock.json: tests/dashboard/package.json tests/dashboard/package-lock.json
 	cd tests/dashboard && npm ci --no-audit --no-fund --loglevel=error
 
-## Parse Dashboard and playwright-core for the dashboard test; the browser is Debian's chromium (never a download)
+## Parse Dashboard and playwright-core for the dashboard test (its browser: browser-deps' Debian chromium)
 dashboard-deps: tests/dashboard/node_modules/.package-lock.json
-	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium)
 
 lint: install
 	$(BIN)/ruff check src tests bench
 
 ## make test: installs what the tests need, then runs them all (pytest starts real servers on a real PostgreSQL)
-test: install sdk-deps dashboard-deps lint
+test: install sdk-deps browser-deps dashboard-deps lint
 	$(BIN)/pytest
 
 ## make bench [PEER=parse-server] [SCALE=1] [BENCH_ARGS="--duration 5 ..."]: benchmarks (see docs/performance.md)
@@ -42,4 +48,4 @@ bench: install
 	$(BIN)/crm bench $(if $(PEER),--peer $(PEER)) $(if $(SCALE),--scale $(SCALE)) $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) tests/sdk/node_modules tests/dashboard/node_modules
+	rm -rf $(VENV) tests/sdk/node_modules tests/browser/node_modules tests/dashboard/node_modules

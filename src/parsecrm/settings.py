@@ -63,6 +63,12 @@ class Settings:
     db_pool_size: int = 10
     debug: bool = False
     web_dir: Path | None = None
+    # -- GraphQL and the reference pages (README: "GraphQL") -------------------------------------------------------
+    graphql_path: str = "/graphql"  # outside the mount, like parse-server's graphQLPath
+    graphql_introspection: bool = True  # off: __schema/__type are refused (and the playground cannot autocomplete)
+    graphql_max_depth: int = 12  # deepest selection nesting a query may have (introspection fields excepted)
+    graphql_max_cost: int = 20_000  # estimated objects x fields a query may touch (see graphql/limits.py)
+    api_reference: bool = True  # serve /schema, /api and <mount>/openapi.json (they show every class's fields)
     # -- files (see files/): where bytes live, who may upload, what and how much ----------------------------------
     files_adapter: str = "postgres"  # postgres | filesystem | s3
     files_dir: Path | None = None  # filesystem adapter: default <data_dir>/files
@@ -145,6 +151,11 @@ def from_env(env: dict[str, str] | None = None) -> Settings:
         db_pool_size=int(e.get("CRM_DB_POOL_SIZE", Settings.db_pool_size)),
         debug=_bool(e.get("CRM_DEBUG"), False),
         web_dir=Path(web_dir) if web_dir else None,
+        graphql_path="/" + e.get("PARSE_GRAPHQL_PATH", "/graphql").strip("/"),
+        graphql_introspection=_bool(e.get("CRM_GRAPHQL_INTROSPECTION"), True),
+        graphql_max_depth=int(e.get("CRM_GRAPHQL_MAX_DEPTH", Settings.graphql_max_depth)),
+        graphql_max_cost=int(e.get("CRM_GRAPHQL_MAX_COST", Settings.graphql_max_cost)),
+        api_reference=_bool(e.get("CRM_API_REFERENCE"), True),
         **_file_settings(e, data_dir),
     )
 
