@@ -219,3 +219,23 @@ def test_s3_adapter(make_server: Callable[..., Server], s3_endpoint: str) -> Non
     assert api.delete(f"files/{saved['name']}").status_code == 200
     assert _s3("GET", f"{s3_endpoint}/crm-files/app1/{saved['name'].replace(' ', '%20')}").status_code == 404
     assert httpx.get(saved["url"]).status_code == 404
+
+
+def test_file_fields_in_graphql_and_openapi(make_server: Callable[..., Server]) -> None:
+    """A class with a File field keeps GraphQL and the OpenAPI document working: the field is Parse's File JSON."""
+    from graphql_client import Gql
+
+    server = make_server()
+    api = Api(server)
+    saved = upload(api, "contract.pdf", b"%PDF-1.4", "application/pdf").json()
+    api.post("classes/Contract", {"title": "MSA", "scan": {"__type": "File", "name": saved["name"]}})
+    gql = Gql(server)
+    data = gql("{ contracts { edges { node { title scan } } } }")
+    assert data["contracts"]["edges"][0]["node"] == {
+        "title": "MSA", "scan": {"__type": "File", "name": saved["name"], "url": saved["url"]},
+    }
+    where = {"scan": {"equalTo": {"__type": "File", "name": saved["name"]}}}
+    found = gql("query($w: ContractWhereInput) { contracts(where: $w) { count } }", {"w": where})
+    assert found["contracts"]["count"] == 1
+    doc = httpx.get(server.url + "/openapi.json").json()
+    assert doc["components"]["schemas"]["File"]["properties"]["__type"] == {"const": "File"}

@@ -39,6 +39,7 @@ def _value(f: Field) -> dict[str, Any]:
         "ACL": {"$ref": "#/components/schemas/ACL"},
         "Pointer": {"$ref": "#/components/schemas/Pointer"},
         "Relation": {"$ref": "#/components/schemas/Relation"},
+        "File": {"$ref": "#/components/schemas/File"},
     }[f.type]
     return dict(ref)
 
@@ -184,6 +185,10 @@ COMPONENTS: dict[str, Any] = {
         "properties": {"__type": {"const": "Pointer"}, "className": {"type": "string"}, "objectId": {"type": "string"}},
     },
     "Relation": {"type": "object", "properties": {"__type": {"const": "Relation"}, "className": {"type": "string"}}},
+    "File": {
+        "type": "object",
+        "properties": {"__type": {"const": "File"}, "name": {"type": "string"}, "url": {"type": "string"}},
+    },
     "ACL": {
         "type": "object",
         "description": "user id, role:<name> or * → {read, write}",
