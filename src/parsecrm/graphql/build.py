@@ -41,9 +41,7 @@ OUTPUT_SCALARS: dict[str, GraphQLOutputType] = {
     "Date": DATE,
     "Object": OBJECT,
     "Array": GraphQLList(ANY),
-    "File": GraphQLObjectType(
-        "FileInfo", {"name": GraphQLField(GraphQLNonNull(GraphQLString)), "url": GraphQLField(GraphQLString)}
-    ),
+    "File": OBJECT,  # {"__type": "File", "name", "url"}, as over REST
 }
 NOT_WRITABLE = {"objectId", "createdAt", "updatedAt", "authData", "emailVerified"}
 PAGE_INFO = GraphQLObjectType(

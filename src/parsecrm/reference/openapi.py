@@ -44,11 +44,7 @@ _VALUES: dict[str, dict[str, Any]] = {
     "ACL": {"$ref": "#/components/schemas/ACL"},
     "Pointer": {"$ref": "#/components/schemas/Pointer"},
     "Relation": {"$ref": "#/components/schemas/Relation"},
-    "File": {
-        "type": "object",
-        "properties": {"__type": {"const": "File"}, "name": {"type": "string"}, "url": {"type": "string"}},
-        "required": ["__type", "name"],
-    },
+    "File": {"$ref": "#/components/schemas/File"},
 }
 
 
@@ -193,6 +189,10 @@ COMPONENTS: dict[str, Any] = {
         "properties": {"__type": {"const": "Pointer"}, "className": {"type": "string"}, "objectId": {"type": "string"}},
     },
     "Relation": {"type": "object", "properties": {"__type": {"const": "Relation"}, "className": {"type": "string"}}},
+    "File": {
+        "type": "object",
+        "properties": {"__type": {"const": "File"}, "name": {"type": "string"}, "url": {"type": "string"}},
+    },
     "ACL": {
         "type": "object",
         "description": "user id, role:<name> or * → {read, write}",

@@ -40,7 +40,8 @@ def check_class(schema: ClassSchema, caller: Caller, op: str) -> list[str]:
             raise ParseError(errors.OPERATION_FORBIDDEN, f"This API token is read-only: it cannot {op} {schema.name}.")
         if schema.name in TOKEN_FREE_CLASSES:  # a leaked token must not be able to take over the account
             raise ParseError(errors.OPERATION_FORBIDDEN, f"API tokens cannot {op} {schema.name}; sign in instead.")
-    if schema.name == "_Session" and op not in ("create",):
+    # sessions are narrowed to the caller's own; adding fields goes by the CLP (master-only: issue 8, item 6)
+    if schema.name == "_Session" and op not in ("create", "addField"):
         if not caller.user_id:
             raise ParseError(errors.INVALID_SESSION_TOKEN, "Session token required.")
         return ["user"]
