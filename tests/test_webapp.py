@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -34,11 +35,25 @@ def _require_built() -> None:
 def _seeded_server(admin_dsn: str, seed: list[str], env: dict[str, str] | None = None) -> Server:
     """A fresh database, seeded by `crm seed …` (as a user would), then a server serving the built app."""
     db = create_database(admin_dsn)
-    seed_env = {**os.environ, "DATABASE_URL": db, "PARSE_BCRYPT_ROUNDS": "4", "CRM_DATA_DIR": str(ARTIFACTS / ".seed")}
-    done = subprocess.run(
-        [sys.executable, "-m", "parsecrm.cli", "seed", *seed], env=seed_env, capture_output=True, text=True,
-        cwd=str(ROOT), timeout=900,
-    )
+    seed_env = {
+        **os.environ,
+        "DATABASE_URL": db,
+        "PARSE_BCRYPT_ROUNDS": "4",
+        "CRM_DATA_DIR": str(ARTIFACTS / ".seed"),
+        "CRM_DB_POOL_SIZE": "3",  # the machine's PostgreSQL is shared by concurrent test runs
+    }
+    for _attempt in range(3):
+        done = subprocess.run(
+            [sys.executable, "-m", "parsecrm.cli", "seed", *seed], env=seed_env, capture_output=True, text=True,
+            cwd=str(ROOT), timeout=900,
+        )
+        if done.returncode == 0 or "too many clients" not in done.stderr:
+            break
+        # out of connections (other runs on the shared PostgreSQL): start again on an empty database
+        drop_database(admin_dsn, db)
+        db = create_database(admin_dsn)
+        seed_env["DATABASE_URL"] = db
+        time.sleep(5)
     if done.returncode != 0:
         drop_database(admin_dsn, db)
         pytest.fail(f"crm seed {' '.join(seed)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
