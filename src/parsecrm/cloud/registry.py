@@ -144,8 +144,8 @@ class Cloud:
         return register
 
     def mail_sender(self, fn: Mailer) -> Mailer:
-        """Register how the server sends mail (password resets): `async def send(to, subject, text)`.
-        Without one, the message is logged, which is what development wants."""
+        """Register how the server sends mail (password resets, invitations): `async def send(to, subject, text)`.
+        Without one, messages go to the development outbox (parsecrm.mail), never to the log."""
         self.mailer = fn
         return fn
 
