@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test lint sdk-deps browser-deps dashboard-deps bench install clean
+.PHONY: run test lint sdk-deps browser-deps chromium bench install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,21 +26,21 @@ sdk-deps: tests/sdk/node_modules/.package-lock.json
 tests/browser/node_modules/.package-lock.json: tests/browser/package.json tests/browser/package-lock.json
 	cd tests/browser && npm ci --no-audit --no-fund --loglevel=error
 
-## the browser tests drive Debian's chromium (never a downloaded browser) through playwright-core
-browser-deps: tests/browser/node_modules/.package-lock.json
-	@test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
-
 tests/dashboard/node_modules/.package-lock.json: tests/dashboard/package.json tests/dashboard/package-lock.json
 	cd tests/dashboard && npm ci --no-audit --no-fund --loglevel=error
 
-## Parse Dashboard and playwright-core for the dashboard test (its browser: browser-deps' Debian chromium)
-dashboard-deps: tests/dashboard/node_modules/.package-lock.json
+## Debian's chromium for every browser test (playwright-core drives it; never a downloaded browser)
+chromium:
+	@test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+
+## the browser tests: reference pages (tests/browser) and Parse Dashboard (tests/dashboard)
+browser-deps: tests/browser/node_modules/.package-lock.json tests/dashboard/node_modules/.package-lock.json chromium
 
 lint: install
 	$(BIN)/ruff check src tests bench
 
 ## make test: installs what the tests need, then runs them all (pytest starts real servers on a real PostgreSQL)
-test: install sdk-deps browser-deps dashboard-deps lint
+test: install sdk-deps browser-deps lint
 	$(BIN)/pytest
 
 ## make bench [PEER=parse-server] [SCALE=1] [BENCH_ARGS="--duration 5 ..."]: benchmarks (see docs/performance.md)

@@ -13,6 +13,7 @@ import time
 import orjson
 
 from . import errors, timing
+from .agent.http import AgentHttp
 from .asgi_types import Receive, Scope, Send
 from .backend import Backend
 from .cloud.registry import Cloud
@@ -43,6 +44,7 @@ class App:
         self.mount = settings.mount_path.rstrip("/")
         self.static = StaticFiles(settings.web_dir) if settings.web_dir else None
         self.pages = reference.table(settings)  # /graphql, /schema, /api, <mount>/openapi.json
+        self.agent = AgentHttp(settings)  # /mcp and the agent prompt
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -59,6 +61,7 @@ class App:
             if message["type"] == "lifespan.startup":
                 try:
                     backend = await Backend.open(self.settings, self.dsn, self.cloud, idempotency.DDL)
+                    await self.agent.start(backend)
                 except Exception as exc:  # report and refuse to start
                     log.exception("start-up failed")
                     await send({"type": "lifespan.startup.failed", "message": str(exc)})
@@ -67,6 +70,7 @@ class App:
                 self.backend = backend
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                await self.agent.stop()
                 if self.backend is not None:
                     await self.backend.close()
                 await send({"type": "lifespan.shutdown.complete"})
@@ -88,6 +92,9 @@ class App:
 
     async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope["path"]
+        if self.agent.owns(path):
+            await self.agent(scope, receive, send)
+            return
         page = self.pages.get(path.rstrip("/") or "/")
         if page is not None:
             await reference.serve(self.backend, page, scope, receive, send)

@@ -17,6 +17,7 @@ from .cloud.registry import Cloud
 from .files import Files
 from .query.project import set_file_url_prefix
 from .security.sessions import AUTH_CHANNEL, Sessions
+from .security.tokens import ApiTokens
 from .settings import Settings
 from .storage.notify import Listener
 from .storage.pool import create_pool
@@ -31,6 +32,7 @@ class Backend:
     pool: asyncpg.Pool
     schemas: SchemaCache
     sessions: Sessions
+    tokens: ApiTokens
     cloud: Cloud
     listener: Listener
     dsn: str
@@ -46,16 +48,19 @@ class Backend:
         pool = await create_pool(dsn, settings.db_pool_size, count_statements=settings.debug)
         schemas = SchemaCache(pool)
         sessions = Sessions(pool, schemas)
+        tokens = ApiTokens(pool, schemas, settings.token_rate_limit)
         listener = Listener(dsn)
         files = await Files.open(settings, pool)
         set_file_url_prefix(files.url(""))
-        backend = cls(settings, pool, schemas, sessions, cloud, listener, dsn, files)
+        backend = cls(settings, pool, schemas, sessions, tokens, cloud, listener, dsn, files)
         listener.on(SCHEMA_CHANNEL, lambda _p: schemas.invalidate())
         listener.on(DDL_CHANNEL, lambda _p: backend._spawn(schemas.forget_statements()))
         listener.on(AUTH_CHANNEL, sessions.invalidate)
+        listener.on(AUTH_CHANNEL, tokens.invalidate)
         listener.on(CONFIG_CHANNEL, lambda _p: backend._drop_config())
         await listener.start()
         await schemas.bootstrap(bootstrap_sql)
+        await tokens.ensure_table()
         for hook in cloud.startup:
             await hook(backend)
         return backend

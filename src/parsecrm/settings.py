@@ -69,6 +69,9 @@ class Settings:
     graphql_max_depth: int = 12  # deepest selection nesting a query may have (introspection fields excepted)
     graphql_max_cost: int = 20_000  # estimated objects x fields a query may touch (see graphql/limits.py)
     api_reference: bool = True  # serve /schema, /api and <mount>/openapi.json (they show every class's fields)
+    # -- AI guide: API tokens and the MCP server (agent/) ---------------------------------------------------------
+    token_rate_limit: int = 300  # requests a minute per API token, per server process (0: unlimited)
+    mcp_enabled: bool = True  # serve the MCP endpoint at /mcp (bearer API tokens)
     # -- files (see files/): where bytes live, who may upload, what and how much ----------------------------------
     files_adapter: str = "postgres"  # postgres | filesystem | s3
     files_dir: Path | None = None  # filesystem adapter: default <data_dir>/files
@@ -156,6 +159,9 @@ def from_env(env: dict[str, str] | None = None) -> Settings:
         graphql_max_depth=int(e.get("CRM_GRAPHQL_MAX_DEPTH", Settings.graphql_max_depth)),
         graphql_max_cost=int(e.get("CRM_GRAPHQL_MAX_COST", Settings.graphql_max_cost)),
         api_reference=_bool(e.get("CRM_API_REFERENCE"), True),
+        # -- AI guide --
+        token_rate_limit=int(e.get("CRM_TOKEN_RATE_LIMIT", Settings.token_rate_limit)),
+        mcp_enabled=_bool(e.get("CRM_MCP_ENABLED"), True),
         **_file_settings(e, data_dir),
     )
 

@@ -3,7 +3,6 @@ and save bodies, so the one query compiler and the one write path run them (noth
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from graphql import (
@@ -86,7 +85,6 @@ SCALAR_WHERE = {
     "Date": DATE_WHERE,
     "Array": ARRAY_WHERE,
     "Object": OBJECT_WHERE,
-    "File": OBJECT_WHERE,  # matched by name
 }
 SCALAR_INPUT: dict[str, GraphQLInputType] = {
     "String": GraphQLString,
@@ -95,7 +93,6 @@ SCALAR_INPUT: dict[str, GraphQLInputType] = {
     "Date": DATE,
     "Array": GraphQLList(ANY),
     "Object": OBJECT,
-    "File": OBJECT,  # {"__type": "File", "name": …} of an uploaded file
 }
 BUILT_IN = {"objectId": Field("String"), "createdAt": Field("Date"), "updatedAt": Field("Date")}
 
@@ -204,10 +201,3 @@ class Translator:
         op, ids = next(iter(given.items()))
         objects = [self.pointer(i, (target,)) for i in ids]
         return {"__op": "AddRelation" if op == "add" else "RemoveRelation", "objects": objects}
-
-
-def scalar_where(f: Field) -> GraphQLInputObjectType | None:
-    return SCALAR_WHERE.get(f.type)
-
-
-FieldFilter = Callable[[str, Field], bool]
