@@ -41,7 +41,9 @@ OUTPUT_SCALARS: dict[str, GraphQLOutputType] = {
     "Date": DATE,
     "Object": OBJECT,
     "Array": GraphQLList(ANY),
-    "File": OBJECT,  # {"__type": "File", "name", "url"}, as over REST
+    "File": GraphQLObjectType(
+        "FileInfo", {"name": GraphQLField(GraphQLNonNull(GraphQLString)), "url": GraphQLField(GraphQLString)}
+    ),
 }
 NOT_WRITABLE = {"objectId", "createdAt", "updatedAt", "authData", "emailVerified"}
 PAGE_INFO = GraphQLObjectType(

@@ -85,7 +85,6 @@ SCALAR_WHERE = {
     "Date": DATE_WHERE,
     "Array": ARRAY_WHERE,
     "Object": OBJECT_WHERE,
-    "File": OBJECT_WHERE,  # matched by name
 }
 SCALAR_INPUT: dict[str, GraphQLInputType] = {
     "String": GraphQLString,
@@ -94,7 +93,6 @@ SCALAR_INPUT: dict[str, GraphQLInputType] = {
     "Date": DATE,
     "Array": GraphQLList(ANY),
     "Object": OBJECT,
-    "File": OBJECT,  # {"__type": "File", "name": …} of an uploaded file
 }
 BUILT_IN = {"objectId": Field("String"), "createdAt": Field("Date"), "updatedAt": Field("Date")}
 

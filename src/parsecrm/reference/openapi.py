@@ -189,10 +189,6 @@ COMPONENTS: dict[str, Any] = {
         "properties": {"__type": {"const": "Pointer"}, "className": {"type": "string"}, "objectId": {"type": "string"}},
     },
     "Relation": {"type": "object", "properties": {"__type": {"const": "Relation"}, "className": {"type": "string"}}},
-    "File": {
-        "type": "object",
-        "properties": {"__type": {"const": "File"}, "name": {"type": "string"}, "url": {"type": "string"}},
-    },
     "ACL": {
         "type": "object",
         "description": "user id, role:<name> or * → {read, write}",
