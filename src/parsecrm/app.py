@@ -45,7 +45,7 @@ class App:
         self.backend: Backend | None = None
         self.live: LiveQuery | None = None
         self.mount = settings.mount_path.rstrip("/")
-        self.static = StaticFiles(settings.web_dir) if settings.web_dir else None
+        self.static = StaticFiles(settings.web_dir, settings) if settings.web_dir else None
         self.pages = reference.table(settings)  # /graphql, /schema, /api, <mount>/openapi.json
         self.agent = AgentHttp(settings)  # /mcp and the agent prompt
 
