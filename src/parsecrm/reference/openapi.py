@@ -44,7 +44,11 @@ _VALUES: dict[str, dict[str, Any]] = {
     "ACL": {"$ref": "#/components/schemas/ACL"},
     "Pointer": {"$ref": "#/components/schemas/Pointer"},
     "Relation": {"$ref": "#/components/schemas/Relation"},
-    "File": {"$ref": "#/components/schemas/File"},
+    "File": {
+        "type": "object",
+        "properties": {"__type": {"const": "File"}, "name": {"type": "string"}, "url": {"type": "string"}},
+        "required": ["__type", "name"],
+    },
 }
 
 

@@ -9,6 +9,7 @@ import { Parse, type PObject, type PQuery } from './client';
 
 export type LiveEventKind = 'create' | 'enter' | 'update' | 'leave' | 'delete';
 export const LIVE_EVENTS: readonly LiveEventKind[] = ['create', 'enter', 'update', 'leave', 'delete'];
+const WITH_ORIGINAL: ReadonlySet<LiveEventKind> = new Set(['update', 'enter', 'leave']);
 
 export interface LiveCallbacks {
   /** `original` is the object before the change (update, enter, leave), when the server sends it. */
@@ -37,7 +38,11 @@ export function subscribe(query: PQuery, callbacks: LiveCallbacks): LiveHandle {
         return;
       }
       subscription = sub;
-      for (const kind of LIVE_EVENTS) sub.on(kind, (object: PObject, original?: PObject) => callbacks.event(kind, object, original));
+      // the SDK passes `original` only to update, enter and leave; create and delete get the raw response there
+      for (const kind of LIVE_EVENTS)
+        sub.on(kind, (object: PObject, second?: PObject) =>
+          callbacks.event(kind, object, WITH_ORIGINAL.has(kind) ? second : undefined),
+        );
       sub.on('open', () => {
         callbacks.open(opened);
         opened = true;
