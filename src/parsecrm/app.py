@@ -12,12 +12,13 @@ import time
 
 import orjson
 
-from . import errors, timing
+from . import errors, logs, timing
 from .agent.http import AgentHttp
 from .asgi_types import Receive, Scope, Send
 from .backend import Backend
 from .cloud.registry import Cloud
 from .errors import ParseError, TooLarge
+from .livequery import LiveQuery
 from .protocol import files as file_routes
 from .protocol import idempotency
 from .protocol.reply import Reply
@@ -30,6 +31,7 @@ from .settings import Settings
 from .web import StaticFiles
 
 log = logging.getLogger("parsecrm.http")
+access_log = logging.getLogger("parsecrm.access")
 
 JSON_HEADERS = [(b"content-type", b"application/json; charset=utf-8"), *CORS_HEADERS]
 NOT_FOUND = b'{"code":108,"error":"Not Found"}'
@@ -41,8 +43,9 @@ class App:
         self.dsn = dsn
         self.cloud = cloud
         self.backend: Backend | None = None
+        self.live: LiveQuery | None = None
         self.mount = settings.mount_path.rstrip("/")
-        self.static = StaticFiles(settings.web_dir) if settings.web_dir else None
+        self.static = StaticFiles(settings.web_dir, settings) if settings.web_dir else None
         self.pages = reference.table(settings)  # /graphql, /schema, /api, <mount>/openapi.json
         self.agent = AgentHttp(settings)  # /mcp and the agent prompt
 
@@ -53,7 +56,10 @@ class App:
         elif kind == "lifespan":
             await self.lifespan(receive, send)
         elif kind == "websocket":
-            await send({"type": "websocket.close", "code": 1003})
+            if self.live is not None and scope["path"].rstrip("/") in (self.mount, ""):  # where the SDK derives it
+                await self.live.serve(scope, receive, send)
+            else:
+                await send({"type": "websocket.close", "code": 1003})
 
     async def lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -62,6 +68,7 @@ class App:
                 try:
                     backend = await Backend.open(self.settings, self.dsn, self.cloud, idempotency.DDL)
                     await self.agent.start(backend)
+                    self.live = await LiveQuery.start(backend)
                 except Exception as exc:  # report and refuse to start
                     log.exception("start-up failed")
                     await send({"type": "lifespan.startup.failed", "message": str(exc)})
@@ -71,6 +78,8 @@ class App:
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 await self.agent.stop()
+                if self.live is not None:
+                    await self.live.close()
                 if self.backend is not None:
                     await self.backend.close()
                 await send({"type": "lifespan.shutdown.complete"})
@@ -108,18 +117,39 @@ class App:
         started = time.perf_counter()
         if self.settings.debug:
             timing.start()
+        rid = logs.new_request_id(_header(scope, b"x-request-id"))
+        token = logs.REQUEST_ID.set(rid)  # every log line written for this request carries its id
+        try:
+            reply, body = await self._answer(scope, receive, path)
+            own_type = any(k == b"content-type" for k, _ in reply.headers)
+            headers = (CORS_HEADERS if own_type else JSON_HEADERS) + reply.headers + [(b"x-request-id", rid.encode())]
+            if self.settings.debug:
+                headers = [*headers, (b"server-timing", timing.header(time.perf_counter() - started))]
+            await _send(send, reply.status, body, headers)
+            if self.settings.access_log:
+                _access(scope, reply.status, len(body), time.perf_counter() - started)
+        finally:
+            logs.REQUEST_ID.reset(token)
+
+    async def _answer(self, scope: Scope, receive: Receive, path: str) -> tuple[Reply, bytes]:
+        """The reply and its encoded body; any exception becomes Parse's error shape (errors.reply_for logs the
+        unexpected ones, with the request id on the line). Error texts may echo input: they are redacted."""
         try:
             reply = await self.handle(scope, receive, path[len(self.mount) :].strip("/"))
-            body = reply.encoded()
+            return reply, reply.encoded()
+        except RecursionError:  # a safety net: the decode-time depth limit should make this unreachable
+            log.warning("%s %s: input nested too deeply for the recursion limit", scope["method"], path)
+            status, error = 400, {"code": errors.INVALID_JSON, "error": "The request is nested too deeply."}
+            extra: list[tuple[bytes, bytes]] = []
         except Exception as exc:
             status, error = errors.reply_for(exc, f"{scope['method']} {path}")
-            reply = Reply(error, status)
-            body = reply.encoded()
-        own_type = any(k == b"content-type" for k, _ in reply.headers)
-        headers = (CORS_HEADERS if own_type else JSON_HEADERS) + reply.headers
-        if self.settings.debug:
-            headers = [*headers, (b"server-timing", timing.header(time.perf_counter() - started))]
-        await _send(send, reply.status, body, headers)
+            extra = list(getattr(exc, "headers", ()))  # e.g. a rate limit's Retry-After
+            if status == 503:
+                extra.append((b"retry-after", b"1"))
+        if isinstance(error.get("error"), str):
+            error["error"] = logs.redact(error["error"])
+        reply = Reply(error, status, extra)
+        return reply, reply.encoded()
 
     async def handle(self, scope: Scope, receive: Receive, rel: str) -> Reply:
         backend = self.backend
@@ -138,19 +168,20 @@ class App:
         client = scope.get("client")
         ip = client[0] if client else None
         raw = await self._read_body(receive)
-        query = parse_query_string(scope.get("query_string", b""))
+        depth = self.settings.max_json_depth
+        query = parse_query_string(scope.get("query_string", b""), depth, self.settings.max_query_bytes)
         if auth is Auth.LINK:  # a page opened from a mail: its token is the credential, its form the body
-            form = parse_query_string(raw) if raw and not raw.lstrip().startswith(b"{") else decode_body(raw, "", True)
+            is_form = raw and not raw.lstrip().startswith(b"{")
+            form = parse_query_string(raw, depth) if is_form else decode_body(raw, "", True, depth)
             return await ROUTER.dispatch(backend, Call(method, rel, query, form, Caller(ip=ip)), None)
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        body = decode_body(raw, headers.get("content-type", ""), "x-parse-application-id" in headers)
+        body = decode_body(raw, headers.get("content-type", ""), "x-parse-application-id" in headers, depth)
         caller, body, envelope = await authenticate(backend, headers, body, ip, resolve_session=auth is Auth.SESSION)
         override = envelope.get("_method")
         if isinstance(override, str) and method == "POST":
             method = override.upper()
-        call = Call(
-            method, rel, query, body, caller, headers.get("x-parse-request-id"), cloud_context(headers, envelope)
-        )
+        context = cloud_context(headers, envelope, depth)
+        call = Call(method, rel, query, body, caller, headers.get("x-parse-request-id"), context)
         if found is not None and found.route.replayable and call.request_id and method != "GET":
             return await idempotency.run_once(
                 backend,
@@ -173,6 +204,21 @@ class App:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         client = scope.get("client")
         return await file_routes.handle(backend, scope["method"], rel, headers, raw, client[0] if client else None)
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key.lower() == name:
+            return value.decode("latin-1")
+    return None
+
+
+def _access(scope: Scope, status: int, size: int, seconds: float) -> None:
+    """One access-log line (CRM_ACCESS_LOG); redacted like every line (a reset link's token is in its query)."""
+    query = scope.get("query_string", b"").decode("latin-1")
+    target = scope["path"] + ("?" + query[:300] if query else "")
+    client = (scope.get("client") or ["-"])[0]
+    access_log.info('%s "%s %s" %d %d %.1fms', client, scope["method"], target, status, size, seconds * 1000)
 
 
 def _replay_headers(server_url: str, call: Call, body: bytes) -> list[tuple[bytes, bytes]]:

@@ -16,9 +16,11 @@ import asyncpg
 from .cloud.registry import Cloud
 from .files import Files
 from .query.project import set_file_url_prefix
+from .security import system_classes
 from .security.sessions import AUTH_CHANNEL, Sessions
 from .security.tokens import ApiTokens
 from .settings import Settings
+from .storage import system_tables
 from .storage.notify import Listener
 from .storage.pool import create_pool
 from .storage.schema import DDL_CHANNEL, SCHEMA_CHANNEL, SchemaCache
@@ -45,8 +47,14 @@ class Backend:
     async def open(cls, settings: Settings, dsn: str, cloud: Cloud, bootstrap_sql: Sequence[str] = ()) -> Backend:
         """Connect, create what every process needs (`bootstrap_sql`: statements of the layers above, e.g. the
         idempotency table), listen for invalidations and run the Cloud Code start-up hooks."""
-        pool = await create_pool(dsn, settings.db_pool_size, count_statements=settings.debug)
-        schemas = SchemaCache(pool)
+        pool = await create_pool(
+            dsn, settings.db_pool_size, connect_timeout=settings.db_connect_timeout, count_statements=settings.debug
+        )
+        # The schema cache loads through a pool of its own. A write holds its connection while it looks up its
+        # class; when the cache has just been dropped (a NOTIFY, a reconnect after PostgreSQL restarted) and every
+        # connection of the one pool is held by such a write, each waited for a second connection for ever.
+        schema_pool = await create_pool(dsn, 2, connect_timeout=settings.db_connect_timeout)
+        schemas = SchemaCache(schema_pool, statement_pools=(pool,))
         sessions = Sessions(pool, schemas)
         tokens = ApiTokens(pool, schemas, settings.token_rate_limit)
         listener = Listener(dsn)
@@ -59,8 +67,10 @@ class Backend:
         listener.on(AUTH_CHANNEL, tokens.invalidate)
         listener.on(CONFIG_CHANNEL, lambda _p: backend._drop_config())
         await listener.start()
-        await schemas.bootstrap(bootstrap_sql)
+        await schemas.bootstrap([*bootstrap_sql, *system_tables.SYSTEM_TABLES_SQL])
         await tokens.ensure_table()
+        await system_classes.apply(backend)
+        backend.background.append(asyncio.create_task(system_tables.sweep(pool)))
         for hook in cloud.startup:
             await hook(backend)
         return backend
@@ -79,3 +89,4 @@ class Backend:
             task.cancel()
         await self.listener.close()
         await self.pool.close()
+        await self.schemas.pool.close()

@@ -35,6 +35,40 @@ def _list(value: str | None, default: tuple[str, ...]) -> tuple[str, ...]:
 
 
 @dataclass(frozen=True)
+class Rate:
+    """A rate limit: at most `count` requests per `seconds`, refilled evenly (a token bucket of `count`)."""
+
+    count: int
+    seconds: float
+
+
+def _rate(name: str, value: str | None, default: Rate | None, enabled: bool) -> Rate | None:
+    """`N/S` (N requests per S seconds); `off` or `0` disables one limit, PARSE_RATE_LIMITS=off all of them."""
+    if not enabled:
+        return None
+    if value is None or value.strip() == "":
+        return default
+    text = value.strip().lower()
+    if text in ("off", "0", "none"):
+        return None
+    count, _, seconds = text.partition("/")
+    try:
+        rate = Rate(int(count), float(seconds))
+    except ValueError as exc:
+        raise SystemExit(f"{name} must look like 30/60 (requests per seconds) or off, got {value!r}") from exc
+    if rate.count < 1 or not 0 < rate.seconds < 10**7:
+        raise SystemExit(f"{name} must be a positive count per a positive number of seconds, got {value!r}")
+    return rate
+
+
+def _choice(name: str, value: str | None, choices: tuple[str, ...]) -> str:
+    text = (value or choices[0]).strip().lower()
+    if text not in choices:
+        raise SystemExit(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+    return text
+
+
+@dataclass(frozen=True)
 class Settings:
     app_id: str = "crm"
     master_key: str = ""
@@ -86,6 +120,26 @@ class Settings:
     s3_access_key: str = ""
     s3_secret_key: str = ""
     s3_prefix: str = ""
+    # -- live queries (livequery/) --------------------------------------------------------------------------------
+    live_query_classes: tuple[str, ...] = ("Deal", "Activity", "Contact", "Company")  # classes that publish events
+    live_query_client_buffer: int = 1000  # frames queued per WebSocket before the client is cut off as too slow
+
+    # -- hardening (issue 8): request limits, rate limits, sign-up policy, logging ------------------------------------
+    # Kept together so the settings table can absorb them in one piece; README's "Limits and hardening" table.
+    max_json_depth: int = 100  # nesting levels of any JSON the server decodes (MongoDB's own document limit)
+    max_query_bytes: int = 1024 * 1024  # a query string (`where=` …) larger than this is refused
+    db_connect_timeout: float = 5.0  # seconds; while PostgreSQL is away requests answer 503 after at most this
+    rate_login_ip: Rate | None = Rate(30, 60)  # log-ins per client address
+    rate_login_user: Rate | None = Rate(10, 60)  # log-ins per account named (username or email)
+    rate_signup_ip: Rate | None = Rate(20, 3600)  # sign-ups (and invite requests) per client address
+    rate_reset_ip: Rate | None = Rate(10, 3600)  # password-reset mails per client address
+    rate_reset_user: Rate | None = Rate(3, 3600)  # password-reset (and invite) mails per address
+    signup: str = "open"  # open | invite | domains
+    signup_domains: tuple[str, ...] = ()
+    invite_ttl: int = 7 * 24 * 3600  # seconds an invitation link works
+    mail_dir: Path | None = None  # the development mail sender's outbox (default: data_dir/outbox)
+    log_format: str = "text"  # text | json
+    access_log: bool = False
 
     @property
     def server_url(self) -> str:
@@ -159,10 +213,14 @@ def from_env(env: dict[str, str] | None = None) -> Settings:
         graphql_max_depth=int(e.get("CRM_GRAPHQL_MAX_DEPTH", Settings.graphql_max_depth)),
         graphql_max_cost=int(e.get("CRM_GRAPHQL_MAX_COST", Settings.graphql_max_cost)),
         api_reference=_bool(e.get("CRM_API_REFERENCE"), True),
+        # live queries
+        live_query_classes=_list(e.get("PARSE_LIVE_QUERY_CLASSES"), Settings.live_query_classes),
+        live_query_client_buffer=int(e.get("PARSE_LIVE_QUERY_CLIENT_BUFFER", Settings.live_query_client_buffer)),
         # -- AI guide --
         token_rate_limit=int(e.get("CRM_TOKEN_RATE_LIMIT", Settings.token_rate_limit)),
         mcp_enabled=_bool(e.get("CRM_MCP_ENABLED"), True),
         **_file_settings(e, data_dir),
+        **_hardening(e, data_dir),
     )
 
 
@@ -188,4 +246,40 @@ def _file_settings(e: Mapping[str, str], data_dir: Path) -> dict[str, Any]:
         "s3_access_key": e.get("PARSE_S3_ACCESS_KEY", ""),
         "s3_secret_key": e.get("PARSE_S3_SECRET_KEY", ""),
         "s3_prefix": e.get("PARSE_S3_PREFIX", ""),
+    }
+
+
+def _hardening(e: Any, data_dir: Path) -> dict[str, Any]:
+    """The hardening block of Settings (see the field comments there)."""
+    limits = _bool(e.get("PARSE_RATE_LIMITS"), True)
+    signup = _choice("CRM_SIGNUP", e.get("CRM_SIGNUP"), ("open", "invite", "domains"))
+    domains = tuple(d.lower().lstrip("@") for d in _list(e.get("CRM_SIGNUP_DOMAINS"), ()))
+    if signup == "domains" and not domains:
+        raise SystemExit("CRM_SIGNUP=domains needs CRM_SIGNUP_DOMAINS (e.g. example.com,example.org)")
+    mail_dir = e.get("CRM_MAIL_DIR")
+    return {
+        "max_json_depth": int(e.get("PARSE_MAX_JSON_DEPTH", Settings.max_json_depth)),
+        "max_query_bytes": int(e.get("PARSE_MAX_QUERY_BYTES", Settings.max_query_bytes)),
+        "db_connect_timeout": float(e.get("CRM_DB_CONNECT_TIMEOUT", Settings.db_connect_timeout)),
+        "rate_login_ip": _rate(
+            "PARSE_RATE_LIMIT_LOGIN_IP", e.get("PARSE_RATE_LIMIT_LOGIN_IP"), Settings.rate_login_ip, limits
+        ),
+        "rate_login_user": _rate(
+            "PARSE_RATE_LIMIT_LOGIN_USER", e.get("PARSE_RATE_LIMIT_LOGIN_USER"), Settings.rate_login_user, limits
+        ),
+        "rate_signup_ip": _rate(
+            "PARSE_RATE_LIMIT_SIGNUP_IP", e.get("PARSE_RATE_LIMIT_SIGNUP_IP"), Settings.rate_signup_ip, limits
+        ),
+        "rate_reset_ip": _rate(
+            "PARSE_RATE_LIMIT_RESET_IP", e.get("PARSE_RATE_LIMIT_RESET_IP"), Settings.rate_reset_ip, limits
+        ),
+        "rate_reset_user": _rate(
+            "PARSE_RATE_LIMIT_RESET_USER", e.get("PARSE_RATE_LIMIT_RESET_USER"), Settings.rate_reset_user, limits
+        ),
+        "signup": signup,
+        "signup_domains": domains,
+        "invite_ttl": int(e.get("CRM_INVITE_TTL", Settings.invite_ttl)),
+        "mail_dir": Path(mail_dir).resolve() if mail_dir else data_dir / "outbox",
+        "log_format": _choice("CRM_LOG_FORMAT", e.get("CRM_LOG_FORMAT"), ("text", "json")),
+        "access_log": _bool(e.get("CRM_ACCESS_LOG"), False),
     }

@@ -27,7 +27,7 @@ from ..security.acl import columns as acl_columns
 from ..security.caller import MASTER
 from ..settings import Settings
 from ..values import Pointer, iso
-from . import analytics, setup
+from . import analytics, dashboard, setup
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 ACTIVITY_TYPES = ("call", "email", "meeting", "note")
@@ -39,18 +39,40 @@ def _fail(message: str) -> ParseError:
 
 
 def _acl(*owners: Pointer | None) -> dict[str, Any]:
+    """Managers plus each owner that is a user. An ACL key is a principal, so `*` or `role:…` as an owner's id
+    would grant the public or a whole role: such ids are never users and are left out (saves refuse them first)."""
     acl: dict[str, Any] = {"role:Managers": {"read": True, "write": True}}
     for owner in owners:
-        if isinstance(owner, Pointer):
+        if isinstance(owner, Pointer) and owner.class_name == "_User" and _plain_id(owner.object_id):
             acl[owner.object_id] = {"read": True, "write": True}
     return acl
 
 
-def _protect(req: Request, *owners: Pointer | None) -> None:
-    """Set the object's ACL from its owners (the master key may set its own)."""
+def _plain_id(object_id: str) -> bool:
+    return bool(object_id) and object_id != "*" and not object_id.startswith("role:")
+
+
+async def _check_assignee(req: Request, assignee: Any) -> None:
+    """`Deal.assignedTo` goes into the deal's ACL (and its activities'): it must name an existing user."""
+    if not isinstance(assignee, Pointer) or assignee.class_name != "_User":
+        raise ParseError(errors.INCORRECT_TYPE, "Deal.assignedTo must be a pointer to a _User")
+    found = _plain_id(assignee.object_id) and await objects.query(
+        req.backend,
+        MASTER,
+        "_User",
+        {"where": {"objectId": assignee.object_id}, "keys": "objectId", "limit": 1},
+        unit=req.unit,
+    )
+    if not found:
+        raise _fail(f"Deal.assignedTo must be an existing user ({assignee.object_id[:40]} is not)")
+
+
+def _protect(req: Request, *owners: Pointer | None, moved: bool = False) -> None:
+    """Set the object's ACL from its owners (the master key may set its own, except when the owners `moved`:
+    a reassignment by the master key must take access away from the previous assignee too)."""
     obj = req.object
     assert obj is not None
-    if not req.master or "ACL" not in obj.attributes:
+    if not req.master or "ACL" not in obj.attributes or moved:
         obj.set("ACL", _acl(*owners))
 
 
@@ -170,11 +192,17 @@ def build(settings: Settings) -> Cloud:
         owner = _owner(req)
         if obj.get("assignedTo") is None and owner is not None:
             obj.set("assignedTo", owner)
-        _protect(req, owner, obj.get("assignedTo"))
+        reassigned = req.original is not None and req.original.get("assignedTo") != obj.get("assignedTo")
+        new_assignee = obj.get("assignedTo") is not None and (req.original is None or reassigned)
+        me = Pointer("_User", req.caller.user_id) if req.caller.user_id else None
+        if new_assignee and obj.get("assignedTo") != me:  # the session's own user is known to exist
+            await _check_assignee(req, obj.get("assignedTo"))
+        _protect(req, owner, obj.get("assignedTo"), moved=reassigned)
         before = req.original.get("stage") if req.original is not None else None
         if before != stage:
             req.after_write(_record_stage_change(req, before, stage, obj.get("ACL")))
-        if req.original is not None and req.original.get("assignedTo") != obj.get("assignedTo"):
+        if reassigned:
+            req.after_write(_history_follows_assignee(req, obj.get("ACL")))
             req.after_write(_activities_follow_assignee(req, obj.get("assignedTo")))
 
     @cloud.before_save("Activity")
@@ -232,6 +260,7 @@ def build(settings: Settings) -> Cloud:
         await req.unit.conn.execute('DELETE FROM "DealStageChange" WHERE "deal" = $1', oid)
 
     cloud.define("pipelineSummary")(analytics.pipeline_summary_function(stages))
+    dashboard.register(cloud, stages)
     return cloud
 
 
@@ -252,6 +281,22 @@ def _record_stage_change(req: Request, before: str | None, after: str, acl: Any)
         objects.create_later(req.unit, MASTER, "DealStageChange", body)
 
     return record
+
+
+def _history_follows_assignee(req: Request, acl: Any):
+    """A reassigned deal's stage history gets the deal's new ACL: the previous assignee no longer reads it."""
+
+    async def follow(saved: ParseObject) -> None:
+        rperm, wperm, acl_json = acl_columns(acl or _acl())
+        await req.unit.conn.execute(
+            'UPDATE "DealStageChange" SET "_rperm" = $2, "_wperm" = $3, "_acl" = $4 WHERE "deal" = $1',
+            saved.id,
+            rperm,
+            wperm,
+            acl_json,
+        )
+
+    return follow
 
 
 def _activities_follow_assignee(req: Request, assignee: Pointer | None):
