@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applyEvent, type ListWindow } from './useLiveList';
+import { absorbsEcho, applyEvent, type ListWindow } from './useLiveList';
 
 interface Item {
   id: string;
@@ -60,5 +60,22 @@ describe('applyEvent', () => {
     const once = applyEvent(full, { kind: 'enter', item: item('n', 5, 3) }, byAt, sum);
     const twice = applyEvent(once, { kind: 'enter', item: item('n', 5, 4) }, byAt, sum);
     expect([twice.total, twice.sum, ids(twice)]).toEqual([3, 24, 'a,b,n']);
+  });
+});
+
+describe('absorbsEcho', () => {
+  it('absorbs the server confirming our own optimistic removal', () => {
+    expect(absorbsEcho('leave', 'leave', false)).toBe(true);
+    expect(absorbsEcho('leave', 'delete', false)).toBe(true);
+  });
+
+  it('applies the removal when a reload since brought the item back (its snapshot predates the write)', () => {
+    expect(absorbsEcho('leave', 'leave', true)).toBe(false);
+  });
+
+  it('never absorbs other events, or events nobody is waiting for', () => {
+    expect(absorbsEcho('leave', 'enter', false)).toBe(false);
+    expect(absorbsEcho('enter', 'leave', false)).toBe(false);
+    expect(absorbsEcho(undefined, 'leave', false)).toBe(false);
   });
 });

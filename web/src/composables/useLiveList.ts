@@ -40,6 +40,10 @@ interface Identified {
   id: string;
 }
 
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
 function complete<T>(w: ListWindow<T>): boolean {
   return w.items.length >= w.total;
 }
@@ -96,6 +100,17 @@ export function applyEvent<T extends Identified>(
   }
 }
 
+/**
+ * Whether a live event is the server's echo of our own optimistic removal, already shown, so it must not be applied
+ * twice. Not when the item is shown again: a reload since then read a snapshot taken before the write committed.
+ */
+export function absorbsEcho(echo: 'leave' | 'enter' | undefined, kind: LiveEventKind, shown: boolean): boolean {
+  return echo === 'leave' && (kind === 'leave' || kind === 'delete') && !shown;
+}
+
+/** How long a load waits for its subscription before reading anyway (then it catches up once subscribed). */
+export const SUBSCRIBE_WAIT_MS = 1000;
+
 export interface LiveListOptions<T extends Identified> {
   /** The list's query (filters and order); null while it cannot run yet (e.g. no user). */
   query: () => PQuery | null;
@@ -133,11 +148,9 @@ export function useLiveList<T extends Identified>(options: LiveListOptions<T>) {
       return;
     }
     const echo = echoes.get(event.item.id);
-    if (echo) {
-      echoes.delete(event.item.id);
-      const gone = event.kind === 'leave' || event.kind === 'delete';
-      if (echo === 'leave' && gone) return; // already removed (and uncounted) locally
-    }
+    echoes.delete(event.item.id);
+    const shown = window.value.items.some((x) => x.id === event.item.id);
+    if (absorbsEcho(echo, event.kind, shown)) return; // already removed (and uncounted) locally
     window.value = applyEvent(window.value, event, options.compare, options.sum);
   }
 
@@ -149,16 +162,24 @@ export function useLiveList<T extends Identified>(options: LiveListOptions<T>) {
     return { items, total, sum: window.value.sum };
   }
 
-  /** (Re)loads the first page and (re)subscribes. */
+  /**
+   * (Re)loads the first page and (re)subscribes. Subscribed first, then read: every change committed after the read
+   * arrives as an event (queued until the page is in). A subscription slower than SUBSCRIBE_WAIT_MS does not hold the
+   * page back; the list then catches up once it is confirmed.
+   */
   async function load(): Promise<void> {
     const mine = ++generation;
     stopLive();
     status.value = { kind: 'loading' };
     pending = [];
-    const fetching = fetchWindow(pageSize); // the request first; the subscription is set up while it runs
-    if (options.live !== false) startLive(mine);
+    const subscribed = options.live !== false ? startLive(mine) : null;
+    if (subscribed) {
+      const inTime = await Promise.race([subscribed, delay(SUBSCRIBE_WAIT_MS).then(() => 'late' as const)]);
+      if (mine !== generation) return;
+      if (inTime === 'late') void subscribed.then((ok) => (ok && mine === generation ? catchUp() : undefined));
+    }
     try {
-      const fresh = await fetching;
+      const fresh = await fetchWindow(pageSize);
       if (mine !== generation) return;
       window.value = fresh ?? { items: [], total: 0, sum: 0 };
       echoes.clear();
@@ -211,9 +232,10 @@ export function useLiveList<T extends Identified>(options: LiveListOptions<T>) {
     }
   }
 
-  function startLive(mine: number): void {
+  /** Subscribes; resolves whether the server confirmed the subscription. */
+  function startLive(mine: number): Promise<boolean> | null {
     const q = options.query();
-    if (!q) return;
+    if (!q) return null;
     live.value = 'connecting';
     handle = subscribe(q, {
       event(kind, object, original) {
@@ -234,6 +256,7 @@ export function useLiveList<T extends Identified>(options: LiveListOptions<T>) {
         if (mine === generation) live.value = 'reconnecting';
       },
     });
+    return handle.ready;
   }
 
   function stopLive(): void {

@@ -21,6 +21,8 @@ export interface LiveCallbacks {
 }
 
 export interface LiveHandle {
+  /** Resolves true once the server confirmed the subscription, false if it refused it. */
+  ready: Promise<boolean>;
   stop(): void;
 }
 
@@ -29,13 +31,12 @@ type Subscription = Awaited<ReturnType<PQuery['subscribe']>>;
 export function subscribe(query: PQuery, callbacks: LiveCallbacks): LiveHandle {
   let stopped = false;
   let subscription: Subscription | null = null;
-  let opened = false;
-  query
+  const ready = query
     .subscribe()
     .then((sub) => {
       if (stopped) {
         void sub.unsubscribe();
-        return;
+        return false;
       }
       subscription = sub;
       // the SDK passes `original` only to update, enter and leave; create and delete get the raw response there
@@ -43,19 +44,28 @@ export function subscribe(query: PQuery, callbacks: LiveCallbacks): LiveHandle {
         sub.on(kind, (object: PObject, second?: PObject) =>
           callbacks.event(kind, object, WITH_ORIGINAL.has(kind) ? second : undefined),
         );
+      // The SDK also emits 'open' 200 ms after the *first* confirmation: only an 'open' after a 'close' is a
+      // resubscription whose caller must catch up on what it missed.
+      let lost = false;
       sub.on('open', () => {
-        callbacks.open(opened);
-        opened = true;
+        if (!lost) return;
+        lost = false;
+        callbacks.open(true);
       });
-      sub.on('close', () => callbacks.close());
-      opened = true;
+      sub.on('close', () => {
+        lost = true;
+        callbacks.close();
+      });
       callbacks.open(false);
+      return true;
     })
     .catch(() => {
       // refused (e.g. a class that is not live): the list stays a plain, refreshable list
       if (!stopped) callbacks.close();
+      return false;
     });
   return {
+    ready,
     stop() {
       stopped = true;
       if (subscription) void subscription.unsubscribe();
