@@ -104,7 +104,7 @@ class Settings:
     graphql_max_cost: int = 20_000  # estimated objects x fields a query may touch (see graphql/limits.py)
     api_reference: bool = True  # serve /schema, /api and <mount>/openapi.json (they show every class's fields)
     # -- AI guide: API tokens and the MCP server (agent/) ---------------------------------------------------------
-    token_rate_limit: int = 300  # requests a minute per API token, per server process (0: unlimited)
+    token_rate_limit: int = 300  # requests a minute per API token, all processes together (0: unlimited)
     mcp_enabled: bool = True  # serve the MCP endpoint at /mcp (bearer API tokens)
     # -- files (see files/): where bytes live, who may upload, what and how much ----------------------------------
     files_adapter: str = "postgres"  # postgres | filesystem | s3
