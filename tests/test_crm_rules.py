@@ -163,3 +163,12 @@ def test_seed_snippet_queries(api: Api, rep: dict[str, Any]) -> None:
     create(api, rep, "Activity", {"type": "email", "relatedTo": ptr("Contact", contact)})
     acts = api.get("classes/Activity", params={"where": {"relatedTo": ptr("Contact", contact)}}, as_=token).json()
     assert len(acts["results"]) == 1
+
+
+def test_types_are_checked_before_the_rules_see_values(api: Api, rep: dict[str, Any]) -> None:
+    """Issue 8 item 9: a wrongly typed value is 111 from the schema, never a rule's TypeError (141)."""
+    r = create(api, rep, "Deal", {"title": "t", "amount": "lots"})
+    assert r.status_code == 400 and r.json()["code"] == 111, r.text
+    deal = create(api, rep, "Deal", {"title": "t"}).json()["objectId"]
+    r = api.put(f"classes/Deal/{deal}", {"amount": "lots"}, as_=rep["sessionToken"])
+    assert r.status_code == 400 and r.json()["code"] == 111, r.text

@@ -15,9 +15,9 @@ import asyncpg
 from .cloud.registry import Cloud
 from .security.sessions import AUTH_CHANNEL, Sessions
 from .settings import Settings
+from .storage.cache import SCHEMA_CHANNEL, SchemaCache
 from .storage.notify import Listener
 from .storage.pool import create_pool
-from .storage.schema import SCHEMA_CHANNEL, SchemaCache
 
 CONFIG_CHANNEL = "parsecrm_config"
 
@@ -38,7 +38,7 @@ class Backend:
     async def open(cls, settings: Settings, dsn: str, cloud: Cloud, bootstrap_sql: Sequence[str] = ()) -> Backend:
         """Connect, create what every process needs (`bootstrap_sql`: statements of the layers above, e.g. the
         idempotency table), listen for invalidations and run the Cloud Code start-up hooks."""
-        pool = await create_pool(dsn, settings.db_pool_size)
+        pool = await create_pool(dsn, settings.db_pool_size, settings.statement_timeout_ms)
         schemas = SchemaCache(pool)
         sessions = Sessions(pool, schemas)
         listener = Listener(dsn)

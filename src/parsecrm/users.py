@@ -155,7 +155,7 @@ async def log_in(backend: Backend, caller: Caller, params: dict[str, Any]) -> by
             )
         raise ParseError(errors.OBJECT_NOT_FOUND, "Invalid username/password.")
     user_id = row["objectId"]
-    user_json = await objects.fetch_one(backend, MASTER, "_User", user_id)
+    user_json = await objects.fetch_json(backend, MASTER, "_User", user_id)
     assert user_json is not None
     if backend.cloud.has("beforeLogin", "_User"):
         req = Request("beforeLogin", caller, object=ParseObject.from_json("_User", user_json), backend=backend)
@@ -181,7 +181,7 @@ async def log_in(backend: Backend, caller: Caller, params: dict[str, Any]) -> by
 async def me(backend: Backend, caller: Caller) -> bytes:
     if not caller.session_token or not caller.user_id:
         raise ParseError(errors.INVALID_SESSION_TOKEN, "Invalid session token")
-    user_json = await objects.fetch_one(backend, MASTER, "_User", caller.user_id)
+    user_json = await objects.fetch_json(backend, MASTER, "_User", caller.user_id)
     if user_json is None:
         raise ParseError(errors.INVALID_SESSION_TOKEN, "Invalid session token")
     user_json["sessionToken"] = caller.session_token

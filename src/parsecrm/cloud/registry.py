@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import ErrorCode, ParseError
+from ..errors import ErrorCode, ParseError, as_api_error
 from ..security.caller import Caller
 from .objects import ParseObject
 
@@ -161,6 +161,9 @@ async def call(fn: Handler, request: Request) -> Any:
     except ParseError:
         raise
     except Exception as exc:
+        known = as_api_error(exc)  # e.g. a query the hook ran hit the statement timeout: 124, not 141
+        if known is not None:
+            raise known from exc
         log.exception("cloud code %s failed", getattr(fn, "__name__", fn))
         raise ParseError(ErrorCode.SCRIPT_FAILED, str(exc) or type(exc).__name__) from exc
 

@@ -94,7 +94,7 @@ __all__ = ["register"]
 
 async def _drop_field(backend: Backend, args: argparse.Namespace) -> None:
     """Schema as code only ever adds; removing a field (and its data) is this explicit, confirmed command."""
-    from ..storage.schema import q
+    from ..storage.model import q
 
     schema = await backend.schemas.require(args.class_name)
     if args.field not in schema.fields:

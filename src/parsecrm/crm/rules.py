@@ -194,7 +194,7 @@ def build(settings: Settings) -> Cloud:
             # one query answers both questions: may the caller read it, and (for a deal) who is it assigned to
             keys = "assignedTo" if related.class_name == "Deal" else "objectId"
             where = {"where": {"objectId": related.object_id}, "keys": keys, "limit": 1}
-            rows = await objects.query(req.backend, req.caller, related.class_name, where, unit=req.unit)
+            rows = await objects.query_json(req.backend, req.caller, related.class_name, where, unit=req.unit)
             found = rows[0] if rows else None
             if found is None and changed:
                 raise _fail(

@@ -20,7 +20,7 @@ import random
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -191,7 +191,7 @@ async def sign_up_accounts(
 
 
 async def add_to_role(backend: Backend, role: str, user_ids: list[str]) -> None:
-    found = await objects.query(backend, MASTER, "_Role", {"where": {"name": role}, "limit": 1})
+    found = await objects.query_json(backend, MASTER, "_Role", {"where": {"name": role}, "limit": 1})
     if not found:
         raise ParseError(errors.OBJECT_NOT_FOUND, f"role {role} does not exist (the CRM schema creates it at start-up)")
     members = [Pointer("_User", uid).to_json() for uid in user_ids]
@@ -478,7 +478,8 @@ async def with_backend(settings: Settings, dsn: str, work: Callable[[Backend], A
     """Open a Backend like a server process does (schema applied, CRM rules registered), run `work`, close it."""
     from ..asgi import build_cloud
 
-    backend = await Backend.open(settings, dsn, build_cloud(settings))
+    # a command is no request: its bulk statements (COPY, ANALYZE, long exports) run without the statement timeout
+    backend = await Backend.open(replace(settings, statement_timeout_ms=0), dsn, build_cloud(settings))
     try:
         return await work(backend)
     finally:

@@ -8,7 +8,8 @@ from .. import errors
 from ..backend import Backend
 from ..errors import ParseError
 from ..objects import Unit
-from ..storage.schema import q, validate_clp
+from ..storage.model import q, validate_clp
+from ..storage.pool import NO_TIMEOUT
 from ..values import check_class_name
 from .reply import Reply
 from .transport import Call
@@ -81,5 +82,6 @@ async def purge(backend: Backend, call: Call, unit: Unit | None, cls: str) -> Re
     _master(call, True)
     schema = await backend.schemas.require(cls)
     async with backend.pool.acquire() as conn, conn.transaction():
+        await conn.execute(NO_TIMEOUT)
         await conn.execute(f"DELETE FROM {q(schema.name)}")
     return Reply({})

@@ -18,6 +18,8 @@ class Caller:
     installation_id: str | None = None
     ip: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    # What security/policy.py derives for this caller (hidden fields per class, …), kept for the request's length.
+    memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @cached_property
     def principals(self) -> list[str]:
