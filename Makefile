@@ -23,8 +23,11 @@ tests/sdk/node_modules/.package-lock.json: tests/sdk/package.json tests/sdk/pack
 
 sdk-deps: tests/sdk/node_modules/.package-lock.json
 
+## make lint: ruff (lint everywhere, formatting of src/) and the type checker (mypy --strict on src/, pyproject.toml)
 lint: install
 	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src
+	$(BIN)/mypy
 
 ## make test: installs what the tests need, then runs them all (pytest starts real servers on a real PostgreSQL)
 test: install sdk-deps lint

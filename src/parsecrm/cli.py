@@ -14,7 +14,7 @@ import os
 import subprocess
 import sys
 
-from .settings import from_env
+from .settings import Settings, from_env, persistent_master_key
 
 
 def _database_url() -> str:
@@ -36,7 +36,9 @@ def serve(args: argparse.Namespace) -> None:
         os.environ["PORT"] = str(args.port)
     _database_url()
     settings = from_env()
-    os.environ["PARSE_MASTER_KEY"] = settings.master_key  # workers must agree on a generated key
+    if not settings.master_key:  # generated once and kept under the data directory; workers get it from here
+        os.environ["PARSE_MASTER_KEY"] = persistent_master_key(settings.data_dir)
+        settings = from_env()
     os.environ.setdefault("CRM_DATA_DIR", str(settings.data_dir))
     web = os.environ.get("CRM_WEB_DIR") or _default_web_dir()
     if web:
@@ -73,7 +75,7 @@ def _default_web_dir() -> str | None:
     return None
 
 
-def _banner(settings, web: str | None) -> None:
+def _banner(settings: Settings, web: str | None) -> None:
     base = f"http://{settings.host}:{settings.port}"
     url = os.environ.get("DATABASE_URL", "")
     embedded = "host=/" in url or "@/" in url
@@ -111,8 +113,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--demo", action="store_true", help="seed demo data first if the database is empty")
     p.set_defaults(fn=serve)
-    p = sub.add_parser("bench", help="benchmarks, side by side with parse-server (see bench/README.md)",
-                       add_help=False)
+    p = sub.add_parser("bench", help="benchmarks, side by side with parse-server (see bench/README.md)", add_help=False)
     p.set_defaults(fn=None)
     from .crm import commands
 

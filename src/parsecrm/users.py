@@ -19,7 +19,7 @@ import orjson
 from . import errors, objects
 from .backend import Backend
 from .cloud.objects import ParseObject
-from .cloud.registry import Request
+from .cloud.requests import LoginRequest, LogoutRequest
 from .errors import ParseError
 from .objects import Unit, in_unit
 from .security.caller import MASTER, Caller
@@ -158,7 +158,12 @@ async def log_in(backend: Backend, caller: Caller, params: dict[str, Any]) -> by
     user_json = await objects.fetch_json(backend, MASTER, "_User", user_id)
     assert user_json is not None
     if backend.cloud.has("beforeLogin", "_User"):
-        req = Request("beforeLogin", caller, object=ParseObject.from_json("_User", user_json), backend=backend)
+        req = LoginRequest(
+            caller=caller,
+            data=objects.CloudData(backend, caller, None),
+            backend=backend,
+            object=ParseObject.from_json("_User", user_json),
+        )
         await backend.cloud.run("beforeLogin", "_User", req)
 
     async def work(u: Unit) -> str:
@@ -173,7 +178,13 @@ async def log_in(backend: Backend, caller: Caller, params: dict[str, Any]) -> by
     token = await in_unit(backend, None, work)
     user_json["sessionToken"] = token
     if backend.cloud.has("afterLogin", "_User"):
-        req = Request("afterLogin", caller, object=ParseObject.from_json("_User", user_json), backend=backend)
+        req = LoginRequest(
+            caller=caller,
+            data=objects.CloudData(backend, caller, None),
+            backend=backend,
+            trigger="afterLogin",
+            object=ParseObject.from_json("_User", user_json),
+        )
         await backend.cloud.run("afterLogin", "_User", req)
     return orjson.dumps(user_json)
 
@@ -200,7 +211,11 @@ async def log_out(backend: Backend, caller: Caller) -> dict[str, Any]:
     if row is not None and backend.cloud.has("afterLogout", "_Session"):
         session = ParseObject("_Session", {"sessionToken": caller.session_token}, row["objectId"])
         await backend.cloud.run(
-            "afterLogout", "_Session", Request("afterLogout", caller, object=session, backend=backend)
+            "afterLogout",
+            "_Session",
+            LogoutRequest(
+                caller=caller, data=objects.CloudData(backend, caller, None), backend=backend, object=session
+            ),
         )
     return {}
 

@@ -6,14 +6,15 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from .. import objects
-from ..cloud import Request
+from ..cloud import FunctionRequest
 
 # Chance of closing per stage, for the weighted pipeline. Stages not listed (custom ones) count at 50%.
 PROBABILITY = {"lead": 0.1, "qualified": 0.25, "proposal": 0.5, "negotiation": 0.75, "won": 1.0, "lost": 0.0}
 
 
-async def pipeline_summary(request: Request, stages: Sequence[str]) -> dict[str, Any]:
+async def pipeline_summary(request: FunctionRequest, stages: Sequence[str]) -> dict[str, Any]:
     backend = request.backend
+    assert backend is not None
     rules = await objects.rules_for(backend, request.caller)
     deal_rule = rules.rule("Deal", "t")
     history_rule = rules.rule("DealStageChange", "h")
@@ -59,8 +60,8 @@ async def pipeline_summary(request: Request, stages: Sequence[str]) -> dict[str,
     }
 
 
-def pipeline_summary_function(stages: Sequence[str]) -> Callable[[Request], Awaitable[dict[str, Any]]]:
-    async def run(request: Request) -> dict[str, Any]:
+def pipeline_summary_function(stages: Sequence[str]) -> Callable[[FunctionRequest], Awaitable[dict[str, Any]]]:
+    async def run(request: FunctionRequest) -> dict[str, Any]:
         return await pipeline_summary(request, stages)
 
     run.__name__ = "pipelineSummary"

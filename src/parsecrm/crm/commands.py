@@ -106,9 +106,10 @@ async def _drop_field(backend: Backend, args: argparse.Namespace) -> None:
             f"SELECT count(*) FROM {q(schema.name)} WHERE {q(args.field)} IS NOT NULL"
         )
     if not args.yes:
-        print(f"{args.class_name}.{args.field} ({f.type}) holds a value in {holding} objects; "
-              "run again with --yes to drop it and that data")
+        print(
+            f"{args.class_name}.{args.field} ({f.type}) holds a value in {holding} objects; "
+            "run again with --yes to drop it and that data"
+        )
         return
     await backend.schemas.update_class(args.class_name, {args.field: {"__op": "Delete"}}, None, None)
     print(f"dropped {args.class_name}.{args.field} ({holding} values)")
-

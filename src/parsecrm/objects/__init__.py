@@ -15,13 +15,18 @@ write). Modules: read.py (the read plan), write.py (create/update/delete), field
 effects.py (system-class side effects), hooks.py (running triggers), unit.py (the transaction and its schemas).
 """
 
+from . import hooks
+from .cloud_api import CloudData
 from .effects import auth_changed
 from .read import count, fetch_json, find_response, get_response, query_json, rules_for
 from .unit import Unit, connection, schema_for, schemas_for
 from .write import ID_ALPHABET, create, create_later, create_many, delete, flush_deferred, in_unit, new_id, update
 
+hooks.data_for = CloudData
+
 __all__ = [
     "ID_ALPHABET",
+    "CloudData",
     "Unit",
     "auth_changed",
     "connection",

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import asyncpg
-
 from ..changes import Change, column_value
 from ..errors import ErrorCode, ParseError
 from ..query.sql import Params
 from ..storage.model import ClassSchema, Field, join_table, q
+from ..storage.pool import Connection
 from ..values import decode, encode
 
 
@@ -99,9 +98,7 @@ def from_column(f: Field, value: Any) -> Any:
     return value
 
 
-async def write_relations(
-    conn: asyncpg.Connection, schema: ClassSchema, owner: str, changes: dict[str, Change]
-) -> None:
+async def write_relations(conn: Connection, schema: ClassSchema, owner: str, changes: dict[str, Change]) -> None:
     for key, change in changes.items():
         if change.kind != "relation":
             continue

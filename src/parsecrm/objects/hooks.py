@@ -12,7 +12,7 @@ from typing import Any
 from ..backend import Backend
 from ..changes import Change, apply
 from ..cloud.objects import ParseObject
-from ..cloud.registry import Request
+from ..cloud.requests import AfterFindRequest, DataAccess, DeleteRequest, FindRequest, SaveRequest
 from ..errors import ParseError
 from ..security.caller import Caller
 from ..storage.model import ClassSchema
@@ -21,6 +21,15 @@ from .unit import Unit
 log = logging.getLogger("parsecrm.cloud")
 
 NO_ACL: Any = object()  # "no ACL given" (None is a valid ACL value: public)
+
+
+def _unbound(backend: Backend, caller: Caller, unit: Unit | None) -> DataAccess:
+    raise RuntimeError("objects/__init__.py binds hooks.data_for")
+
+
+# The data API of the requests built here (`req.query`, `req.save`, …): cloud_api.CloudData, bound by
+# objects/__init__.py. It calls read and write, which call this module, hence bound rather than imported.
+data_for: Callable[[Backend, Caller, Unit | None], DataAccess] = _unbound
 _MISSING = object()
 
 
@@ -62,8 +71,14 @@ async def before_save(
     elif acl is not NO_ACL:
         obj.attributes["ACL"] = acl
     before = dict(obj.attributes)
-    req = Request(
-        "beforeSave", caller, object=obj, original=original, context=context or {}, backend=backend, unit=unit
+    req = SaveRequest(
+        caller=caller,
+        data=data_for(backend, caller, unit),
+        object=obj,
+        original=original,
+        context=context or {},
+        backend=backend,
+        unit=unit,
     )
     await backend.cloud.run("beforeSave", schema.name, req)
     new_acl = NO_ACL
@@ -100,7 +115,14 @@ async def before_delete(
     backend: Backend, caller: Caller, obj: ParseObject, unit: Unit, context: dict[str, Any] | None
 ) -> None:
     if backend.cloud.has("beforeDelete", obj.class_name):
-        req = Request("beforeDelete", caller, object=obj, context=context or {}, backend=backend, unit=unit)
+        req = DeleteRequest(
+            caller=caller,
+            data=data_for(backend, caller, unit),
+            object=obj,
+            context=context or {},
+            backend=backend,
+            unit=unit,
+        )
         await backend.cloud.run("beforeDelete", obj.class_name, req)
 
 
@@ -121,7 +143,22 @@ def _after(
     context: dict[str, Any] | None,
 ) -> Callable[[], Awaitable[None]]:
     async def run() -> None:
-        req = Request(trigger, caller, object=obj, original=original, context=context or {}, backend=backend)
+        data = data_for(backend, caller, None)
+        req: SaveRequest | DeleteRequest
+        if trigger == "afterSave":
+            req = SaveRequest(
+                caller=caller,
+                data=data,
+                object=obj,
+                original=original,
+                context=context or {},
+                backend=backend,
+                trigger=trigger,
+            )
+        else:
+            req = DeleteRequest(
+                caller=caller, data=data, object=obj, context=context or {}, backend=backend, trigger=trigger
+            )
         try:
             await backend.cloud.run(trigger, class_name, req)
         except ParseError as exc:  # the write is committed: an after-hook's error is logged, as in parse-server
@@ -132,16 +169,25 @@ def _after(
     return run
 
 
-async def before_find(backend: Backend, caller: Caller, class_name: str, params: dict[str, Any]) -> dict[str, Any]:
+async def before_find(
+    backend: Backend, caller: Caller, class_name: str, params: dict[str, Any], unit: Unit | None
+) -> dict[str, Any]:
     """The find parameters after the class's beforeFind hooks (which may rewrite them)."""
-    req = Request("beforeFind", caller, query=params, backend=backend)
+    req = FindRequest(caller=caller, data=data_for(backend, caller, unit), find_params=params, backend=backend)
     await backend.cloud.run("beforeFind", class_name, req)
-    return req.query or params
+    return req.find_params or params
 
 
 async def after_find(
-    backend: Backend, caller: Caller, class_name: str, params: dict[str, Any], objects: list[ParseObject]
+    backend: Backend,
+    caller: Caller,
+    class_name: str,
+    params: dict[str, Any],
+    objects: list[ParseObject],
+    unit: Unit | None,
 ) -> list[ParseObject]:
-    req = Request("afterFind", caller, objects=objects, query=params, backend=backend)
+    req = AfterFindRequest(
+        caller=caller, data=data_for(backend, caller, unit), find_params=params, objects=objects, backend=backend
+    )
     await backend.cloud.run("afterFind", class_name, req)
-    return req.objects or []
+    return req.objects

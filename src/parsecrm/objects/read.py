@@ -236,9 +236,8 @@ async def run(
         return [], (0 if params.count else None)
     if backend.cloud.has("beforeFind", class_name):
         with timed("beforeFind"):
-            raw = await hooks.before_find(
-                backend, caller, class_name, {**raw, "where": where_json(raw.get("where")) or {}}
-            )
+            raw = {**raw, "where": where_json(raw.get("where")) or {}}
+            raw = await hooks.before_find(backend, caller, class_name, raw, unit)
     params = parse_params(raw, bounds, max_limit)
     if params.explain and not caller.master:
         raise ParseError(ErrorCode.OPERATION_FORBIDDEN, "explain requires the master key")
@@ -248,7 +247,7 @@ async def run(
     if rows and backend.cloud.has("afterFind", class_name):
         with timed("afterFind"):
             objs = [ParseObject.from_json(class_name, orjson.loads(r)) for r in rows]
-            objs = await hooks.after_find(backend, caller, class_name, dict(raw), objs)
+            objs = await hooks.after_find(backend, caller, class_name, dict(raw), objs, unit)
             rows = [orjson.dumps(_object_json(o)) for o in objs]
     return rows, count
 

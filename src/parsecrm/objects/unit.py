@@ -18,11 +18,12 @@ import asyncpg
 from ..backend import Backend
 from ..security.caller import Caller
 from ..storage.model import ClassSchema
+from ..storage.pool import Connection
 
 
 @dataclass
 class Unit:
-    conn: asyncpg.Connection
+    conn: Connection
     after_commit: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     schemas: dict[str, ClassSchema] = field(default_factory=dict)
     deferred: list[tuple[Caller, str, dict[str, Any]]] = field(default_factory=list)  # see write.create_later
@@ -38,7 +39,7 @@ class Unit:
         return schema
 
 
-def connection(backend: Backend, unit: Unit | None) -> asyncpg.Connection | asyncpg.Pool:
+def connection(backend: Backend, unit: Unit | None) -> Connection | asyncpg.Pool:
     """Where a statement runs: the unit's transaction, or any pooled connection."""
     return unit.conn if unit is not None else backend.pool
 

@@ -27,6 +27,7 @@ from ..security import acl as acl_mod
 from ..security.caller import Caller
 from ..security.policy import Policy
 from ..storage.model import ClassSchema, Field, join_table, q
+from ..storage.pool import Connection
 from ..values import check_class_name, decode, encode, iso, now_ms
 from . import effects, hooks
 from .field_ops import from_column, set_clause, write_relations
@@ -196,11 +197,11 @@ async def _prepare_create(
     args: list[Any] = [oid, now, now, rperm, wperm, acl_json]
     column_fields = set(schema.column_fields())
     for key, value in values.items():
-        f = schema.fields.get(key)
-        if f is None or value is None or key not in column_fields:
+        column = schema.fields.get(key)
+        if column is None or value is None or key not in column_fields:
             continue
         cols.append(q(key))
-        args.append(column_value(f, value))
+        args.append(column_value(column, value))
     for col, value in (extra_columns or {}).items():
         cols.append(q(col))
         args.append(value)
@@ -211,7 +212,7 @@ async def _prepare_create(
     return _NewRow(schema, tuple(cols), args, changes, response, saved, req)
 
 
-async def _insert(conn: asyncpg.Connection, rows: list[_NewRow]) -> None:
+async def _insert(conn: Connection, rows: list[_NewRow]) -> None:
     """One INSERT per distinct column set; several rows with the same columns go in one pipelined executemany."""
     groups: dict[tuple[str, tuple[str, ...]], list[list[Any]]] = {}
     for row in rows:

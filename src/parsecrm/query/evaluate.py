@@ -313,7 +313,7 @@ def _ne(op: tree.Ne) -> _Test:
     return lambda value, ctx: not _eq_match(value, v)
 
 
-_ORDER = {
+_ORDER: dict[str, Callable[[Any, Any], bool]] = {
     "$lt": lambda a, b: a < b,
     "$lte": lambda a, b: a <= b,
     "$gt": lambda a, b: a > b,

@@ -4,7 +4,8 @@
   `RegexLimits.max_length`, back-references (`\\1`, `\\k<name>`: PostgreSQL's engine backtracks exponentially on
   them — `^(e+)(e+)(e+)\\3\\2\\1$` held a connection for 12 s on a 201-character title), nested or alternating
   quantified groups (`(a+)+`, `(a|b)*`: exponential in Python's engine, which the live-query matcher uses) and
-  repetition counts over 255 (PostgreSQL's limit). Every statement still runs under the statement timeout, as a backstop.
+  repetition counts over 255 (PostgreSQL's limit). Every statement still runs under the statement timeout, as a
+  backstop.
 - `to_python` compiles the PCRE meaning for Python's `re` (the evaluator): `\\Q…\\E` literal quoting, ASCII-only
   `\\d \\w \\s \\b` and POSIX classes (PCRE without UCP), `\\z`/`\\Z`, `(?<name>…)`.
 - `to_postgres` gives the PostgreSQL ARE with the same meaning: quoted literals escaped character by character,

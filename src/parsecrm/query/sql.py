@@ -37,7 +37,7 @@ def render(cond: Cond, params: Params) -> str:
         return "TRUE"
     if cond is False:
         return "FALSE"
-    return cond(params)  # type: ignore[operator]
+    return cond(params)
 
 
 def sql(text: str) -> Sql:

@@ -205,7 +205,7 @@ def _bad(message: str, code: ErrorCode = ErrorCode.INVALID_QUERY) -> ParseError:
     return ParseError(code, message)
 
 
-_LOGIC = {"$and": And, "$or": Or, "$nor": Nor}
+_LOGIC: dict[str, type[And] | type[Or] | type[Nor]] = {"$and": And, "$or": Or, "$nor": Nor}
 _COMPARISONS = frozenset({"$lt", "$lte", "$gt", "$gte"})
 GEO_OPERATORS = frozenset(
     {

@@ -21,6 +21,7 @@ from ..errors import ParseError
 from ..query.project import Shape, row_json
 from ..query.sql import Context
 from ..storage.cache import SchemaCache
+from ..storage.pool import Connection
 from .policy import Policy
 
 AUTH_CHANNEL = "parsecrm_auth"
@@ -106,5 +107,5 @@ class Sessions:
         )
 
 
-async def notify(conn: asyncpg.Connection, payload: str) -> None:
+async def notify(conn: Connection, payload: str) -> None:
     await conn.execute("SELECT pg_notify($1, $2)", AUTH_CHANNEL, payload)

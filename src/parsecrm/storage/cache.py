@@ -17,7 +17,7 @@ from ..errors import ParseError
 from ..values import check_class_name, check_field_name
 from .ddl import BOOTSTRAP_SQL, column_ddl, create_table_sql, index_sql, join_table_sql
 from .model import VIRTUAL_FIELDS, ClassSchema, Field, check_field_change, default_fields, join_table, q, validate_clp
-from .pool import NO_TIMEOUT
+from .pool import NO_TIMEOUT, Connection
 
 SCHEMA_CHANNEL = "parsecrm_schema"
 # Every process's start-up schema work (bootstrap, the CRM's schema) runs under this one advisory lock, so workers
@@ -80,7 +80,7 @@ class SchemaCache:
         clp: dict[str, Any] | None = None,
         indexes: dict[str, Any] | None = None,
         *,
-        conn: asyncpg.Connection | None = None,
+        conn: Connection | None = None,
     ) -> ClassSchema:
         """Create the class if missing and add any missing fields/indexes; never drops or retypes anything.
 
@@ -98,7 +98,7 @@ class SchemaCache:
         if self._classes is not None:
             self._classes[schema.name] = schema
 
-    async def _locked(self, conn: asyncpg.Connection, name: str) -> ClassSchema | None:
+    async def _locked(self, conn: Connection, name: str) -> ClassSchema | None:
         # A transaction-scoped advisory lock per class name serialises creators that find no row to lock yet.
         await conn.execute("SELECT pg_advisory_xact_lock(7243002, hashtext($1))", name)
         raw = await conn.fetchval('SELECT "schema" FROM "_SCHEMA" WHERE "className" = $1 FOR UPDATE', name)
@@ -106,7 +106,7 @@ class SchemaCache:
 
     async def _ensure_class(
         self,
-        conn: asyncpg.Connection,
+        conn: Connection,
         name: str,
         fields: dict[str, Any],
         clp: dict[str, Any] | None,
@@ -138,7 +138,7 @@ class SchemaCache:
             await self._save(conn, schema)
         return schema
 
-    async def _add_missing(self, conn: asyncpg.Connection, schema: ClassSchema, fields: dict[str, Field]) -> bool:
+    async def _add_missing(self, conn: Connection, schema: ClassSchema, fields: dict[str, Field]) -> bool:
         """Add the fields the class lacks (type-checking those it has); True if anything was added."""
         changed = False
         for k, f in fields.items():
@@ -149,7 +149,7 @@ class SchemaCache:
             changed = True
         return changed
 
-    async def _add_column(self, conn: asyncpg.Connection, schema: ClassSchema, name: str, f: Field) -> None:
+    async def _add_column(self, conn: Connection, schema: ClassSchema, name: str, f: Field) -> None:
         schema.fields[name] = f
         if f.type == "Relation":
             for stmt in join_table_sql(schema.name, name):
@@ -157,7 +157,7 @@ class SchemaCache:
         elif name not in VIRTUAL_FIELDS.get(schema.name, set()) and f.type != "ACL":
             await conn.execute(f"ALTER TABLE {q(schema.name)} ADD COLUMN IF NOT EXISTS {column_ddl(name, f)}")
 
-    async def _save(self, conn: asyncpg.Connection, schema: ClassSchema) -> None:
+    async def _save(self, conn: Connection, schema: ClassSchema) -> None:
         schema.changed()
         await conn.execute(
             'INSERT INTO "_SCHEMA" ("className", "schema") VALUES ($1, $2) '
@@ -167,7 +167,7 @@ class SchemaCache:
         )
         await conn.execute("SELECT pg_notify($1, $2)", SCHEMA_CHANNEL, schema.name)
 
-    async def add_fields(self, conn: asyncpg.Connection, name: str, fields: dict[str, Field]) -> ClassSchema:
+    async def add_fields(self, conn: Connection, name: str, fields: dict[str, Field]) -> ClassSchema:
         """Add fields implied by a save (the caller checked the addField permission). Runs in `conn`'s transaction;
         as with `ensure_class(conn=…)`, the caller invalidates the cache after commit."""
         current = await self._locked(conn, name)
@@ -216,7 +216,7 @@ class SchemaCache:
         self._store(schema)
         return schema
 
-    async def _drop_field(self, conn: asyncpg.Connection, schema: ClassSchema, name: str) -> None:
+    async def _drop_field(self, conn: Connection, schema: ClassSchema, name: str) -> None:
         f = schema.fields.pop(name)
         if f.type == "Relation":
             await conn.execute(f"DROP TABLE IF EXISTS {q(join_table(schema.name, name))}")

@@ -150,7 +150,7 @@ class ClassSchema:
         found = self._derived.get("clp")
         if found is None:
             found = self._derived["clp"] = self._effective_clp()
-        return found  # type: ignore[no-any-return]
+        return found  # type: ignore[return-value]
 
     def _effective_clp(self) -> dict[str, Any]:
         """A class without a CLP is public; named operations left out are master-only."""
@@ -173,7 +173,7 @@ class ClassSchema:
             found = self._derived["columns"] = [
                 k for k, f in self.fields.items() if f.type not in ("Relation", "ACL") and k not in virtual
             ]
-        return found  # type: ignore[no-any-return]
+        return found  # type: ignore[return-value]
 
     def acl_index_fields(self) -> frozenset[str]:
         """Fields with an ACL-scoped index (`{"stage": "acl"}`): a GIN index over `value ␟ principal` pairs, so

@@ -29,6 +29,10 @@ async def _keep(conn: asyncpg.Connection) -> None:
 NO_TIMEOUT = "SET LOCAL statement_timeout = 0"
 
 
+# A connection of the pool (what `pool.acquire()` gives) or one of its own: every statement helper takes either.
+Connection = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
+
+
 async def create_pool(dsn: str, size: int, statement_timeout_ms: int = 0) -> asyncpg.Pool:
     return await asyncpg.create_pool(
         dsn,
