@@ -156,3 +156,15 @@ def test_clients_never_add_fields_to_system_classes(api: Api) -> None:
     fields = api.get("schemas/_Session").json()["fields"]
     assert "pwnField" not in fields and "pwnRel" not in fields
     assert "pwnField" not in api.get("schemas/_User").json()["fields"]
+
+
+def test_an_installation_saves_without_adding_fields(api: Api) -> None:
+    """The SDKs' installation fields are part of `_Installation`, so a client saves one although it may never add
+    a field to a system class."""
+    body = {"installationId": unique("inst"), "deviceType": "web", "appName": "crm", "channels": [], "badge": 0}
+    r = api.post("installations", body, as_=None)
+    assert r.status_code == 201, r.text
+    assert (
+        api.post("installations", {**body, "installationId": unique("inst"), "color": "red"}, as_=None).json()["code"]
+        == 119
+    )

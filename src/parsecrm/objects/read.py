@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -27,6 +26,7 @@ from ..backend import Backend
 from ..cloud.objects import ParseObject
 from ..errors import ErrorCode, ParseError, not_found
 from ..query import regex, tree
+from ..query.parse import parse_where
 from ..query.project import Shape, order_sql, parse_shape, row_json
 from ..query.sql import Context, Params, and_, render
 from ..query.where import compile_tree
@@ -65,15 +65,21 @@ GET_PARAMS = frozenset(
 MAX_BIGINT = 2**63 - 1
 
 
-@lru_cache(maxsize=8)
+_LIMITS: dict[int, tuple[Settings, tree.Limits]] = {}
+
+
 def limits(settings: Settings) -> tree.Limits:
-    """The query bounds the settings ask for."""
-    return tree.Limits(
-        settings.max_where_depth,
-        settings.max_where_clauses,
-        regex.RegexLimits(settings.max_regex_length),
-        settings.max_query_params,
-    )
+    """The query bounds the settings ask for (made once per Settings object: hashing one costs more than a read)."""
+    found = _LIMITS.get(id(settings))
+    if found is None or found[0] is not settings:
+        bounds = tree.Limits(
+            settings.max_where_depth,
+            settings.max_where_clauses,
+            regex.RegexLimits(settings.max_regex_length),
+            settings.max_query_params,
+        )
+        found = _LIMITS[id(settings)] = (settings, bounds)
+    return found[1]
 
 
 # -- parse -------------------------------------------------------------------------------------------------------
@@ -125,7 +131,7 @@ def parse_params(raw: Mapping[str, Any], bounds: tree.Limits, max_limit: int | N
         limit = _int_param("limit", raw.get("limit"), 100)
         include = "*" if _truthy(raw.get("includeAll")) else raw.get("include")
         return FindParams(
-            where=tree.parse_where(where_json(raw.get("where")), bounds),
+            where=parse_where(where_json(raw.get("where")), bounds),
             limit=min(limit, max_limit) if max_limit is not None else limit,
             skip=_int_param("skip", raw.get("skip"), 0),
             count=_truthy(raw.get("count")),
@@ -370,7 +376,7 @@ class RuleScope:
         """A `where` (JSON or a parsed tree) on `class_name` at `alias`, as SQL."""
         node = where if isinstance(where, (tree.And, tree.Or, tree.Nor, tree.Test, tree.RelatedTo)) else None
         if node is None:
-            node = tree.parse_where(where_json(where), self.ctx.limits)
+            node = parse_where(where_json(where), self.ctx.limits)
         return render(compile_tree(node, self.schema(class_name), alias, self.ctx), self.params)
 
 

@@ -11,8 +11,8 @@ from ..backend import Backend
 from ..errors import ErrorCode, ParseError
 from ..objects import Unit
 from ..objects.read import where_json
-from ..query import tree
 from ..query.aggregate import compile_distinct, compile_pipeline
+from ..query.parse import parse_where
 from ..values import Pointer, encode
 from .reply import Reply
 from .transport import Call
@@ -46,7 +46,7 @@ async def run(backend: Backend, call: Call, unit: Unit | None, cls: str) -> Repl
     security = rules.policy.read_sql(schema, "t", "find", rules.params)
     db = objects.connection(backend, unit)
     if "distinct" in params:
-        where = tree.parse_where(where_json(params.get("where")), rules.ctx.limits)
+        where = parse_where(where_json(params.get("where")), rules.ctx.limits)
         plan = compile_distinct(params["distinct"], where, schema, security, rules.ctx)
         rows = await db.fetch(plan.sql, *rules.params.values)
         kind = plan.columns[0][1]

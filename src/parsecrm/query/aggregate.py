@@ -14,6 +14,7 @@ from ..errors import ParseError
 from ..storage.model import ClassSchema, q
 from ..values import FIELD_NAME
 from . import tree
+from .parse import parse_where
 from .sql import Context, and_, render
 from .where import compile_tree
 
@@ -68,7 +69,7 @@ def compile_pipeline(pipeline: Any, schema: ClassSchema, security: str | None, c
         if name == "$match":
             if group is not None:
                 raise ParseError(errors.INVALID_QUERY, "$match after $group is not supported")
-            where.append(render(compile_tree(tree.parse_where(arg, ctx.limits), schema, alias, ctx), ctx.params))
+            where.append(render(compile_tree(parse_where(arg, ctx.limits), schema, alias, ctx), ctx.params))
         elif name == "$group":
             if group is not None or not isinstance(arg, dict) or "_id" not in arg:
                 raise ParseError(errors.INVALID_QUERY, "Invalid aggregate $group: it needs an _id")

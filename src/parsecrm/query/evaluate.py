@@ -29,15 +29,14 @@ adapter disagree, and the SQL compiler makes the same ones):
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol, TypeGuard
+from typing import Any, Protocol
 
-from ..values import parse_iso_or_none
 from . import regex, tree
+from .matching import approximate_text_match, eq_match, field_equal, in_match, lookup, order_key
+from .parse import parse_where
 from .regex import translate_regex
 from .tree import Limits, Node
 
@@ -72,150 +71,6 @@ class Resolver(Protocol):
     def text(self, value: Any, search: Mapping[str, Any]) -> bool:
         """Whether a field value matches a ``$text`` ``$search`` spec (see :func:`approximate_text_match`)."""
         ...
-
-
-# -- values ---------------------------------------------------------------------------------------------------------
-
-_POINTER_TYPES = frozenset({"Pointer", "Object"})
-
-
-def _is_number(x: Any) -> bool:
-    return isinstance(x, int | float) and not isinstance(x, bool)
-
-
-def _type_tag(x: Mapping[str, Any]) -> str | None:
-    tag = x.get("__type")
-    return tag if isinstance(tag, str) else None
-
-
-def _is_pointer(x: Any) -> TypeGuard[Mapping[str, Any]]:
-    return isinstance(x, Mapping) and _type_tag(x) in _POINTER_TYPES
-
-
-def _date_instant(x: Mapping[str, Any]) -> datetime | None:
-    iso = x.get("iso")
-    return parse_iso_or_none(iso) if isinstance(iso, str) else None
-
-
-def _equal(a: Any, b: Any) -> bool:
-    """Typed JSON equality (see the module docstring)."""
-    if a is None or b is None:
-        return a is None and b is None
-    if isinstance(a, bool) or isinstance(b, bool):
-        return isinstance(a, bool) and isinstance(b, bool) and a == b
-    if _is_number(a) or _is_number(b):
-        return _is_number(a) and _is_number(b) and a == b
-    if isinstance(a, str) or isinstance(b, str):
-        return isinstance(a, str) and isinstance(b, str) and a == b
-    if isinstance(a, list) or isinstance(b, list):
-        return (
-            isinstance(a, list)
-            and isinstance(b, list)
-            and len(a) == len(b)
-            and all(_equal(x, y) for x, y in zip(a, b, strict=True))
-        )
-    if not isinstance(a, Mapping) or not isinstance(b, Mapping):
-        return False
-    ta, tb = _type_tag(a), _type_tag(b)
-    if ta in _POINTER_TYPES and tb in _POINTER_TYPES:
-        return a.get("className") == b.get("className") and a.get("objectId") == b.get("objectId")
-    if ta != tb:
-        return False
-    if ta == "Date":
-        da, db = _date_instant(a), _date_instant(b)
-        return da is not None and da == db
-    if ta == "File":
-        return a.get("name") == b.get("name")
-    return a.keys() == b.keys() and all(_equal(a[k], b[k]) for k in a)
-
-
-def _field_equal(value: Any, v: Any) -> bool:
-    """``value`` (from the object, not an Array) equals the query value ``v``."""
-    if isinstance(v, str) and _is_pointer(value):
-        return bool(value.get("objectId") == v)
-    return _equal(value, v)
-
-
-def _eq_match(value: Any, v: Any) -> bool:
-    """Plain equality with Array "contains" semantics."""
-    if v is None:
-        return value is None
-    if value is None:
-        return False
-    if isinstance(value, list):
-        return _equal(value, v) or any(_field_equal(e, v) for e in value)
-    return _field_equal(value, v)
-
-
-def _in_match(value: Any, candidates: Iterable[Any]) -> bool:
-    return any(_eq_match(value, v) for v in candidates)
-
-
-_OrderKey = tuple[int, Any]
-
-
-def _order_key(x: Any) -> _OrderKey | None:
-    """A key comparable only with keys of the same kind (the int), or None if x is not orderable."""
-    if isinstance(x, bool):
-        return None
-    if _is_number(x):
-        return (1, x)
-    if isinstance(x, str):
-        return (2, x)
-    if isinstance(x, Mapping) and _type_tag(x) == "Date":
-        instant = _date_instant(x)
-        return None if instant is None else (3, instant)
-    return None
-
-
-def _lookup(obj: Mapping[str, Any], key: tree.Key) -> Any:
-    cur: Any = obj.get(key.head)
-    for part in key.path:
-        if not isinstance(cur, Mapping) or "__type" in cur:
-            return None
-        cur = cur.get(part)
-    if key.is_date and isinstance(cur, str):
-        return {"__type": "Date", "iso": cur}
-    return cur
-
-
-# -- $text (approximate) -----------------------------------------------------------------------------------------
-
-
-def _fold(text: str, case_sensitive: bool, diacritic_sensitive: bool) -> str:
-    if not case_sensitive:
-        text = text.casefold()
-    if not diacritic_sensitive:
-        text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
-    return text
-
-
-def approximate_text_match(value: Any, search: Mapping[str, Any]) -> bool:
-    """An approximation of ``$text`` ``$search``: Mongo-style terms on whole words, no stemming.
-
-    The field (a string) matches when it contains any of the terms as a word, none of the ``-negated`` terms, and
-    every ``"quoted phrase"`` as a substring. PostgreSQL full-text search (stemming, stop words) differs on some.
-    """
-    if not isinstance(value, str):
-        return False
-    term = str(search.get("$term", ""))
-    case_sensitive = search.get("$caseSensitive") is True
-    diacritic_sensitive = search.get("$diacriticSensitive") is True
-    text = _fold(value, case_sensitive, diacritic_sensitive)
-    words = set(re.findall(r"\w+", text))
-    phrases = [_fold(p, case_sensitive, diacritic_sensitive) for p in re.findall(r'"([^"]*)"', term)]
-    include: list[str] = []
-    exclude: list[str] = []
-    for token in re.sub(r'"[^"]*"', " ", term).split():
-        target = exclude if token.startswith("-") and len(token) > 1 else include
-        target.extend(re.findall(r"\w+", _fold(token, case_sensitive, diacritic_sensitive)))
-    if any(w in words for w in exclude):
-        return False
-    if any(p and p not in text for p in phrases):
-        return False
-    if not include:
-        return bool(phrases)
-    return any(w in words for w in include)
 
 
 # -- compilation ---------------------------------------------------------------------------------------------------
@@ -270,7 +125,7 @@ def compile_tree(node: Node) -> CompiledWhere:
 
 def compile_where(where: Any, limits: Limits | None = None) -> CompiledWhere:
     """Parse ``where`` (raising ParseError) and compile it."""
-    return CompiledWhere(tree.parse_where(where, limits))
+    return CompiledWhere(parse_where(where, limits))
 
 
 def matches(
@@ -284,7 +139,7 @@ def matches(
 def _compile(node: Node) -> _Pred:
     if isinstance(node, tree.Test):
         key, test = node.key, _compile_op(node.op)
-        return lambda obj, ctx: test(_lookup(obj, key), ctx)
+        return lambda obj, ctx: test(lookup(obj, key), ctx)
     if isinstance(node, tree.RelatedTo):
         pointer = {"__type": "Pointer", "className": node.class_name, "objectId": node.object_id}
         relation = node.key
@@ -305,12 +160,12 @@ def _compile_op(op: tree.Op) -> _Test:
 
 def _eq(op: tree.Eq) -> _Test:
     v = op.value
-    return lambda value, ctx: _eq_match(value, v)
+    return lambda value, ctx: eq_match(value, v)
 
 
 def _ne(op: tree.Ne) -> _Test:
     v = op.value
-    return lambda value, ctx: not _eq_match(value, v)
+    return lambda value, ctx: not eq_match(value, v)
 
 
 _ORDER: dict[str, Callable[[Any, Any], bool]] = {
@@ -327,14 +182,14 @@ def _compare(op: tree.Compare) -> _Test:
         relative = op.value
 
         def test_relative(value: Any, ctx: _Ctx) -> bool:
-            left = _order_key(value)
+            left = order_key(value)
             return left is not None and left[0] == 3 and bool(check(left[1], relative.at(ctx.now)))
 
         return test_relative
-    right = _order_key(op.value)
+    right = order_key(op.value)
 
     def test(value: Any, ctx: _Ctx) -> bool:
-        left = _order_key(value)
+        left = order_key(value)
         return left is not None and right is not None and left[0] == right[0] and bool(check(left[1], right[1]))
 
     return test
@@ -342,7 +197,7 @@ def _compare(op: tree.Compare) -> _Test:
 
 def _in(op: tree.In) -> _Test:
     items, negate = op.values, op.negate
-    return lambda value, ctx: _in_match(value, items) != negate
+    return lambda value, ctx: in_match(value, items) != negate
 
 
 def _exists(op: tree.Exists) -> _Test:
@@ -356,7 +211,7 @@ def _all(op: tree.All) -> _Test:
     def test(value: Any, ctx: _Ctx) -> bool:
         if not isinstance(value, list) or not items:
             return False
-        return all(any(_field_equal(e, item) for e in value) for item in items)
+        return all(any(field_equal(e, item) for e in value) for item in items)
 
     return test
 
@@ -377,7 +232,7 @@ def _contained_by(op: tree.ContainedBy) -> _Test:
     allowed = op.values
 
     def test(value: Any, ctx: _Ctx) -> bool:
-        return isinstance(value, list) and all(any(_field_equal(e, a) for a in allowed) for e in value)
+        return isinstance(value, list) and all(any(field_equal(e, a) for a in allowed) for e in value)
 
     return test
 
@@ -400,7 +255,7 @@ def _in_query(op: tree.InQuery) -> _Test:
             {"__type": "Pointer", "className": class_name, "objectId": r.get("objectId")}
             for r in ctx.sub_query(token, class_name, where)
         ]
-        return _in_match(value, pointers) != negate
+        return in_match(value, pointers) != negate
 
     return test
 
@@ -409,8 +264,8 @@ def _select(op: tree.Select) -> _Test:
     token, class_name, where, key, negate = object(), op.class_name, op.where, op.key, op.negate
 
     def test(value: Any, ctx: _Ctx) -> bool:
-        selected = [_lookup(r, key) for r in ctx.sub_query(token, class_name, where)]
-        return _in_match(value, [s for s in selected if s is not None]) != negate
+        selected = [lookup(r, key) for r in ctx.sub_query(token, class_name, where)]
+        return in_match(value, [s for s in selected if s is not None]) != negate
 
     return test
 

@@ -13,33 +13,23 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import orjson
-
 from ..errors import ErrorCode, ParseError
-from ..storage.model import ClassSchema, Field, q
-from ..values import iso, parse_iso_or_none
+from ..storage.model import ClassSchema, q
+from ..values import iso
 from . import regex, tree
+from .columns import (
+    MISMATCH,
+    PG_TYPES,
+    Column,
+    array_eq,
+    coerce,
+    has_element,
+    jsonb_list,
+    path_expr,
+    resolve,
+    scalar,
+)
 from .sql import Cond, Context, Params, Sql, and_, not_, or_, render
-
-PG_TYPES = {"String": "text", "Number": "float8", "Boolean": "bool", "Date": "timestamptz", "Pointer": "text"}
-
-
-class Column:
-    """A queried key: its SQL expression and schema field (None when the class has no such field)."""
-
-    __slots__ = ("expr", "field", "join", "path")
-
-    def __init__(self, expr: str, field: Field | None, path: tuple[str, ...] = (), join: str = "") -> None:
-        self.expr = expr
-        self.field = field
-        self.path = path  # sub-keys inside an Object field
-        self.join = join  # a Relation's join table
-
-    @property
-    def kind(self) -> str:
-        if self.path:
-            return "Path"
-        return self.field.type if self.field else "Unknown"
 
 
 def compile_tree(node: tree.Node, schema: ClassSchema, alias: str, ctx: Context) -> Cond:
@@ -63,103 +53,12 @@ def guard(key: tree.Key, schema: ClassSchema, ctx: Context) -> None:
         raise ParseError(ErrorCode.OPERATION_FORBIDDEN, "Permission denied")
 
 
-def resolve(key: tree.Key, schema: ClassSchema, alias: str) -> Column:
-    field = schema.fields.get(key.head)
-    if field is None or field.type == "ACL" or (key.head == "password" and schema.name == "_User"):
-        return Column("NULL", None)
-    if field.type == "Relation":
-        return Column(f'{alias}."objectId"', field, join=q(f"_Join:{key.head}:{schema.name}"))
-    expr = f"{alias}.{q(key.head)}"
-    if key.path:
-        if field.type not in ("Object", "Array"):
-            return Column("NULL", None)
-        return Column(expr, field, key.path)
-    return Column(expr, field)
-
-
-# -- values --------------------------------------------------------------------------------------------------------
-
-_MISMATCH = object()
-
-
-def coerce(col: Column, value: Any, ctx: Context) -> Any:
-    """A query value as the column's Python value, or _MISMATCH when it can never equal a value of that column."""
-    kind = col.kind
-    if isinstance(value, tree.RelativeTime):
-        return value.at(ctx.now) if kind == "Date" else _MISMATCH
-    if kind == "String":
-        return value if isinstance(value, str) else _MISMATCH
-    if kind == "Number":
-        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else _MISMATCH
-    if kind == "Boolean":
-        return value if isinstance(value, bool) else _MISMATCH
-    if kind == "Date":
-        if isinstance(value, dict) and value.get("__type") == "Date":
-            return parse_iso_or_none(value["iso"])
-        return _MISMATCH
-    if kind == "Pointer":
-        assert col.field is not None
-        if isinstance(value, dict) and value.get("__type") in ("Pointer", "Object"):
-            cls, oid = value["className"], value["objectId"]
-            if col.field.polymorphic:
-                return f"{cls}${oid}" if cls in col.field.targets else _MISMATCH
-            return oid if cls == col.field.target else _MISMATCH
-        if isinstance(value, str) and not col.field.polymorphic:
-            return value  # a bare objectId, as parse-server accepts
-        return _MISMATCH
-    if kind == "Relation":  # `{"watchers": pointer}` = the relation contains it
-        assert col.field is not None
-        if isinstance(value, dict) and value.get("__type") in ("Pointer", "Object"):
-            return value["objectId"] if value["className"] == col.field.target else _MISMATCH
-        return _MISMATCH
-    if kind == "Unknown":
-        return _MISMATCH
-    return value  # Object / Array / Path: compared as JSON
-
-
-def _jsonb_list(values: list[Any], params: Params) -> str:
-    """A jsonb[] parameter. Sent as text[] of encoded JSON: asyncpg would read nested lists as array dimensions."""
-    return params.add([orjson.dumps(v).decode() for v in values], "::text[]::jsonb[]")
-
-
-def _scalar(value: Any) -> bool:
-    return not isinstance(value, (dict, list))
-
-
-def _has_element(array_expr: str, test: str) -> str:
-    """Some element `e` of the jsonb array satisfies `test` (element equality, never jsonb containment, which
-    would let {"k":1} match [{"k":1,"j":2}])."""
-    return f"EXISTS (SELECT 1 FROM jsonb_array_elements({array_expr}) e WHERE {test})"
-
-
-def _path_expr(col: Column, params: Params) -> str:
-    return f"({col.expr} #> {params.add(list(col.path), '::text[]')})"
-
-
-def _array_eq(expr: Callable[[Params], str], value: Any, *, guard: bool = False) -> Sql:
-    """Mongo semantics for `{array_field: value}`: an element equals `value`, or (for a list) the whole array does."""
-
-    def emit(params: Params) -> str:
-        array = expr(params)
-        is_array = f"jsonb_typeof({array}) = 'array'"
-        if _scalar(value):
-            test = f"{array} @> {params.add([value], '::jsonb')}"  # exact for scalars, and indexable
-            return f"({is_array} AND {test})" if guard else test
-        p = params.add(value, "::jsonb")
-        test = _has_element(array, f"e = {p}")
-        if guard:
-            test = f"({is_array} AND {test})"
-        return f"({array} = {p} OR {test})" if isinstance(value, list) else test
-
-    return emit
-
-
 # -- operators -----------------------------------------------------------------------------------------------------
 
 
 def _is_null(col: Column) -> Cond:
     if col.path:
-        return lambda p: f"coalesce(jsonb_typeof({_path_expr(col, p)}), 'null') = 'null'"
+        return lambda p: f"coalesce(jsonb_typeof({path_expr(col, p)}), 'null') = 'null'"
     return True if col.kind == "Unknown" else (lambda p: f"{col.expr} IS NULL")
 
 
@@ -170,17 +69,17 @@ def _equals(col: Column, value: Any, ctx: Context) -> Cond:
     if kind == "Path":  # a sub-key of an Object field: equal, or an element of an array held there
 
         def path_eq(p: Params) -> str:
-            path = _path_expr(col, p)
-            contains = _array_eq(lambda _p: path, value, guard=True)(p)
+            path = path_expr(col, p)
+            contains = array_eq(lambda _p: path, value, guard=True)(p)
             return f"({path} = {p.add(value, '::jsonb')} OR {contains})"
 
         return path_eq
     if kind == "Array":
-        return _array_eq(lambda _p: col.expr, value)
+        return array_eq(lambda _p: col.expr, value)
     if kind == "Object":
         return lambda p: f"{col.expr} = {p.add(value, '::jsonb')}"
     v = coerce(col, value, ctx)
-    if v is _MISMATCH:
+    if v is MISMATCH:
         return False
     if kind == "Relation":
         return lambda p: f'{col.expr} IN (SELECT "owningId" FROM {col.join} WHERE "relatedId" = {p.add(v, "::text")})'
@@ -197,7 +96,7 @@ def _ne(col: Column, op: tree.Ne, ctx: Context) -> Cond:
     if value is None or col.kind in ("Path", "Array", "Object"):
         return not_(_equals(col, value, ctx))
     v = coerce(col, value, ctx)
-    if v is _MISMATCH:
+    if v is MISMATCH:
         return True
     cast = "::" + PG_TYPES[col.kind]
     return lambda p: f"{col.expr} IS DISTINCT FROM {p.add(v, cast)}"
@@ -214,20 +113,20 @@ def _compare(col: Column, op: tree.Compare, ctx: Context) -> Cond:
         if isinstance(value, dict) and value.get("__type") == "Date":
             # Dates inside Object fields are stored as their wire JSON; ISO strings sort as instants.
             when = str(value["iso"])
-            return lambda p: f"({_path_expr(col, p)} ->> 'iso') {sql_op} {p.add(when, '::text')}"
+            return lambda p: f"({path_expr(col, p)} ->> 'iso') {sql_op} {p.add(when, '::text')}"
         if not isinstance(value, (int, float, str)) or isinstance(value, bool):
             return False
         jtype = "number" if not isinstance(value, str) else "string"
 
         def path_compare(p: Params) -> str:
-            path = _path_expr(col, p)
+            path = path_expr(col, p)
             return f"(jsonb_typeof({path}) = '{jtype}' AND {path} {sql_op} {p.add(value, '::jsonb')})"
 
         return path_compare
     if col.kind in ("Array", "Object", "Relation", "Unknown", "Boolean", "Pointer"):
         return False
     v = coerce(col, value, ctx)
-    if v is _MISMATCH:
+    if v is MISMATCH:
         return False
     cast = "::" + PG_TYPES[col.kind]
     return lambda p: f"{col.expr} {sql_op} {p.add(v, cast)}"
@@ -245,20 +144,20 @@ def _in_values(col: Column, all_values: tuple[Any, ...], ctx: Context) -> Cond:
         return null_part
     kind = col.kind
     if kind == "Object":
-        return or_([lambda p: f"{col.expr} = ANY({_jsonb_list(values, p)})", null_part])
+        return or_([lambda p: f"{col.expr} = ANY({jsonb_list(values, p)})", null_part])
     if kind in ("Array", "Path"):
         whole_too = kind == "Path" or any(isinstance(v, list) for v in values)
 
         def listed(p: Params) -> str:
-            expr = _path_expr(col, p) if kind == "Path" else col.expr
-            items = _jsonb_list(values, p)
-            element = _has_element(expr, f"e = ANY({items})")
+            expr = path_expr(col, p) if kind == "Path" else col.expr
+            items = jsonb_list(values, p)
+            element = has_element(expr, f"e = ANY({items})")
             if kind == "Path":
                 element = f"(jsonb_typeof({expr}) = 'array' AND {element})"
             return f"({expr} = ANY({items}) OR {element})" if whole_too else element
 
         return or_([listed, null_part])
-    coerced = [c for c in (coerce(col, v, ctx) for v in values) if c is not _MISMATCH]
+    coerced = [c for c in (coerce(col, v, ctx) for v in values) if c is not MISMATCH]
     if not coerced:
         return null_part
     if kind == "Relation":
@@ -287,7 +186,7 @@ def _array_target(col: Column) -> Callable[[Params], tuple[str, str]] | None:
     if col.kind == "Path":
 
         def path(p: Params) -> tuple[str, str]:
-            expr = _path_expr(col, p)
+            expr = path_expr(col, p)
             return expr, f"jsonb_typeof({expr}) = 'array'"
 
         return path
@@ -298,12 +197,12 @@ def _all(col: Column, op: tree.All, ctx: Context) -> Cond:
     target = _array_target(col)
     if target is None or not op.values:
         return False
-    plain = [v for v in op.values if _scalar(v)]
-    nested = [v for v in op.values if not _scalar(v)]
+    plain = [v for v in op.values if scalar(v)]
+    nested = [v for v in op.values if not scalar(v)]
 
     def emit(p: Params) -> str:
         expr, guard_sql = target(p)
-        parts = [guard_sql] + [_has_element(expr, f"e = {p.add(v, '::jsonb')}") for v in nested]
+        parts = [guard_sql] + [has_element(expr, f"e = {p.add(v, '::jsonb')}") for v in nested]
         if plain:
             parts.append(f"{expr} @> {p.add(plain, '::jsonb')}")
         return "(" + " AND ".join(parts) + ")"
@@ -323,7 +222,7 @@ def _all_regex(col: Column, op: tree.AllRegex, ctx: Context) -> Cond:
         for pattern, insensitive in compiled:
             match = "~*" if insensitive else "~"
             test = f"jsonb_typeof(e) = 'string' AND (e #>> '{{}}') {match} {p.add(pattern, '::text')}"
-            parts.append(_has_element(expr, test))
+            parts.append(has_element(expr, test))
         return "(" + " AND ".join(parts) + ")"
 
     return emit
@@ -337,10 +236,8 @@ def _contained_by(col: Column, op: tree.ContainedBy, ctx: Context) -> Cond:
 
     def emit(p: Params) -> str:
         expr, guard_sql = target(p)
-        if values:
-            outside = _has_element(expr, f"NOT (e = ANY({_jsonb_list(values, p)}))")
-        else:
-            outside = _has_element(expr, "TRUE")
+        test = f"NOT (e = ANY({jsonb_list(values, p)}))" if values else "TRUE"
+        outside = has_element(expr, test)
         return f"({guard_sql} AND {expr} IS NOT NULL AND NOT coalesce({outside}, false))"
 
     return emit
@@ -352,7 +249,7 @@ def _regex(col: Column, op: tree.Regex, ctx: Context) -> Cond:
     if col.kind == "Path":
 
         def path_regex(p: Params) -> str:
-            path = _path_expr(col, p)
+            path = path_expr(col, p)
             return f"(jsonb_typeof({path}) = 'string' AND ({path} #>> '{{}}') {match} {p.add(pattern, '::text')})"
 
         return path_regex
@@ -367,7 +264,7 @@ def _text(col: Column, op: tree.Text, ctx: Context) -> Cond:
     if col.kind != "String":
         return False
     # Same expression as the text indexes (storage/ddl.py index_sql), so PostgreSQL can use them. The language is
-    # one of tree.TEXT_LANGUAGES, never client text.
+    # one of parse.TEXT_LANGUAGES, never client text.
     vector = f"to_tsvector('{op.language}', coalesce({col.expr}, ''))"
 
     def query(p: Params) -> str:

@@ -36,6 +36,28 @@ SYSTEM_FIELDS: dict[str, dict[str, dict[str, Any]]] = {
         "users": {"type": "Relation", "targetClass": "_User"},
         "roles": {"type": "Relation", "targetClass": "_Role"},
     },
+    # parse-server's installation fields, so that the SDKs can save installations (clients never add fields to a
+    # system class: security/policy.py)
+    "_Installation": {
+        **{
+            name: {"type": "String"}
+            for name in (
+                "installationId",
+                "deviceToken",
+                "deviceType",
+                "pushType",
+                "GCMSenderId",
+                "timeZone",
+                "localeIdentifier",
+                "appVersion",
+                "appName",
+                "appIdentifier",
+                "parseVersion",
+            )
+        },
+        "channels": {"type": "Array"},
+        "badge": {"type": "Number"},
+    },
     "_Session": {
         "user": {"type": "Pointer", "targetClass": "_User"},
         "sessionToken": {"type": "String"},
