@@ -36,8 +36,11 @@ chromium:
 ## the browser tests: reference pages (tests/browser) and Parse Dashboard (tests/dashboard)
 browser-deps: tests/browser/node_modules/.package-lock.json tests/dashboard/node_modules/.package-lock.json chromium
 
+## make lint: ruff (lint everywhere, formatting of src/) and the type checker (mypy --strict on src/, pyproject.toml)
 lint: install
 	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src
+	$(BIN)/mypy
 
 ## make test: installs what the tests need, then runs them all (pytest starts real servers on a real PostgreSQL)
 test: install sdk-deps browser-deps lint

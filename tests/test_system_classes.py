@@ -136,3 +136,35 @@ def test_even_the_master_key_cannot_change_what_a_session_is_made_with(api: Api,
     v = Victim(user["sessionToken"], user["objectId"], sid, user["objectId"])
     r = api.put(f"sessions/{sid}", {key: hostile_value(key, v)}, as_="master")
     assert (r.status_code, r.json()["code"]) == (400, SYSTEM_KEYS["_Session"][key].code)
+
+
+def test_clients_never_add_fields_to_system_classes(api: Api) -> None:
+    """Issue 8 item 6: a new column on `_Session` (or a relation table) is DDL on a table every request reads; only
+    the master key may add fields to system classes, whatever PARSE_ALLOW_CLIENT_CLASS_CREATION says (the test
+    server allows client class creation)."""
+    user = api.signup()
+    token = user["sessionToken"]
+    sid = api.get("sessions/me", as_=token).json()["objectId"]
+    me = {"__type": "Pointer", "className": "_User", "objectId": user["objectId"]}
+    for path, body in [
+        (f"sessions/{sid}", {"pwnField": "x"}),
+        (f"sessions/{sid}", {"pwnRel": {"__op": "AddRelation", "objects": [me]}}),
+        (f"users/{user['objectId']}", {"pwnField": "x"}),
+    ]:
+        r = api.put(path, body, as_=token)
+        assert (r.status_code, r.json()["code"]) == (400, 119), (path, r.text)
+    fields = api.get("schemas/_Session").json()["fields"]
+    assert "pwnField" not in fields and "pwnRel" not in fields
+    assert "pwnField" not in api.get("schemas/_User").json()["fields"]
+
+
+def test_an_installation_saves_without_adding_fields(api: Api) -> None:
+    """The SDKs' installation fields are part of `_Installation`, so a client saves one although it may never add
+    a field to a system class."""
+    body = {"installationId": unique("inst"), "deviceType": "web", "appName": "crm", "channels": [], "badge": 0}
+    r = api.post("installations", body, as_=None)
+    assert r.status_code == 201, r.text
+    assert (
+        api.post("installations", {**body, "installationId": unique("inst"), "color": "red"}, as_=None).json()["code"]
+        == 119
+    )

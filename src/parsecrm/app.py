@@ -33,6 +33,40 @@ log = logging.getLogger("parsecrm.http")
 
 JSON_HEADERS = [(b"content-type", b"application/json; charset=utf-8"), *CORS_HEADERS]
 NOT_FOUND = b'{"code":108,"error":"Not Found"}'
+WATCH_AFTER = 0.1  # seconds into a request from which a client's disconnect cancels it
+
+
+class ClientWatch:
+    """Cancels a request's task when its client disconnects, so a slow query it started is cancelled in
+    PostgreSQL and its connection goes back to the pool. Only requests still running after WATCH_AFTER are
+    watched: the timer costs nothing, a watching task is made only for the slow few."""
+
+    def __init__(self, receive: Receive) -> None:
+        self.receive = receive
+        self.task = asyncio.current_task()
+        self.gone = False
+        self._timer: asyncio.TimerHandle | None = None
+        self._watcher: asyncio.Task[None] | None = None
+
+    def arm(self) -> None:
+        """Start watching (call once the request body has been read: the next message is the disconnect)."""
+        self._timer = asyncio.get_running_loop().call_later(WATCH_AFTER, self._start)
+
+    def _start(self) -> None:
+        self._watcher = asyncio.ensure_future(self._wait())
+
+    async def _wait(self) -> None:
+        while (await self.receive())["type"] != "http.disconnect":
+            pass
+        self.gone = True
+        if self.task is not None:
+            self.task.cancel()
+
+    def close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        if self._watcher is not None:
+            self._watcher.cancel()
 
 
 class App:
@@ -108,20 +142,31 @@ class App:
         started = time.perf_counter()
         if self.settings.debug:
             timing.start()
+        watch = ClientWatch(receive)
         try:
-            reply = await self.handle(scope, receive, path[len(self.mount) :].strip("/"))
+            reply = await self.handle(scope, receive, path[len(self.mount) :].strip("/"), watch)
             body = reply.encoded()
+        except asyncio.CancelledError:
+            if not watch.gone:
+                raise
+            asyncio.current_task().uncancel()  # type: ignore[union-attr]
+            log.info(
+                "client went away: %s %s cancelled after %.3f s", scope["method"], path, time.perf_counter() - started
+            )
+            return
         except Exception as exc:
             status, error = errors.reply_for(exc, f"{scope['method']} {path}")
             reply = Reply(error, status)
             body = reply.encoded()
+        finally:
+            watch.close()
         own_type = any(k == b"content-type" for k, _ in reply.headers)
         headers = (CORS_HEADERS if own_type else JSON_HEADERS) + reply.headers
         if self.settings.debug:
             headers = [*headers, (b"server-timing", timing.header(time.perf_counter() - started))]
         await _send(send, reply.status, body, headers)
 
-    async def handle(self, scope: Scope, receive: Receive, rel: str) -> Reply:
+    async def handle(self, scope: Scope, receive: Receive, rel: str, watch: ClientWatch) -> Reply:
         backend = self.backend
         if backend is None:
             raise ParseError(errors.INTERNAL_SERVER_ERROR, "starting", status=503)
@@ -138,6 +183,7 @@ class App:
         client = scope.get("client")
         ip = client[0] if client else None
         raw = await self._read_body(receive)
+        watch.arm()
         query = parse_query_string(scope.get("query_string", b""))
         if auth is Auth.LINK:  # a page opened from a mail: its token is the credential, its form the body
             form = parse_query_string(raw) if raw and not raw.lstrip().startswith(b"{") else decode_body(raw, "", True)
@@ -159,7 +205,6 @@ class App:
                 lambda b: _replay_headers(self.settings.server_url, call, b),
             )
         return await ROUTER.dispatch(backend, call, None)
-
 
     async def _files(self, backend: Backend, scope: Scope, receive: Receive, rel: str) -> Reply:
         """/files, answered before routing: its bodies are bytes (or base64 in the JS SDK's envelope), not API JSON,

@@ -19,9 +19,9 @@ from .query.project import set_file_url_prefix
 from .security.sessions import AUTH_CHANNEL, Sessions
 from .security.tokens import ApiTokens
 from .settings import Settings
+from .storage.cache import DDL_CHANNEL, SCHEMA_CHANNEL, SchemaCache
 from .storage.notify import Listener
 from .storage.pool import create_pool
-from .storage.schema import DDL_CHANNEL, SCHEMA_CHANNEL, SchemaCache
 
 CONFIG_CHANNEL = "parsecrm_config"
 
@@ -45,7 +45,9 @@ class Backend:
     async def open(cls, settings: Settings, dsn: str, cloud: Cloud, bootstrap_sql: Sequence[str] = ()) -> Backend:
         """Connect, create what every process needs (`bootstrap_sql`: statements of the layers above, e.g. the
         idempotency table), listen for invalidations and run the Cloud Code start-up hooks."""
-        pool = await create_pool(dsn, settings.db_pool_size, count_statements=settings.debug)
+        pool = await create_pool(
+            dsn, settings.db_pool_size, settings.statement_timeout_ms, count_statements=settings.debug
+        )
         schemas = SchemaCache(pool)
         sessions = Sessions(pool, schemas)
         tokens = ApiTokens(pool, schemas, settings.token_rate_limit)

@@ -10,7 +10,7 @@ from typing import Any
 
 from . import errors
 from .errors import ParseError
-from .storage.schema import ClassSchema, Field, describe
+from .storage.model import ClassSchema, Field, describe
 from .values import Pointer, check_field_name, decode, encode, type_of
 
 READ_ONLY_KEYS = {"createdAt", "updatedAt", "className", "__type"}

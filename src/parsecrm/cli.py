@@ -15,7 +15,7 @@ import os
 import subprocess
 import sys
 
-from .settings import from_env
+from .settings import Settings, from_env, persistent_master_key
 
 
 def _database_url() -> str:
@@ -37,7 +37,9 @@ def serve(args: argparse.Namespace) -> None:
         os.environ["PORT"] = str(args.port)
     _database_url()
     settings = from_env()
-    os.environ["PARSE_MASTER_KEY"] = settings.master_key  # workers must agree on a generated key
+    if not settings.master_key:  # generated once and kept under the data directory; workers get it from here
+        os.environ["PARSE_MASTER_KEY"] = persistent_master_key(settings.data_dir)
+        settings = from_env()
     os.environ.setdefault("CRM_DATA_DIR", str(settings.data_dir))
     web = os.environ.get("CRM_WEB_DIR") or _default_web_dir()
     if web:
@@ -74,7 +76,7 @@ def _default_web_dir() -> str | None:
     return None
 
 
-def _banner(settings, web: str | None) -> None:
+def _banner(settings: Settings, web: str | None) -> None:
     base = f"http://{settings.host}:{settings.port}"
     url = os.environ.get("DATABASE_URL", "")
     embedded = "host=/" in url or "@/" in url
@@ -84,8 +86,11 @@ def _banner(settings, web: str | None) -> None:
         f"  API (Parse REST)   {base}{settings.mount_path}",
         *([f"  App                {base}/"] if web else []),
         f"  GraphQL            {base}{settings.graphql_path}   (playground in a browser)",
-        *([f"  Reference          {base}/schema   {base}/api   {base}{settings.mount_path}/openapi.json"]
-          if settings.api_reference else []),
+        *(
+            [f"  Reference          {base}/schema   {base}/api   {base}{settings.mount_path}/openapi.json"]
+            if settings.api_reference
+            else []
+        ),
         f"  Application ID     {settings.app_id}",
         f"  Master key         {settings.master_key}   (loopback only)",
         f"  JavaScript key     {settings.javascript_key or '(none required)'}",
@@ -137,8 +142,7 @@ def main(argv: list[str] | None = None) -> None:
     p = sub.add_parser("mcp", help="MCP server over stdio, acting as an API token's user")
     p.add_argument("--token", help="an API token (or set CRM_API_TOKEN)")
     p.set_defaults(fn=mcp)
-    p = sub.add_parser("bench", help="benchmarks, side by side with parse-server (see bench/README.md)",
-                       add_help=False)
+    p = sub.add_parser("bench", help="benchmarks, side by side with parse-server (see bench/README.md)", add_help=False)
     p.set_defaults(fn=None)
     from .crm import commands
 

@@ -19,7 +19,7 @@ import orjson
 from . import errors, objects
 from .backend import Backend
 from .cloud.objects import ParseObject
-from .cloud.registry import Request
+from .cloud.requests import LoginRequest, LogoutRequest
 from .errors import ParseError
 from .objects import Unit, in_unit
 from .security.caller import MASTER, Caller
@@ -155,10 +155,15 @@ async def log_in(backend: Backend, caller: Caller, params: dict[str, Any]) -> by
             )
         raise ParseError(errors.OBJECT_NOT_FOUND, "Invalid username/password.")
     user_id = row["objectId"]
-    user_json = await objects.fetch_one(backend, MASTER, "_User", user_id)
+    user_json = await objects.fetch_json(backend, MASTER, "_User", user_id)
     assert user_json is not None
     if backend.cloud.has("beforeLogin", "_User"):
-        req = Request("beforeLogin", caller, object=ParseObject.from_json("_User", user_json), backend=backend)
+        req = LoginRequest(
+            caller=caller,
+            data=objects.CloudData(backend, caller, None),
+            backend=backend,
+            object=ParseObject.from_json("_User", user_json),
+        )
         await backend.cloud.run("beforeLogin", "_User", req)
 
     async def work(u: Unit) -> str:
@@ -173,7 +178,13 @@ async def log_in(backend: Backend, caller: Caller, params: dict[str, Any]) -> by
     token = await in_unit(backend, None, work)
     user_json["sessionToken"] = token
     if backend.cloud.has("afterLogin", "_User"):
-        req = Request("afterLogin", caller, object=ParseObject.from_json("_User", user_json), backend=backend)
+        req = LoginRequest(
+            caller=caller,
+            data=objects.CloudData(backend, caller, None),
+            backend=backend,
+            trigger="afterLogin",
+            object=ParseObject.from_json("_User", user_json),
+        )
         await backend.cloud.run("afterLogin", "_User", req)
     return orjson.dumps(user_json)
 
@@ -181,7 +192,7 @@ async def log_in(backend: Backend, caller: Caller, params: dict[str, Any]) -> by
 async def me(backend: Backend, caller: Caller) -> bytes:
     if not caller.session_token or not caller.user_id:
         raise ParseError(errors.INVALID_SESSION_TOKEN, "Invalid session token")
-    user_json = await objects.fetch_one(backend, MASTER, "_User", caller.user_id)
+    user_json = await objects.fetch_json(backend, MASTER, "_User", caller.user_id)
     if user_json is None:
         raise ParseError(errors.INVALID_SESSION_TOKEN, "Invalid session token")
     user_json["sessionToken"] = caller.session_token
@@ -200,7 +211,11 @@ async def log_out(backend: Backend, caller: Caller) -> dict[str, Any]:
     if row is not None and backend.cloud.has("afterLogout", "_Session"):
         session = ParseObject("_Session", {"sessionToken": caller.session_token}, row["objectId"])
         await backend.cloud.run(
-            "afterLogout", "_Session", Request("afterLogout", caller, object=session, backend=backend)
+            "afterLogout",
+            "_Session",
+            LogoutRequest(
+                caller=caller, data=objects.CloudData(backend, caller, None), backend=backend, object=session
+            ),
         )
     return {}
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..backend import Backend
-from ..storage.schema import ClassSchema, Field
+from ..storage.model import ClassSchema, Field
 
 CRM_CLASSES = ("_User", "Company", "Contact", "Deal", "Activity", "DealStageChange", "AgentChange")
 SYSTEM_FIELDS = ("objectId", "createdAt", "updatedAt", "ACL")

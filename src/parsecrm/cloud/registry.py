@@ -7,13 +7,20 @@ import importlib.util
 import inspect
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from ..errors import ErrorCode, ParseError
-from ..security.caller import Caller
-from .objects import ParseObject
+from ..errors import ErrorCode, ParseError, as_api_error
+from .requests import (
+    AfterFindRequest,
+    DeleteRequest,
+    FindRequest,
+    FunctionRequest,
+    LoginRequest,
+    LogoutRequest,
+    Request,
+    SaveRequest,
+)
 
 log = logging.getLogger("parsecrm.cloud")
 
@@ -29,109 +36,90 @@ TRIGGERS = (
     "afterLogout",
 )
 
-Handler = Callable[["Request"], Awaitable[Any] | Any]
+Handler = Callable[[Any], Awaitable[Any] | Any]
+SaveHook = Callable[[SaveRequest], Awaitable[None] | None]
+DeleteHook = Callable[[DeleteRequest], Awaitable[None] | None]
+FindHook = Callable[[FindRequest], Awaitable[None] | None]
+AfterFindHook = Callable[[AfterFindRequest], Awaitable[None] | None]
+LoginHook = Callable[[LoginRequest], Awaitable[None] | None]
+LogoutHook = Callable[[LogoutRequest], Awaitable[None] | None]
+Function = Callable[[FunctionRequest], Awaitable[Any] | Any]
 Mailer = Callable[[str, str, str], Awaitable[None]]
-
-
-@dataclass
-class Request:
-    """What a hook or function receives (parse-server's `request`)."""
-
-    trigger: str
-    caller: Caller
-    object: ParseObject | None = None
-    original: ParseObject | None = None
-    params: dict[str, Any] = field(default_factory=dict)
-    context: dict[str, Any] = field(default_factory=dict)
-    query: dict[str, Any] | None = None  # beforeFind: the find parameters (where, order, limit, …), mutable
-    objects: list[ParseObject] | None = None  # afterFind: the results, replaceable
-    function_name: str | None = None
-    backend: Any = None  # the Backend, for hooks that query (see parsecrm.backend)
-    unit: Any = None  # the write's transaction (objects.Unit): writes a hook makes with it commit or fail together
-    in_transaction: list[Callable[[ParseObject], Awaitable[None]]] = field(default_factory=list)
-
-    def after_write(self, fn: Callable[[ParseObject], Awaitable[None]]) -> None:
-        """beforeSave only: run `fn(saved_object)` right after the row is written, inside the same transaction
-        (the saved object has its objectId, also for a new object)."""
-        self.in_transaction.append(fn)
-
-    @property
-    def user(self) -> dict[str, Any] | None:
-        return self.caller.user
-
-    @property
-    def master(self) -> bool:
-        return self.caller.master
-
-    @property
-    def ip(self) -> str | None:
-        return self.caller.ip
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return self.caller.headers
-
-    @property
-    def installation_id(self) -> str | None:
-        return self.caller.installation_id
+StartupHook = Callable[[Any], Awaitable[None]]
+H = TypeVar("H")
 
 
 class Cloud:
+    """The registry of one deployment's hooks and functions (the CRM's rules register on one too)."""
+
     def __init__(self) -> None:
         self.triggers: dict[tuple[str, str], list[Handler]] = {}
-        self.functions: dict[str, Handler] = {}
-        self.startup: list[Callable[[Any], Awaitable[None]]] = []
+        self.functions: dict[str, Function] = {}
+        self.startup: list[StartupHook] = []
         self.mailer: Mailer | None = None
 
     # -- registration ---------------------------------------------------------------------------------------------
-    def _trigger(self, name: str, class_name: str) -> Callable[[Handler], Handler]:
-        def register(fn: Handler) -> Handler:
-            self.triggers.setdefault((name, class_name), []).append(fn)
+    def _trigger(self, name: str, class_name: str) -> Callable[[H], H]:
+        def register(fn: H) -> H:
+            self.triggers.setdefault((name, class_name), []).append(fn)  # type: ignore[arg-type]
             return fn
 
         return register
 
-    def before_save(self, class_name: str) -> Callable[[Handler], Handler]:
+    def before_save(self, class_name: str) -> Callable[[SaveHook], SaveHook]:
+        """Run before an object of the class is created or updated; may change `req.object` or raise to refuse."""
         return self._trigger("beforeSave", class_name)
 
-    def after_save(self, class_name: str) -> Callable[[Handler], Handler]:
+    def after_save(self, class_name: str) -> Callable[[SaveHook], SaveHook]:
+        """Run after a save committed; errors are logged only (the save already happened)."""
         return self._trigger("afterSave", class_name)
 
-    def before_delete(self, class_name: str) -> Callable[[Handler], Handler]:
+    def before_delete(self, class_name: str) -> Callable[[DeleteHook], DeleteHook]:
+        """Run before an object of the class is deleted, in its transaction; raise to refuse."""
         return self._trigger("beforeDelete", class_name)
 
-    def after_delete(self, class_name: str) -> Callable[[Handler], Handler]:
+    def after_delete(self, class_name: str) -> Callable[[DeleteHook], DeleteHook]:
+        """Run after a delete committed; errors are logged only."""
         return self._trigger("afterDelete", class_name)
 
-    def before_find(self, class_name: str) -> Callable[[Handler], Handler]:
+    def before_find(self, class_name: str) -> Callable[[FindHook], FindHook]:
+        """Run before a find/get/count on the class; may rewrite `req.find_params`."""
         return self._trigger("beforeFind", class_name)
 
-    def after_find(self, class_name: str) -> Callable[[Handler], Handler]:
+    def after_find(self, class_name: str) -> Callable[[AfterFindHook], AfterFindHook]:
+        """Run on a find's results; may change or replace `req.objects`."""
         return self._trigger("afterFind", class_name)
 
-    def before_login(self) -> Callable[[Handler], Handler]:
+    def before_login(self) -> Callable[[LoginHook], LoginHook]:
+        """Run when a password was right, before the session is made; raise to refuse the log-in."""
         return self._trigger("beforeLogin", "_User")
 
-    def after_login(self) -> Callable[[Handler], Handler]:
+    def after_login(self) -> Callable[[LoginHook], LoginHook]:
+        """Run after a log-in made its session."""
         return self._trigger("afterLogin", "_User")
 
-    def after_logout(self) -> Callable[[Handler], Handler]:
+    def after_logout(self) -> Callable[[LogoutHook], LogoutHook]:
+        """Run after a session was ended by log-out."""
         return self._trigger("afterLogout", "_Session")
 
-    def define(self, name: str) -> Callable[[Handler], Handler]:
-        def register(fn: Handler) -> Handler:
+    def define(self, name: str) -> Callable[[Function], Function]:
+        """A Cloud function, called by `POST /functions/<name>` (`Parse.Cloud.run`); its return value is the
+        result."""
+
+        def register(fn: Function) -> Function:
             self.functions[name] = fn
             return fn
 
         return register
 
     def mail_sender(self, fn: Mailer) -> Mailer:
-        """Register how the server sends mail (password resets): `async def send(to, subject, text)`.
-        Without one, the message is logged, which is what development wants."""
+        """How the server sends mail (password resets): `async def send(to, subject, text)`. Without one, the
+        message is logged, which is what development wants."""
         self.mailer = fn
         return fn
 
-    def on_startup(self, fn: Callable[[Any], Awaitable[None]]) -> Callable[[Any], Awaitable[None]]:
+    def on_startup(self, fn: StartupHook) -> StartupHook:
+        """Run once per server process at start-up, with the Backend."""
         self.startup.append(fn)
         return fn
 
@@ -147,11 +135,12 @@ class Cloud:
         return (trigger, class_name) in self.triggers
 
     async def run(self, trigger: str, class_name: str, request: Request) -> None:
+        """Run the trigger's hooks in registration order; the first error stops them."""
         for fn in self.triggers.get((trigger, class_name), ()):
             await call(fn, request)
 
 
-async def call(fn: Handler, request: Request) -> Any:
+async def call(fn: Callable[[Any], Any], request: Request) -> Any:
     """Run a hook; anything but a ParseError becomes code 141 with its message, as in parse-server."""
     try:
         result = fn(request)
@@ -161,6 +150,9 @@ async def call(fn: Handler, request: Request) -> Any:
     except ParseError:
         raise
     except Exception as exc:
+        known = as_api_error(exc)  # e.g. a query the hook ran hit the statement timeout: 124, not 141
+        if known is not None:
+            raise known from exc
         log.exception("cloud code %s failed", getattr(fn, "__name__", fn))
         raise ParseError(ErrorCode.SCRIPT_FAILED, str(exc) or type(exc).__name__) from exc
 

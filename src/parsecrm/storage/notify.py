@@ -29,10 +29,10 @@ class Listener:
     def on(self, channel: str, callback: Callback) -> None:
         self.handlers.setdefault(channel, []).append(callback)
 
-    def _dispatch(self, _conn: object, _pid: int, channel: str, payload: str) -> None:
+    def _dispatch(self, _conn: object, _pid: int, channel: str, payload: object) -> None:
         for cb in self.handlers.get(channel, []):
             try:
-                cb(payload)
+                cb(str(payload))
             except Exception:  # a broken cache callback must not kill the listener
                 log.exception("notification handler failed on %s", channel)
 
