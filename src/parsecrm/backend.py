@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 import asyncpg
 
 from .cloud.registry import Cloud
+from .security import system_classes
 from .security.sessions import AUTH_CHANNEL, Sessions
 from .settings import Settings
+from .storage import system_tables
 from .storage.cache import SCHEMA_CHANNEL, SchemaCache
 from .storage.notify import Listener
 from .storage.pool import create_pool
@@ -38,7 +40,13 @@ class Backend:
     async def open(cls, settings: Settings, dsn: str, cloud: Cloud, bootstrap_sql: Sequence[str] = ()) -> Backend:
         """Connect, create what every process needs (`bootstrap_sql`: statements of the layers above, e.g. the
         idempotency table), listen for invalidations and run the Cloud Code start-up hooks."""
-        pool = await create_pool(dsn, settings.db_pool_size, settings.statement_timeout_ms)
+        pool = await create_pool(
+            dsn,
+            settings.db_pool_size,
+            settings.statement_timeout_ms,
+            connect_timeout=settings.db_connect_timeout,
+            count_statements=settings.debug,
+        )
         schemas = SchemaCache(pool)
         sessions = Sessions(pool, schemas)
         listener = Listener(dsn)
@@ -47,7 +55,9 @@ class Backend:
         listener.on(AUTH_CHANNEL, sessions.invalidate)
         listener.on(CONFIG_CHANNEL, lambda _p: backend._drop_config())
         await listener.start()
-        await schemas.bootstrap(bootstrap_sql)
+        await schemas.bootstrap([*bootstrap_sql, *system_tables.SYSTEM_TABLES_SQL])
+        await system_classes.apply(backend)
+        backend.background.append(asyncio.create_task(system_tables.sweep(pool)))
         for hook in cloud.startup:
             await hook(backend)
         return backend

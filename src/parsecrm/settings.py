@@ -72,6 +72,50 @@ def _mount(raw: str) -> str:
 
 
 @dataclass(frozen=True)
+class Rate:
+    """A rate limit: at most `count` requests per `seconds`, refilled evenly (a token bucket of `count`)."""
+
+    count: int
+    seconds: float
+
+
+def _rate(raw: str) -> Rate | None:
+    """`N/S` (N requests per S seconds); `off` or `0` disables one limit (PARSE_RATE_LIMITS=false all of them)."""
+    text = raw.strip().lower()
+    if text in ("off", "0", "none"):
+        return None
+    count, _, seconds = text.partition("/")
+    try:
+        rate = Rate(int(count), float(seconds))
+    except ValueError as exc:
+        raise ValueError(f"{raw!r} must look like 30/60 (requests per seconds) or off") from exc
+    if rate.count < 1 or not 0 < rate.seconds < 10**7:
+        raise ValueError(f"{raw!r} must be a positive count per a positive number of seconds")
+    return rate
+
+
+def _choice(*choices: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        text = raw.strip().lower()
+        if text not in choices:
+            raise ValueError(f"must be one of {', '.join(choices)}, got {raw!r}")
+        return text
+
+    return parse
+
+
+def _domains(raw: str) -> tuple[str, ...]:
+    return tuple(d.lower().lstrip("@") for d in _names(raw))
+
+
+def _seconds(raw: str) -> float:
+    value = float(raw)
+    if not value > 0:
+        raise ValueError(f"{raw!r} must be a positive number of seconds")
+    return value
+
+
+@dataclass(frozen=True)
 class Setting:
     field: str  # the attribute of Settings
     env: str
@@ -102,7 +146,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("allow_client_class_creation", "PARSE_ALLOW_CLIENT_CLASS_CREATION", _bool, False, "Whether clients (not the master key) may create classes"),
     Setting("session_length", "PARSE_SESSION_LENGTH", _positive, 365 * 24 * 3600, "Session lifetime in seconds"),
     Setting("bcrypt_rounds", "PARSE_BCRYPT_ROUNDS", _positive, 10, "bcrypt cost for new password hashes"),
-    Setting("login_max_failures", "PARSE_LOGIN_MAX_FAILURES", _positive, 5, "Failed log-ins before an account is locked"),
+    Setting("login_max_failures", "PARSE_LOGIN_MAX_FAILURES", _count, 5, "Failed log-ins before an account is locked (`0`: never locked)"),
     Setting("login_lockout_seconds", "PARSE_LOGIN_LOCKOUT_SECONDS", _count, 300, "How long a locked account stays locked"),
     Setting("max_body_bytes", "PARSE_MAX_BODY_BYTES", _positive, 20 * 1024 * 1024, "Request body limit (413 above it)"),
     Setting("max_limit", "PARSE_MAX_LIMIT", _positive, 10_000, "Largest `limit` a non-master find may use"),
@@ -123,6 +167,28 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("debug", "CRM_DEBUG", _bool, False, "Adds a `Server-Timing` header with each request's stages (parse, plan, sql, db, hooks)"),
     Setting("host", "HOST", str, "127.0.0.1", "Listen address"),
     Setting("port", "PORT", _positive, 1337, "Listen port"),
+    # -- GraphQL and the reference pages (README: "GraphQL and the API reference") --
+    Setting("graphql_path", "PARSE_GRAPHQL_PATH", _mount, "/graphql", "Where GraphQL is served (outside the mount, like parse-server's `graphQLPath`)"),
+    Setting("graphql_introspection", "CRM_GRAPHQL_INTROSPECTION", _bool, True, "`false` refuses `__schema`/`__type` queries"),
+    Setting("graphql_max_depth", "CRM_GRAPHQL_MAX_DEPTH", _positive, 12, "Deepest selection nesting a query may have (400 above it)"),
+    Setting("graphql_max_cost", "CRM_GRAPHQL_MAX_COST", _positive, 20_000, "Largest estimated cost (fields x objects; a connection counts `first` or 100 objects)"),
+    Setting("api_reference", "CRM_API_REFERENCE", _bool, True, "Serve `/schema`, `/api` and `/parse/openapi.json` (they show every class's fields)"),
+    # -- hardening (issue 8): request limits, rate limits, sign-up policy, logging (README: "Limits and hardening") --
+    Setting("max_json_depth", "PARSE_MAX_JSON_DEPTH", _positive, 100, "Deepest nesting of objects/arrays in any JSON the server decodes (bodies, `where`, function params, context); deeper → 400, code 107"),
+    Setting("max_query_bytes", "PARSE_MAX_QUERY_BYTES", _positive, 1024 * 1024, "Largest query string (`?where=…`); larger → 414, code 107"),
+    Setting("rate_limits", "PARSE_RATE_LIMITS", _bool, True, "`false` turns every rate limit below off"),
+    Setting("rate_login_ip", "PARSE_RATE_LIMIT_LOGIN_IP", _rate, Rate(30, 60), "Log-ins (and `verifyPassword`) per client address; over it → 429 `{\"code\":100,\"error\":\"Too many requests.\"}` with `Retry-After`, as parse-server answers", "`30/60`"),
+    Setting("rate_login_user", "PARSE_RATE_LIMIT_LOGIN_USER", _rate, Rate(10, 60), "Log-ins per account named (username or email), from any address", "`10/60`"),
+    Setting("rate_signup_ip", "PARSE_RATE_LIMIT_SIGNUP_IP", _rate, Rate(20, 3600), "Sign-ups and invitation requests per client address", "`20/3600`"),
+    Setting("rate_reset_ip", "PARSE_RATE_LIMIT_RESET_IP", _rate, Rate(10, 3600), "Password-reset requests per client address", "`10/3600`"),
+    Setting("rate_reset_user", "PARSE_RATE_LIMIT_RESET_USER", _rate, Rate(3, 3600), "Reset and invitation mails per address mailed", "`3/3600`"),
+    Setting("signup", "CRM_SIGNUP", _choice("open", "invite", "domains"), "open", "Who may create an account: `open`, `invite` or `domains` (see below)"),
+    Setting("signup_domains", "CRM_SIGNUP_DOMAINS", _domains, (), "With `CRM_SIGNUP=domains`: the email domains that may ask for an invitation (`example.com,example.org`)", "*(unset)*"),
+    Setting("invite_ttl", "CRM_INVITE_TTL", _positive, 7 * 24 * 3600, "Seconds an invitation link works"),
+    Setting("mail_dir", "CRM_MAIL_DIR", _path, None, "Without a mail sender (`@cloud.mail_sender`), mails are written here, one file each, never to the log", "`CRM_DATA_DIR/outbox`"),
+    Setting("db_connect_timeout", "CRM_DB_CONNECT_TIMEOUT", _seconds, 5.0, "Seconds to wait for a database connection; while PostgreSQL is away requests answer 503 (code 1, `Retry-After: 1`) and the server recovers by itself", "`5`"),
+    Setting("log_format", "CRM_LOG_FORMAT", _choice("text", "json"), "text", "`json`: one JSON object per log line (`time`, `level`, `logger`, `message`, `request_id`, `exception`)"),
+    Setting("access_log", "CRM_ACCESS_LOG", _bool, False, "One line per API request (address, method, path, status, size, time, request id), redacted"),
 )  # fmt: skip
 
 
@@ -160,6 +226,29 @@ class Settings:
     debug: bool = False
     host: str = "127.0.0.1"
     port: int = 1337
+    # -- GraphQL and the reference pages ------------------------------------------------------------------------
+    graphql_path: str = "/graphql"  # outside the mount, like parse-server's graphQLPath
+    graphql_introspection: bool = True  # off: __schema/__type are refused (and the playground cannot autocomplete)
+    graphql_max_depth: int = 12  # deepest selection nesting a query may have (introspection fields excepted)
+    graphql_max_cost: int = 20_000  # estimated objects x fields a query may touch (see graphql/limits.py)
+    api_reference: bool = True  # serve /schema, /api and <mount>/openapi.json (they show every class's fields)
+
+    # -- hardening (issue 8): request limits, rate limits, sign-up policy, logging --------------------------------
+    max_json_depth: int = 100  # nesting levels of any JSON the server decodes (MongoDB's own document limit)
+    max_query_bytes: int = 1024 * 1024  # a query string (`where=` …) larger than this is refused
+    rate_limits: bool = True  # false: every rate_* below is None (from_env applies it)
+    rate_login_ip: Rate | None = Rate(30, 60)  # log-ins per client address
+    rate_login_user: Rate | None = Rate(10, 60)  # log-ins per account named (username or email)
+    rate_signup_ip: Rate | None = Rate(20, 3600)  # sign-ups (and invite requests) per client address
+    rate_reset_ip: Rate | None = Rate(10, 3600)  # password-reset mails per client address
+    rate_reset_user: Rate | None = Rate(3, 3600)  # password-reset (and invite) mails per address
+    signup: str = "open"  # open | invite | domains
+    signup_domains: tuple[str, ...] = ()
+    invite_ttl: int = 7 * 24 * 3600  # seconds an invitation link works
+    mail_dir: Path | None = None  # the development mail sender's outbox (from_env: data_dir/outbox)
+    db_connect_timeout: float = 5.0  # seconds; while PostgreSQL is away requests answer 503 after at most this
+    log_format: str = "text"  # text | json
+    access_log: bool = False
 
     @property
     def server_url(self) -> str:
@@ -189,7 +278,22 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         except ValueError as exc:
             raise SettingsError(f"{setting.env}: {exc}") from exc
     values["data_dir"] = Path(values["data_dir"]).resolve()
-    return Settings(**values)
+    return Settings(**_derived(values))
+
+
+_RATES = ("rate_login_ip", "rate_login_user", "rate_signup_ip", "rate_reset_ip", "rate_reset_user")
+
+
+def _derived(values: dict[str, Any]) -> dict[str, Any]:
+    """Settings that depend on others: the master rate-limit switch, the outbox under the data directory, and
+    `domains` sign-up, which is meaningless without domains."""
+    if not values["rate_limits"]:
+        values.update(dict.fromkeys(_RATES))
+    mail_dir = values["mail_dir"]
+    values["mail_dir"] = Path(mail_dir).resolve() if mail_dir else values["data_dir"] / "outbox"
+    if values["signup"] == "domains" and not values["signup_domains"]:
+        raise SettingsError("CRM_SIGNUP_DOMAINS: CRM_SIGNUP=domains needs the domains (e.g. example.com,example.org)")
+    return values
 
 
 def persistent_master_key(data_dir: Path) -> str:
