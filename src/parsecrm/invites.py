@@ -27,7 +27,7 @@ from .errors import ParseError
 from .security import ratelimit
 from .security.caller import Caller
 from .storage.pool import Connection
-from .values import iso, now_ms
+from .values import EMAIL, iso, now_ms
 
 INVITERS = frozenset({"Managers", "Admins"})
 INVALID_INVITE = "This invitation is invalid, has been used or has expired."
@@ -65,8 +65,6 @@ async def admit(backend: Backend, caller: Caller, fields: dict[str, Any], conn: 
 
 
 def _address(params: dict[str, Any]) -> str:
-    from .users import EMAIL
-
     email = params.get("email")
     if not isinstance(email, str) or not email.strip():
         raise ParseError(errors.EMAIL_MISSING, "you must provide an email")

@@ -17,7 +17,6 @@ Invariants:
 from __future__ import annotations
 
 import asyncio
-import re
 import secrets
 from datetime import timedelta
 from typing import Any
@@ -36,9 +35,8 @@ from .security.caller import MASTER, Caller
 from .security.sessions import notify as notify_auth
 from .security.sessions import token_key
 from .storage.pool import Connection
-from .values import now_ms
+from .values import EMAIL, now_ms
 
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 IDENTIFIER_LOCK = 7243003  # advisory-lock class for "this username/email is being claimed"
 LOCKED = "Your account is locked due to multiple failed login attempts. Please try again later."
 INVALID_LOGIN = "Invalid username/password."

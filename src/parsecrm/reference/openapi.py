@@ -10,7 +10,7 @@ import orjson
 from ..backend import Backend
 from ..storage.model import Field
 from . import model
-from .routes import PageRequest, Result
+from .request import PageRequest, Result
 
 JSON_STRING = {"type": "string", "contentMediaType": "application/json"}
 ERROR = {"$ref": "#/components/schemas/Error"}

@@ -4,34 +4,22 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
-from dataclasses import dataclass
 from typing import Any
 
 from ..backend import Backend
 from ..graphql.endpoint import Endpoint
 from ..protocol.transport import CORS_HEADERS
 from ..settings import Settings
+from . import explorer, openapi, schema_page
+from .request import JSON_TYPE, PageRequest, Result
 
 log = logging.getLogger("parsecrm.reference")
 
 
-@dataclass
-class PageRequest:
-    method: str
-    headers: dict[str, str]
-    body: bytes
-    query_string: bytes
-    ip: str | None
-
-
-Result = tuple[int, bytes, list[tuple[bytes, bytes]]]
 Page = Callable[[Backend, PageRequest], Awaitable[Result]]
-JSON_TYPE = (b"content-type", b"application/json; charset=utf-8")
 
 
 def table(settings: Settings) -> dict[str, Page]:
-    from . import explorer, openapi, schema_page
-
     graphql = Endpoint()
 
     async def graphql_page(backend: Backend, req: PageRequest) -> Result:
