@@ -115,6 +115,12 @@ class Server:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-5000:]
 
+    def mails(self, to: str | None = None) -> list[str]:
+        """Messages the development mail sender wrote to the outbox (oldest first), optionally only those to `to`."""
+        outbox = Path(self.env.get("CRM_MAIL_DIR") or Path(self.env["CRM_DATA_DIR"]) / "outbox")
+        found = [f.read_text() for f in sorted(outbox.glob("*.txt"), key=lambda f: f.stat().st_mtime_ns)]
+        return [m for m in found if to is None or m.startswith(f"To: {to}\n")]
+
     def stop(self) -> None:
         if self.proc.poll() is None:
             self.proc.terminate()
@@ -137,6 +143,7 @@ def start_server(
         "PARSE_MASTER_KEY": "test-master-" + secrets.token_hex(4),
         "PARSE_ALLOW_CLIENT_CLASS_CREATION": "true",
         "PARSE_BCRYPT_ROUNDS": "4",
+        "PARSE_RATE_LIMITS": "off",  # every test client is 127.0.0.1; the rate-limit tests turn them on
         "CRM_DATA_DIR": str(tmp),
         "PYTHONUNBUFFERED": "1",
     }

@@ -19,13 +19,16 @@ def test_the_readme_settings_table_is_the_settings_table() -> None:
 def test_a_bad_setting_stops_start_up_naming_it() -> None:
     import pytest
 
-    from parsecrm.settings import SettingsError, from_env
+    from parsecrm.settings import Rate, SettingsError, from_env
 
     for env, name in [
         ({"PARSE_MASTER_KEY_IPS": "10.0.0.300/8"}, "PARSE_MASTER_KEY_IPS"),
         ({"PORT": "x"}, "PORT"),
         ({"CRM_DEBUG": "maybe"}, "CRM_DEBUG"),
         ({"PARSE_MAX_LIMIT": "0"}, "PARSE_MAX_LIMIT"),
+        ({"PARSE_RATE_LIMIT_LOGIN_IP": "30 per minute"}, "PARSE_RATE_LIMIT_LOGIN_IP"),
+        ({"CRM_SIGNUP": "closed"}, "CRM_SIGNUP"),
+        ({"CRM_SIGNUP": "domains"}, "CRM_SIGNUP_DOMAINS"),  # domains sign-up without domains
     ]:
         with pytest.raises(SettingsError) as info:
             from_env(env)
@@ -34,6 +37,10 @@ def test_a_bad_setting_stops_start_up_naming_it() -> None:
     assert settings.master_ip_allowed("10.1.2.3") and settings.master_ip_allowed("::1")
     assert not settings.master_ip_allowed("11.0.0.1") and not settings.master_ip_allowed("nonsense")
     assert from_env({}).master_key == ""  # the loader makes no key (and writes no file)
+    rates = from_env({"PARSE_RATE_LIMITS": "false", "PARSE_RATE_LIMIT_LOGIN_IP": "5/60"})
+    assert rates.rate_login_ip is None and rates.rate_reset_user is None  # the switch turns every limit off
+    assert from_env({"PARSE_RATE_LIMIT_LOGIN_IP": "5/60"}).rate_login_ip == Rate(5, 60.0)
+    assert from_env({"CRM_DATA_DIR": "/srv/crm"}).mail_dir == Path("/srv/crm/outbox")
 
 
 def test_every_route_is_in_the_protocol_doc() -> None:

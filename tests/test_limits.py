@@ -44,12 +44,15 @@ def test_an_or_under_the_cap_compiles_in_linear_time(api: Api) -> None:
 
 
 def test_deep_nesting_is_refused(api: Api) -> None:
-    where = '{"$or":[' * 350 + '{"a":1}' + "]}" * 350  # ~350 levels gave a 500 (RecursionError)
-    body = ('{"_method":"GET","where":' + where + "}").encode()
-    r = api.client.post(
-        "classes/Deep", content=body, headers={**api.headers("master"), "Content-Type": "application/json"}
-    )
-    assert code_of(r) == (400, 102) and "PARSE_MAX_WHERE_DEPTH" in r.json()["error"]
+    """~350 levels gave a 500 (RecursionError). Past PARSE_MAX_JSON_DEPTH (100) the JSON decoder refuses it (107);
+    under that, the where-depth cap does (102)."""
+    for levels, code, names in [(175, 107, "levels"), (30, 102, "PARSE_MAX_WHERE_DEPTH")]:
+        where = '{"$or":[' * levels + '{"a":1}' + "]}" * levels  # two JSON levels per $or
+        body = ('{"_method":"GET","where":' + where + "}").encode()
+        r = api.client.post(
+            "classes/Deep", content=body, headers={**api.headers("master"), "Content-Type": "application/json"}
+        )
+        assert code_of(r) == (400, code) and names in r.json()["error"], r.text
 
 
 @pytest.mark.parametrize(

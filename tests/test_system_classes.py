@@ -27,6 +27,7 @@ class Victim:
     user_id: str
     session_id: str
     target_id: str
+    installation_id: str = ""  # the objectId of an installation she registered
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +35,9 @@ def victim(api: Api) -> Victim:
     me = api.signup(unique("sys_me"))
     target = api.signup(unique("sys_target"))
     sid = api.get("sessions/me", as_=me["sessionToken"]).json()["objectId"]
-    return Victim(me["sessionToken"], me["objectId"], sid, target["objectId"])
+    made = api.post("installations", {"installationId": unique("dev"), "deviceType": "ios"}, as_=me["sessionToken"])
+    assert made.status_code == 201, made.text  # registering one's own device is allowed, with both keys
+    return Victim(me["sessionToken"], me["objectId"], sid, target["objectId"], made.json()["objectId"])
 
 
 def hostile_value(key: str, v: Victim) -> Any:
@@ -47,11 +50,16 @@ def hostile_value(key: str, v: Victim) -> Any:
         "ACL": {"*": {"read": True, "write": True}},
         "emailVerified": True,
         "authData": {"anonymous": {"id": unique("anon")}},
+        "deviceType": "android",
     }[key]
 
 
+ROUTES = {"_Session": "sessions", "_User": "users", "_Installation": "installations"}
+
+
 def object_path(cls: str, v: Victim) -> str:
-    return f"sessions/{v.session_id}" if cls == "_Session" else f"users/{v.user_id}"
+    oid = {"_Session": v.session_id, "_User": v.user_id, "_Installation": v.installation_id}[cls]
+    return f"{ROUTES[cls]}/{oid}"
 
 
 def via_rest(api: Api, path: str, body: dict[str, Any], token: str) -> tuple[int, dict[str, Any]]:
@@ -60,7 +68,8 @@ def via_rest(api: Api, path: str, body: dict[str, Any], token: str) -> tuple[int
 
 
 def via_classes_route(api: Api, path: str, body: dict[str, Any], token: str) -> tuple[int, dict[str, Any]]:
-    cls, oid = ("_Session", path.split("/")[1]) if path.startswith("sessions/") else ("_User", path.split("/")[1])
+    route, oid = path.split("/")
+    cls = next(c for c, r in ROUTES.items() if r == route)
     r = api.put(f"classes/{cls}/{oid}", body, as_=token)
     return r.status_code, r.json()
 
@@ -168,3 +177,29 @@ def test_an_installation_saves_without_adding_fields(api: Api) -> None:
         api.post("installations", {**body, "installationId": unique("inst"), "color": "red"}, as_=None).json()["code"]
         == 119
     )
+
+
+@pytest.mark.parametrize("key", ["installationId", "deviceType"])
+def test_an_installation_stays_the_device_it_was_registered_as(api: Api, victim: Victim, key: str) -> None:
+    """parse-server refuses (136) to change either, the master key included: another device's id would take over
+    its pushes."""
+    r = api.put(f"installations/{victim.installation_id}", {key: hostile_value(key, victim)}, as_="master")
+    assert (r.status_code, r.json()["code"]) == (400, 136)
+    r = api.put(f"installations/{victim.installation_id}", {"badge": 3}, as_=victim.token)
+    assert r.status_code == 200, r.text  # other fields stay writable
+
+
+def test_clients_cannot_list_or_delete_installations(api: Api, victim: Victim) -> None:
+    assert api.get("installations", as_=victim.token).json()["code"] == 119
+    r = api.delete(f"installations/{victim.installation_id}", as_=victim.token)
+    assert (r.status_code, r.json()["code"]) == (400, 119)
+    assert api.get(f"installations/{victim.installation_id}", as_=victim.token).status_code == 200
+
+
+@pytest.mark.parametrize("cls", sorted(ROUTES))
+def test_system_classes_get_no_client_fields(api: Api, victim: Victim, cls: str) -> None:
+    """addField is master-only on every system class (Policy.check): a client's unknown key adds no column."""
+    key = "pwn" + unique("f").replace("_", "")
+    r = api.put(object_path(cls, victim), {key: "x"}, as_=victim.token)
+    assert (r.status_code, r.json()["code"]) == (400, 119), r.text
+    assert key not in api.get(f"schemas/{cls}").json()["fields"]

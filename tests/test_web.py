@@ -26,3 +26,18 @@ def test_static_app_beside_the_api(make_server: Callable[..., Server], tmp_path:
     escape = httpx.get(root + "/%2e%2e/secret.txt")
     assert "not for clients" not in escape.text
     assert httpx.get(srv.url + "/health").json() == {"status": "ok"}  # the API is unaffected
+
+
+def test_no_sibling_directory_escape(make_server: Callable[..., Server], tmp_path: Path) -> None:
+    """`/../dist-private/secret.txt` with CRM_WEB_DIR=…/dist resolved to …/dist-private/secret.txt, which *starts
+    with* …/dist as a string: the old prefix check served it (issue 8, item 8)."""
+    dist, private = tmp_path / "dist", tmp_path / "dist-private"
+    dist.mkdir()
+    private.mkdir()
+    (dist / "index.html").write_text("<!doctype html><title>CRM</title>")
+    (private / "secret.txt").write_text("sibling secret")
+    srv = make_server({"CRM_WEB_DIR": str(dist)})
+    root = srv.url.rsplit("/parse", 1)[0]
+    for path in ("/%2e%2e/dist-private/secret.txt", "/..%2fdist-private/secret.txt", "/../dist-private/secret.txt"):
+        r = httpx.get(root + path)
+        assert "sibling secret" not in r.text, path

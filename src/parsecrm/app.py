@@ -12,7 +12,7 @@ import time
 
 import orjson
 
-from . import errors, timing
+from . import errors, logs, timing
 from .agent.http import AgentHttp
 from .asgi_types import Receive, Scope, Send
 from .backend import Backend
@@ -30,6 +30,7 @@ from .settings import Settings
 from .web import StaticFiles
 
 log = logging.getLogger("parsecrm.http")
+access_log = logging.getLogger("parsecrm.access")
 
 JSON_HEADERS = [(b"content-type", b"application/json; charset=utf-8"), *CORS_HEADERS]
 NOT_FOUND = b'{"code":108,"error":"Not Found"}'
@@ -142,29 +143,51 @@ class App:
         started = time.perf_counter()
         if self.settings.debug:
             timing.start()
+        rid = logs.new_request_id(_header(scope, b"x-request-id"))
+        token = logs.REQUEST_ID.set(rid)  # every log line written for this request carries its id
         watch = ClientWatch(receive)
         try:
+            try:
+                reply, body = await self._answer(scope, receive, path, watch)
+            except asyncio.CancelledError:
+                if not watch.gone:
+                    raise
+                asyncio.current_task().uncancel()  # type: ignore[union-attr]
+                elapsed = time.perf_counter() - started
+                log.info("client went away: %s %s cancelled after %.3f s", scope["method"], path, elapsed)
+                return
+            finally:
+                watch.close()
+            own_type = any(k == b"content-type" for k, _ in reply.headers)
+            headers = (CORS_HEADERS if own_type else JSON_HEADERS) + reply.headers + [(b"x-request-id", rid.encode())]
+            if self.settings.debug:
+                headers = [*headers, (b"server-timing", timing.header(time.perf_counter() - started))]
+            await _send(send, reply.status, body, headers)
+            if self.settings.access_log:
+                _access(scope, reply.status, len(body), time.perf_counter() - started)
+        finally:
+            logs.REQUEST_ID.reset(token)
+
+    async def _answer(self, scope: Scope, receive: Receive, path: str, watch: ClientWatch) -> tuple[Reply, bytes]:
+        """The reply and its encoded body; any exception becomes Parse's error shape (errors.reply_for logs the
+        unexpected ones, with the request id on the line). Error texts may echo input: they are redacted."""
+        try:
             reply = await self.handle(scope, receive, path[len(self.mount) :].strip("/"), watch)
-            body = reply.encoded()
-        except asyncio.CancelledError:
-            if not watch.gone:
-                raise
-            asyncio.current_task().uncancel()  # type: ignore[union-attr]
-            log.info(
-                "client went away: %s %s cancelled after %.3f s", scope["method"], path, time.perf_counter() - started
-            )
-            return
+            return reply, reply.encoded()
+        except RecursionError:  # a safety net: the decode-time depth limit should make this unreachable
+            log.warning("%s %s: input nested too deeply for the recursion limit", scope["method"], path)
+            status, error = 400, {"code": errors.INVALID_JSON, "error": "The request is nested too deeply."}
+            extra: list[tuple[bytes, bytes]] = []
         except Exception as exc:
             status, error = errors.reply_for(exc, f"{scope['method']} {path}")
-            reply = Reply(error, status)
-            body = reply.encoded()
-        finally:
-            watch.close()
-        own_type = any(k == b"content-type" for k, _ in reply.headers)
-        headers = (CORS_HEADERS if own_type else JSON_HEADERS) + reply.headers
-        if self.settings.debug:
-            headers = [*headers, (b"server-timing", timing.header(time.perf_counter() - started))]
-        await _send(send, reply.status, body, headers)
+            extra = list(getattr(exc, "headers", ()))  # e.g. a rate limit's Retry-After
+            if status == 503:
+                extra.append((b"retry-after", b"1"))
+        message = error.get("error")
+        if isinstance(message, str):
+            error["error"] = logs.redact(message)
+        reply = Reply(error, status, extra)
+        return reply, reply.encoded()
 
     async def handle(self, scope: Scope, receive: Receive, rel: str, watch: ClientWatch) -> Reply:
         backend = self.backend
@@ -184,19 +207,20 @@ class App:
         ip = client[0] if client else None
         raw = await self._read_body(receive)
         watch.arm()
-        query = parse_query_string(scope.get("query_string", b""))
+        depth = self.settings.max_json_depth
+        query = parse_query_string(scope.get("query_string", b""), depth, self.settings.max_query_bytes)
         if auth is Auth.LINK:  # a page opened from a mail: its token is the credential, its form the body
-            form = parse_query_string(raw) if raw and not raw.lstrip().startswith(b"{") else decode_body(raw, "", True)
+            is_form = raw and not raw.lstrip().startswith(b"{")
+            form = parse_query_string(raw, depth) if is_form else decode_body(raw, "", True, depth)
             return await ROUTER.dispatch(backend, Call(method, rel, query, form, Caller(ip=ip)), None)
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        body = decode_body(raw, headers.get("content-type", ""), "x-parse-application-id" in headers)
+        body = decode_body(raw, headers.get("content-type", ""), "x-parse-application-id" in headers, depth)
         caller, body, envelope = await authenticate(backend, headers, body, ip, resolve_session=auth is Auth.SESSION)
         override = envelope.get("_method")
         if isinstance(override, str) and method == "POST":
             method = override.upper()
-        call = Call(
-            method, rel, query, body, caller, headers.get("x-parse-request-id"), cloud_context(headers, envelope)
-        )
+        context = cloud_context(headers, envelope, depth)
+        call = Call(method, rel, query, body, caller, headers.get("x-parse-request-id"), context)
         if found is not None and found.route.replayable and call.request_id and method != "GET":
             return await idempotency.run_once(
                 backend,
@@ -218,6 +242,21 @@ class App:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         client = scope.get("client")
         return await file_routes.handle(backend, scope["method"], rel, headers, raw, client[0] if client else None)
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key.lower() == name:
+            return value.decode("latin-1")
+    return None
+
+
+def _access(scope: Scope, status: int, size: int, seconds: float) -> None:
+    """One access-log line (CRM_ACCESS_LOG); redacted like every line (a reset link's token is in its query)."""
+    query = scope.get("query_string", b"").decode("latin-1")
+    target = scope["path"] + ("?" + query[:300] if query else "")
+    client = (scope.get("client") or ["-"])[0]
+    access_log.info('%s "%s %s" %d %d %.1fms', client, scope["method"], target, status, size, seconds * 1000)
 
 
 def _replay_headers(server_url: str, call: Call, body: bytes) -> list[tuple[bytes, bytes]]:

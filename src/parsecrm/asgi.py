@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from . import logs
 from .app import App
 from .cloud.registry import Cloud, load
 from .settings import Settings, from_env
 
 
 def build_cloud(settings: Settings) -> Cloud:
+    from .invites import cloud as invite_functions
+
     cloud = Cloud()
+    cloud.merge(invite_functions())  # first, so a deployment's own function of the same name wins
     if settings.crm_enabled:
         from .crm.rules import build as crm_rules
 
@@ -23,6 +27,9 @@ def build_cloud(settings: Settings) -> Cloud:
 
 def create_app(settings: Settings | None = None) -> App:
     settings = settings or from_env()
+    logs.configure(settings.log_format)  # each worker process sets up its own logging
+    for secret in (settings.master_key, settings.read_only_master_key):
+        logs.add_secret(secret)
     if not settings.database_url:
         raise SystemExit("DATABASE_URL is not set; start the server with `crm serve`, which can embed PostgreSQL")
     if not settings.master_key:

@@ -16,9 +16,11 @@ import asyncpg
 from .cloud.registry import Cloud
 from .files import Files
 from .query.project import set_file_url_prefix
+from .security import system_classes
 from .security.sessions import AUTH_CHANNEL, Sessions
 from .security.tokens import ApiTokens
 from .settings import Settings
+from .storage import system_tables
 from .storage.cache import DDL_CHANNEL, SCHEMA_CHANNEL, SchemaCache
 from .storage.notify import Listener
 from .storage.pool import create_pool
@@ -46,7 +48,11 @@ class Backend:
         """Connect, create what every process needs (`bootstrap_sql`: statements of the layers above, e.g. the
         idempotency table), listen for invalidations and run the Cloud Code start-up hooks."""
         pool = await create_pool(
-            dsn, settings.db_pool_size, settings.statement_timeout_ms, count_statements=settings.debug
+            dsn,
+            settings.db_pool_size,
+            settings.statement_timeout_ms,
+            connect_timeout=settings.db_connect_timeout,
+            count_statements=settings.debug,
         )
         schemas = SchemaCache(pool)
         sessions = Sessions(pool, schemas)
@@ -61,8 +67,10 @@ class Backend:
         listener.on(AUTH_CHANNEL, tokens.invalidate)
         listener.on(CONFIG_CHANNEL, lambda _p: backend._drop_config())
         await listener.start()
-        await schemas.bootstrap(bootstrap_sql)
+        await schemas.bootstrap([*bootstrap_sql, *system_tables.SYSTEM_TABLES_SQL])
         await tokens.ensure_table()
+        await system_classes.apply(backend)
+        backend.background.append(asyncio.create_task(system_tables.sweep(pool)))
         for hook in cloud.startup:
             await hook(backend)
         return backend

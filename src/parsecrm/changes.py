@@ -5,6 +5,7 @@ Used by every write path (REST, batch, users, cloud code). Nothing here touches 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,12 +15,14 @@ from .storage.model import ClassSchema, Field, describe
 from .values import Pointer, check_field_name, decode, encode, type_of
 
 READ_ONLY_KEYS = {"createdAt", "updatedAt", "className", "__type"}
+INSTALLATION_ID_CHANGED = 136  # parse-server's code for "installationId may not be changed in this operation"
 
 
 @dataclass(frozen=True)
 class Guard:
     """Who may write a system key: `master` (the master key only), `create` (the master key, and only when the
-    object is made) or `nobody` (the server alone). `code` is the error parse-server answers with."""
+    object is made), `made` (anyone, but only when the object is made: fixed afterwards, even for the master key)
+    or `nobody` (the server alone). `code` is the error parse-server answers with."""
 
     who: str
     code: int
@@ -28,6 +31,7 @@ class Guard:
 
 _SESSION_FIXED = "A session's {key} is fixed when the session is created."
 _CLIENTS_MAY_NOT = "Clients aren't allowed to manually update {key}."
+_INSTALLATION_FIXED = "{key} may not be changed in this operation"
 # Keys of system classes that only the server (or the master key) writes, as parse-server's RestWrite guards them.
 # A session's user, token, installation and ACL are fixed when it is made: when a client could move `user`, a rep
 # turned her own token into the manager's (the account takeover of issue 8). A missing row here is a hole, so the
@@ -45,6 +49,12 @@ SYSTEM_KEYS: dict[str, dict[str, Guard]] = {
         "createdWith": Guard("master", errors.INVALID_KEY_NAME, _SESSION_FIXED),
         "ACL": Guard("create", errors.INVALID_KEY_NAME, "Cannot set ACL on a Session."),
     },
+    # An installation is one app on one device: which device it is never changes once registered (parse-server
+    # RestWrite.handleInstallation answers 136), so one device cannot take over another's push registrations.
+    "_Installation": {
+        "installationId": Guard("made", INSTALLATION_ID_CHANGED, _INSTALLATION_FIXED),
+        "deviceType": Guard("made", INSTALLATION_ID_CHANGED, _INSTALLATION_FIXED),
+    },
 }
 
 
@@ -57,7 +67,11 @@ def check_system_keys(class_name: str, body: dict[str, Any], *, creating: bool, 
         guard = guards.get(key.split(".", 1)[0])
         if guard is None:
             continue
-        allowed = (guard.who == "master" and master) or (guard.who == "create" and master and creating)
+        allowed = (
+            (guard.who == "master" and master)
+            or (guard.who == "create" and master and creating)
+            or (guard.who == "made" and creating)
+        )
         if not allowed:
             raise ParseError(guard.code, guard.message.format(key=key.split(".", 1)[0]))
 
@@ -205,8 +219,20 @@ def check_type(schema: ClassSchema, key: str, f: Field, change: Change) -> None:
     )
 
 
+def finite(value: int | float, what: str = "number") -> float:
+    """`value` as the float8 it is stored as; 111 if it has no finite float8 (an overflowed Increment, a huge integer
+    or an infinity from Cloud Code): a stored Infinity would read back as the string "Infinity" and turn sums null."""
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
+        raise ParseError(errors.INCORRECT_TYPE, f"{what} is out of range: numbers must be finite")
+    return number
+
+
 def column_value(f: Field, value: Any) -> Any:
-    """A decoded value as its column parameter."""
+    """A decoded value as its column parameter (every write path, hooks' values included, ends here)."""
     if value is None:
         return None
     if f.type == "Pointer":
@@ -216,7 +242,7 @@ def column_value(f: Field, value: Any) -> Any:
     if f.type == "File":
         return value["name"]
     if f.type == "Number":
-        return float(value)
+        return finite(value)
     return value
 
 
@@ -225,7 +251,10 @@ def apply(change: Change, current: Any) -> Any:
     if change.kind == "set":
         return change.value
     if change.kind == "inc":
-        return (current if isinstance(current, (int, float)) and not isinstance(current, bool) else 0) + change.value
+        number = current if isinstance(current, (int, float)) and not isinstance(current, bool) else 0
+        total = number + change.value
+        finite(total, "the result of Increment")
+        return total
     base = list(current) if isinstance(current, list) else []
     if change.kind == "add":
         return base + list(change.value)

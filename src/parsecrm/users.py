@@ -2,13 +2,21 @@
 
 Passwords are bcrypt hashes (as parse-server stores them, so users moved from a Parse database keep their passwords),
 verified off the event loop. Session tokens are `r:` + 32 random hex characters, revocable and expiring.
+
+Invariants:
+- At most `PARSE_LOGIN_MAX_FAILURES` wrong passwords are ever *evaluated* per lock-out period, however many arrive
+  at once and at however many server processes: an attempt is counted in PostgreSQL (one row-locked UPDATE) before
+  bcrypt runs, and refused there once the account is locked.
+- A log-in for an unknown name costs one bcrypt at the configured cost, like a real one, so timing does not tell
+  which names exist.
+- An identifier names at most one account: a username may not equal another account's email and an email may not
+  equal another account's username (log-in accepts either in the `username` field).
+- A pending reset link dies when the password or the email changes.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
-import re
 import secrets
 from datetime import timedelta
 from typing import Any
@@ -16,30 +24,39 @@ from typing import Any
 import bcrypt
 import orjson
 
-from . import errors, objects
+from . import errors, invites, mail, objects
 from .backend import Backend
 from .cloud.objects import ParseObject
 from .cloud.requests import LoginRequest, LogoutRequest
 from .errors import ParseError
 from .objects import Unit, in_unit
+from .security import ratelimit
 from .security.caller import MASTER, Caller
 from .security.sessions import notify as notify_auth
 from .security.sessions import token_key
-from .values import now_ms
+from .storage.pool import Connection
+from .values import EMAIL, now_ms
 
-log = logging.getLogger("parsecrm.users")
-
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-# A real bcrypt hash to check against when the user does not exist, so timing does not reveal usernames.
-_DUMMY_HASH = bcrypt.hashpw(b"not a password", bcrypt.gensalt(4))
+IDENTIFIER_LOCK = 7243003  # advisory-lock class for "this username/email is being claimed"
+LOCKED = "Your account is locked due to multiple failed login attempts. Please try again later."
+INVALID_LOGIN = "Invalid username/password."
+_dummy_hashes: dict[int, bytes] = {}
 
 
 async def hash_password(password: str, rounds: int) -> str:
     return (await asyncio.to_thread(bcrypt.hashpw, password.encode(), bcrypt.gensalt(rounds))).decode()
 
 
-async def verify_password(password: str, hashed: str | None) -> bool:
-    target = (hashed or "").encode() or _DUMMY_HASH
+async def _dummy_hash(rounds: int) -> bytes:
+    """A real hash at the configured cost, checked when the user does not exist (made once per process)."""
+    found = _dummy_hashes.get(rounds)
+    if found is None:
+        found = _dummy_hashes[rounds] = await asyncio.to_thread(bcrypt.hashpw, b"no such user", bcrypt.gensalt(rounds))
+    return found
+
+
+async def verify_password(password: str, hashed: str | None, rounds: int = 10) -> bool:
+    target = (hashed or "").encode() or await _dummy_hash(rounds)
     try:
         ok = await asyncio.to_thread(bcrypt.checkpw, password.encode(), target)
     except ValueError:
@@ -96,19 +113,42 @@ async def _create_session(u: Unit, user_id: str, caller: Caller, settings_length
 async def sign_up(backend: Backend, caller: Caller, body: Any, *, unit: Unit | None = None) -> dict[str, Any]:
     fields, password = _normalise_user_body(body, creating=True)
     assert password is not None
+    if not caller.master:
+        await ratelimit.take(
+            backend.pool, ratelimit.Subject("signup", "ip", caller.ip or ""), backend.settings.rate_signup_ip
+        )
     hashed = await hash_password(password, backend.settings.bcrypt_rounds)
 
     async def work(u: Unit) -> dict[str, Any]:
+        await invites.admit(backend, caller, fields, u.conn)
         user_id = objects.new_id()
         if "ACL" not in fields:  # private: only the user (and the master key) can read or write it
             fields["ACL"] = {user_id: {"read": True, "write": True}}
         response = await objects.create(
             backend, caller, "_User", fields, unit=u, extra_columns={"_hashed_password": hashed}, object_id=user_id
         )
+        await _identifiers_free(u.conn, user_id, fields.get("username"), fields.get("email"))
         response["sessionToken"] = await _create_session(u, user_id, caller, backend.settings.session_length, "signup")
         return response
 
     return await in_unit(backend, unit, work)
+
+
+async def _identifiers_free(conn: Connection, user_id: str, username: Any, email: Any) -> None:
+    """Inside the write's transaction, after it: refuse a username that is another account's email, or an email
+    that is another account's username. The advisory locks (held to commit) make two concurrent claims of one
+    identifier wait for each other, so the second one sees the first."""
+    names = [v.lower() for v in (username, email) if isinstance(v, str) and v]
+    for name in sorted(set(names)):
+        await conn.execute("SELECT pg_advisory_xact_lock($1, hashtext($2))", IDENTIFIER_LOCK, name)
+    if isinstance(username, str) and await conn.fetchval(
+        'SELECT 1 FROM "_User" WHERE lower("email") = lower($2) AND "objectId" <> $1', user_id, username
+    ):
+        raise ParseError(errors.USERNAME_TAKEN, "Account already exists for this username.")
+    if isinstance(email, str) and await conn.fetchval(
+        'SELECT 1 FROM "_User" WHERE lower("username") = lower($2) AND "objectId" <> $1', user_id, email
+    ):
+        raise ParseError(errors.EMAIL_TAKEN, "Account already exists for this email address.")
 
 
 async def _user_row(backend: Backend, username: str | None, email: str | None) -> Any:
@@ -132,28 +172,17 @@ async def log_in(backend: Backend, caller: Caller, params: dict[str, Any]) -> by
         raise ParseError(errors.USERNAME_MISSING, "username/email is required.")
     if not isinstance(password, str) or not password:
         raise ParseError(errors.PASSWORD_MISSING, "password is required.")
+    rounds = backend.settings.bcrypt_rounds
     row = await _user_row(
         backend, username if isinstance(username, str) else None, email if isinstance(email, str) else None
     )
-    now = now_ms()
-    if row is not None and row["_account_lockout_expires_at"] and row["_account_lockout_expires_at"] > now:
-        raise ParseError(
-            errors.OBJECT_NOT_FOUND,
-            "Your account is locked due to multiple failed login attempts. Please try again later.",
-        )
-    ok = await verify_password(password, row["_hashed_password"] if row else None)
-    if row is None or not ok:
-        if row is not None:
-            await backend.pool.execute(
-                'UPDATE "_User" SET "_failed_login_count" = "_failed_login_count" + 1, '
-                '"_account_lockout_expires_at" = '
-                'CASE WHEN "_failed_login_count" + 1 >= $2::int THEN $3::timestamptz ELSE NULL END '
-                'WHERE "objectId" = $1',
-                row["objectId"],
-                backend.settings.login_max_failures,
-                now + timedelta(seconds=backend.settings.login_lockout_seconds),
-            )
-        raise ParseError(errors.OBJECT_NOT_FOUND, "Invalid username/password.")
+    if row is None:
+        await verify_password(password, None, rounds)  # as slow as a real check: timing must not tell
+        raise ParseError(errors.OBJECT_NOT_FOUND, INVALID_LOGIN)
+    if not await _claim_attempt(backend, row["objectId"]):
+        raise ParseError(errors.OBJECT_NOT_FOUND, LOCKED)
+    if not await verify_password(password, row["_hashed_password"], rounds):
+        raise ParseError(errors.OBJECT_NOT_FOUND, INVALID_LOGIN)  # the attempt is already counted
     user_id = row["objectId"]
     user_json = await objects.fetch_json(backend, MASTER, "_User", user_id)
     assert user_json is not None
@@ -167,7 +196,7 @@ async def log_in(backend: Backend, caller: Caller, params: dict[str, Any]) -> by
         await backend.cloud.run("beforeLogin", "_User", req)
 
     async def work(u: Unit) -> str:
-        if row["_failed_login_count"]:
+        if backend.settings.login_max_failures > 0:  # a success clears the attempts counted so far
             await u.conn.execute(
                 'UPDATE "_User" SET "_failed_login_count" = 0, "_account_lockout_expires_at" = NULL '
                 'WHERE "objectId" = $1',
@@ -187,6 +216,28 @@ async def log_in(backend: Backend, caller: Caller, params: dict[str, Any]) -> by
         )
         await backend.cloud.run("afterLogin", "_User", req)
     return orjson.dumps(user_json)
+
+
+async def _claim_attempt(backend: Backend, user_id: str) -> bool:
+    """Count this attempt before its password is checked; False if the account is locked (nothing evaluated).
+
+    One UPDATE takes the row lock, so concurrent attempts (from any process) are counted one after another: the
+    attempt that reaches the limit sets the lock-out, and every later one finds it set. As in parse-server, the
+    count is not reset when a lock-out expires: after it, each wrong attempt locks the account again at once.
+    A successful log-in clears it."""
+    s = backend.settings
+    if s.login_max_failures <= 0:  # lock-out disabled
+        return True
+    claimed = await backend.pool.fetchval(
+        'UPDATE "_User" SET "_failed_login_count" = "_failed_login_count" + 1, "_account_lockout_expires_at" = '
+        'CASE WHEN "_failed_login_count" + 1 >= $2 THEN now() + make_interval(secs => $3) ELSE NULL END '
+        'WHERE "objectId" = $1 AND ("_account_lockout_expires_at" IS NULL OR "_account_lockout_expires_at" <= now()) '
+        "RETURNING true",
+        user_id,
+        s.login_max_failures,
+        float(s.login_lockout_seconds),
+    )
+    return bool(claimed)
 
 
 async def me(backend: Backend, caller: Caller) -> bytes:
@@ -224,6 +275,8 @@ async def update_user(
     backend: Backend, caller: Caller, object_id: str, body: Any, *, unit: Unit | None = None
 ) -> dict[str, Any]:
     """Only the user themself (or the master key) may change a user; a new password revokes other sessions."""
+    if caller.read_only:
+        raise ParseError(errors.OPERATION_FORBIDDEN, "read-only master key cannot write")
     if not caller.master and caller.user_id != object_id:
         raise ParseError(errors.SESSION_MISSING, f"Cannot modify user {object_id}.")
     fields, password = _normalise_user_body(body, creating=False)
@@ -233,8 +286,12 @@ async def update_user(
             raise ParseError(errors.PASSWORD_MISSING, "password is required")
         extra["_hashed_password"] = await hash_password(password, backend.settings.bcrypt_rounds)
         extra["_password_changed_at"] = now_ms()
+    if password is not None or "email" in fields:  # a reset link sent earlier must not outlive either
+        extra["_perishable_token"] = extra["_perishable_token_expires_at"] = None
 
-    async def revoke(u: Unit, _values: dict[str, Any], response: dict[str, Any]) -> None:
+    async def revoke(u: Unit, values: dict[str, Any], response: dict[str, Any]) -> None:
+        if "username" in fields or "email" in fields:
+            await _identifiers_free(u.conn, object_id, values.get("username"), values.get("email"))
         if password is None:
             return
         await u.conn.execute(
@@ -255,15 +312,23 @@ async def update_user(
 
 
 async def delete_user(backend: Backend, caller: Caller, object_id: str, *, unit: Unit | None = None) -> dict[str, Any]:
+    if caller.read_only:
+        raise ParseError(errors.OPERATION_FORBIDDEN, "read-only master key cannot write")
     if not caller.master and caller.user_id != object_id:
         raise ParseError(errors.SESSION_MISSING, f"Cannot delete user {object_id}.")
     return await objects.delete(backend, caller, "_User", object_id, unit=unit)
 
 
-async def request_password_reset(backend: Backend, params: dict[str, Any]) -> dict[str, Any]:
+async def request_password_reset(
+    backend: Backend, params: dict[str, Any], caller: Caller | None = None
+) -> dict[str, Any]:
     email = params.get("email")
     if not isinstance(email, str) or not email:
         raise ParseError(errors.EMAIL_MISSING, "you must provide an email")
+    if caller is not None and not caller.master:
+        s = backend.settings
+        await ratelimit.take(backend.pool, ratelimit.Subject("reset", "ip", caller.ip or ""), s.rate_reset_ip)
+        await ratelimit.take(backend.pool, ratelimit.Subject("mail", "user", email), s.rate_reset_user)
     token = secrets.token_urlsafe(24)
     row = await backend.pool.fetchrow(
         'UPDATE "_User" SET "_perishable_token" = $2, "_perishable_token_expires_at" = now() + interval \'1 hour\' '
@@ -277,7 +342,7 @@ async def request_password_reset(backend: Backend, params: dict[str, Any]) -> di
             f"Hello {row['username']},\n\nSomeone asked to reset your password. Open this link within an hour "
             f"to choose a new one:\n\n{link}\n\nIf it was not you, ignore this message."
         )
-        await (backend.cloud.mailer or log_mail)(email.strip().lower(), "Reset your password", text)
+        await mail.send(backend, email.strip().lower(), "Reset your password", text)
     return {}
 
 
@@ -298,8 +363,3 @@ async def reset_password(backend: Backend, token: str, new_password: str) -> Non
         await conn.execute('DELETE FROM "_Session" WHERE "user" = $1', user_id)
         await notify_auth(conn, "u:" + user_id)
     backend.sessions.invalidate("u:" + user_id)
-
-
-async def log_mail(to: str, subject: str, text: str) -> None:
-    """The default mail sender (development): the message goes to the log instead of a mailbox."""
-    log.warning("mail to %s: %s\n%s", to, subject, text)

@@ -20,6 +20,8 @@ FIELD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 CLASS_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 SYSTEM_CLASSES = frozenset({"_User", "_Role", "_Session", "_Installation"})
 
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")  # an email address, as users and invitations accept it
+
 
 @dataclass(frozen=True, slots=True)
 class Pointer:

@@ -15,7 +15,8 @@ class StaticFiles:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         rel = scope["path"].lstrip("/")
         target = (self.root / rel).resolve() if rel else self.root / "index.html"
-        if not str(target).startswith(str(self.root)) or not target.is_file():
+        # is_relative_to, not a string prefix: "/srv/dist-private/x" starts with "/srv/dist" but is outside it
+        if not target.is_relative_to(self.root) or not target.is_file():
             target = self.root / "index.html"
         if not target.is_file():
             body, ctype, status = b"Not Found", "text/plain", 404

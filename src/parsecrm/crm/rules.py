@@ -43,17 +43,33 @@ def _fail(message: str) -> ParseError:
 
 
 def _acl(*owners: Pointer | None) -> dict[str, Any]:
+    """Managers plus each owner that is a user. An ACL key is a principal, so `*` or `role:…` as an owner's id
+    would grant the public or a whole role: such ids are never users and are left out (saves refuse them first)."""
     acl: dict[str, Any] = {"role:Managers": {"read": True, "write": True}}
     for owner in owners:
-        if isinstance(owner, Pointer):
+        if isinstance(owner, Pointer) and owner.class_name == "_User" and _plain_id(owner.object_id):
             acl[owner.object_id] = {"read": True, "write": True}
     return acl
 
 
-def _protect(req: SaveRequest, *owners: Pointer | None) -> None:
-    """Set the object's ACL from its owners (the master key may set its own)."""
+def _plain_id(object_id: str) -> bool:
+    return bool(object_id) and object_id != "*" and not object_id.startswith("role:")
+
+
+async def _check_assignee(req: SaveRequest, assignee: Any) -> None:
+    """`Deal.assignedTo` goes into the deal's ACL (and its activities'): it must name an existing user."""
+    if not isinstance(assignee, Pointer) or assignee.class_name != "_User":
+        raise ParseError(errors.INCORRECT_TYPE, "Deal.assignedTo must be a pointer to a _User")
+    found = _plain_id(assignee.object_id) and await req.get("_User", assignee.object_id, master=True)
+    if not found:
+        raise _fail(f"Deal.assignedTo must be an existing user ({assignee.object_id[:40]} is not)")
+
+
+def _protect(req: SaveRequest, *owners: Pointer | None, moved: bool = False) -> None:
+    """Set the object's ACL from its owners (the master key may set its own, except when the owners `moved`:
+    a reassignment by the master key must take access away from the previous assignee too)."""
     obj = req.object
-    if not req.master or "ACL" not in obj.attributes:
+    if not req.master or "ACL" not in obj.attributes or moved:
         obj.set("ACL", _acl(*owners))
 
 
@@ -168,11 +184,17 @@ def build(settings: Settings) -> Cloud:
         owner = _owner(req)
         if obj.get("assignedTo") is None and owner is not None:
             obj.set("assignedTo", owner)
-        _protect(req, owner, obj.get("assignedTo"))
+        reassigned = req.original is not None and req.original.get("assignedTo") != obj.get("assignedTo")
+        new_assignee = obj.get("assignedTo") is not None and (req.original is None or reassigned)
+        me = Pointer("_User", req.caller.user_id) if req.caller.user_id else None
+        if new_assignee and obj.get("assignedTo") != me:  # the session's own user is known to exist
+            await _check_assignee(req, obj.get("assignedTo"))
+        _protect(req, owner, obj.get("assignedTo"), moved=reassigned)
         before = req.original.get("stage") if req.original is not None else None
         if before != stage:
             req.after_write(_record_stage_change(req, before, stage, obj.get("ACL")))
-        if req.original is not None and req.original.get("assignedTo") != obj.get("assignedTo"):
+        if reassigned:
+            req.after_write(_history_follows_assignee(req, obj.get("ACL")))
             req.after_write(_activities_follow_assignee(req, obj.get("assignedTo")))
 
     @cloud.before_save("Activity")
@@ -245,6 +267,17 @@ def _record_stage_change(
         req.create_later("DealStageChange", fields, master=True)
 
     return record
+
+
+def _history_follows_assignee(req: SaveRequest, acl: Any) -> Callable[[ParseObject], Awaitable[None]]:
+    """A reassigned deal's stage history gets the deal's new ACL: the previous assignee no longer reads it."""
+
+    async def follow(saved: ParseObject) -> None:
+        for change in await _all(req, "DealStageChange", {"deal": saved.pointer().to_json()}):
+            change.set("ACL", acl or _acl())
+            await req.save(change, master=True)
+
+    return follow
 
 
 def _activities_follow_assignee(req: SaveRequest, assignee: Pointer | None) -> Callable[[ParseObject], Awaitable[None]]:

@@ -124,7 +124,7 @@ class Endpoint:
             status, body = await self._run(backend, caller, headers, request, method)
         except BadRequest as exc:
             status, body = exc.status, _errors_body(exc.message, exc.code)
-        extra = []
+        extra: list[tuple[bytes, bytes]] = []
         if backend.settings.debug:
             extra.append((b"x-sql-statements", str(pool_mod.STATEMENTS[0] - before).encode()))
         return status, body, extra

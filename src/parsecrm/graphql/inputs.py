@@ -48,7 +48,8 @@ def _ops(
 ) -> GraphQLInputObjectType:
     fields: dict[str, GraphQLInputField] = {}
     for op in names:
-        kind = GraphQLList(GraphQLNonNull(scalar)) if op in ("in", "notIn", "contains", "containedBy") else scalar
+        listed = op in ("in", "notIn", "contains", "containedBy")
+        kind = GraphQLList(GraphQLNonNull(scalar)) if listed else scalar  # type: ignore[type-var]
         fields[op] = GraphQLInputField(kind)
     fields["exists"] = GraphQLInputField(GraphQLBoolean)
     fields.update(extra or {})

@@ -1,19 +1,36 @@
-"""Log-in, log-out, `me`, sessions and password resets."""
+"""Log-in, log-out, `me`, sessions, password resets and the invitation page."""
 
 from __future__ import annotations
+
+import html
+from typing import Any
 
 from .. import errors, objects, users
 from ..backend import Backend
 from ..errors import ParseError
 from ..objects import Unit
+from ..security import ratelimit
 from ..security.caller import Caller
 from .reply import Reply
 from .transport import Call
 
 
+async def _limit_login(backend: Backend, call: Call, params: dict[str, Any]) -> None:
+    """Per client address and per account named, before anything is looked up (batch items pass here too)."""
+    if call.caller.master:
+        return
+    s = backend.settings
+    await ratelimit.take(backend.pool, ratelimit.Subject("login", "ip", call.caller.ip or ""), s.rate_login_ip)
+    name = params.get("username") if isinstance(params.get("username"), str) else params.get("email")
+    if isinstance(name, str):
+        await ratelimit.take(backend.pool, ratelimit.Subject("login", "user", name), s.rate_login_user)
+
+
 async def login(backend: Backend, call: Call, unit: Unit | None) -> Reply:
+    params = call.params()
+    await _limit_login(backend, call, params)
     caller = Caller(ip=call.caller.ip, installation_id=call.caller.installation_id, headers=call.caller.headers)
-    return Reply(await users.log_in(backend, caller, call.params()))
+    return Reply(await users.log_in(backend, caller, params))
 
 
 async def logout(backend: Backend, call: Call, unit: Unit | None) -> Reply:
@@ -37,7 +54,7 @@ async def session_me(backend: Backend, call: Call, unit: Unit | None) -> Reply:
 
 
 async def request_password_reset(backend: Backend, call: Call, unit: Unit | None) -> Reply:
-    return Reply(await users.request_password_reset(backend, call.params()))
+    return Reply(await users.request_password_reset(backend, call.params(), call.caller))
 
 
 RESET_FORM = """<!doctype html><meta charset="utf-8"><title>Choose a new password</title>
@@ -48,8 +65,6 @@ RESET_FORM = """<!doctype html><meta charset="utf-8"><title>Choose a new passwor
 
 async def reset_form(backend: Backend, call: Call, unit: Unit | None, app: str) -> Reply:
     """The page the reset link opens (GET) and the form it posts (POST, form-encoded or JSON)."""
-    import html
-
     params = call.params()
     token = params.get("token")
     if not isinstance(token, str) or not token:
@@ -67,6 +82,7 @@ async def reset_form(backend: Backend, call: Call, unit: Unit | None, app: str) 
 async def verify_password(backend: Backend, call: Call, unit: Unit | None) -> Reply:
     caller = Caller(ip=call.caller.ip, headers=call.caller.headers)
     params = call.params()
+    await _limit_login(backend, call, params)  # a password oracle like log-in itself
     body = await users.log_in(backend, caller, params)
     # verifyPassword answers with the user but must not leave a new session behind
     import orjson
@@ -87,3 +103,24 @@ async def verification_email(backend: Backend, call: Call, unit: Unit | None) ->
 
 async def upgrade_session(backend: Backend, call: Call, unit: Unit | None) -> Reply:
     raise ParseError(errors.INVALID_SESSION_TOKEN, "Only revocable sessions exist on this server.")
+
+
+INVITE_FORM = """<!doctype html><meta charset="utf-8"><title>Create your account</title>
+<form method="post"><input type="hidden" name="token" value="{token}">
+<label>User name <input name="username" autocomplete="username" required></label>
+<label>Password <input type="password" name="password" minlength="6" autocomplete="new-password" required></label>
+<button>Create account</button></form>"""
+
+
+async def invite_form(backend: Backend, call: Call, unit: Unit | None, app: str) -> Reply:
+    """The page an invitation link opens (GET) and the form it posts (POST): creates the invited account."""
+    params = call.params()
+    token = params.get("token")
+    if not isinstance(token, str) or not token:
+        raise ParseError(errors.OBJECT_NOT_FOUND, "This invitation is invalid, has been used or has expired.")
+    if call.method == "GET":
+        page = INVITE_FORM.format(token=html.escape(token, quote=True)).encode()
+        return Reply(page, headers=[(b"content-type", b"text/html; charset=utf-8")])
+    body = {"username": params.get("username"), "password": params.get("password"), "inviteToken": token}
+    created = await users.sign_up(backend, call.caller, body)
+    return Reply({"status": "account created", "objectId": created["objectId"]}, 201)

@@ -34,7 +34,7 @@ def _sub_call(backend: Backend, outer: Call, raw: Any) -> Call:
     query: dict[str, Any] = {}
     if "?" in rel:
         rel, qs = rel.split("?", 1)
-        query = parse_query_string(qs.encode())
+        query = parse_query_string(qs.encode(), backend.settings.max_json_depth)
     if rel == "batch":
         raise ParseError(errors.INVALID_JSON, "nested batch requests are not allowed")
     return Call(method, rel, query, body if body is not None else {}, outer.caller, None, outer.context)

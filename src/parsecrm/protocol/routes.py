@@ -65,6 +65,7 @@ ROUTES: list[Route] = [
         {"GET": accounts.reset_form, "POST": accounts.reset_form},
         auth=Auth.LINK,
     ),
+    Route(r"apps/(?P<app>[^/]+)/invite", {"GET": accounts.invite_form, "POST": accounts.invite_form}, auth=Auth.LINK),
     Route("verificationEmailRequest", {"POST": accounts.verification_email}),
     Route("verifyPassword", {"GET": accounts.verify_password, "POST": accounts.verify_password}),
     Route("upgradeToRevocableSession", {"POST": accounts.upgrade_session}),

@@ -15,6 +15,7 @@ from .. import errors
 from ..backend import Backend
 from ..errors import ParseError, Unauthorized
 from ..security.caller import Caller
+from . import jsonlimits
 
 ENVELOPE_KEYS = {
     "_ApplicationId",
@@ -67,12 +68,17 @@ class Call:
         return out
 
 
-def parse_query_string(raw: bytes) -> dict[str, Any]:
+def parse_query_string(
+    raw: bytes, max_depth: int = jsonlimits.DEFAULT_MAX_DEPTH, max_bytes: int | None = None
+) -> dict[str, Any]:
+    """Query parameters; JSON-looking values (and `where`, `pipeline`, …) decoded, within the JSON limits."""
+    if max_bytes is not None and len(raw) > max_bytes:
+        raise ParseError(errors.INVALID_JSON, f"The query string is larger than {max_bytes} bytes.", status=414)
     out: dict[str, Any] = {}
     for key, value in parse_qsl(raw.decode("latin-1"), keep_blank_values=True):
         if key in ("where", "pipeline", "match", "group", "project", "sort") or (value[:1] in "{[" and value):
             try:
-                out[key] = orjson.loads(value)
+                out[key] = jsonlimits.loads(value, max_depth, f"the {key[:40]} parameter")
                 continue
             except orjson.JSONDecodeError as exc:
                 if key == "where":
@@ -81,13 +87,15 @@ def parse_query_string(raw: bytes) -> dict[str, Any]:
     return out
 
 
-def decode_body(raw: bytes, content_type: str, has_app_header: bool) -> Any:
+def decode_body(
+    raw: bytes, content_type: str, has_app_header: bool, max_depth: int = jsonlimits.DEFAULT_MAX_DEPTH
+) -> Any:
     if not raw.strip():
         return {}
     if content_type.startswith("multipart/"):
         raise ParseError(errors.INVALID_JSON, "multipart bodies are not supported")
     try:
-        return orjson.loads(raw)
+        return jsonlimits.loads(raw, max_depth, "The request body")
     except orjson.JSONDecodeError as exc:
         if not has_app_header:
             raise Unauthorized() from exc
@@ -167,7 +175,9 @@ async def authenticate(
     return Caller(**caller_kwargs), body, envelope
 
 
-def cloud_context(headers: dict[str, str], envelope: dict[str, Any]) -> dict[str, Any]:
+def cloud_context(
+    headers: dict[str, str], envelope: dict[str, Any], max_depth: int = jsonlimits.DEFAULT_MAX_DEPTH
+) -> dict[str, Any]:
     raw: Any = envelope.get("_context")
     if raw is None:
         raw = headers.get("x-parse-cloud-context")
@@ -175,7 +185,7 @@ def cloud_context(headers: dict[str, str], envelope: dict[str, Any]) -> dict[str
         return {}
     if isinstance(raw, str):
         try:
-            raw = orjson.loads(raw)
+            raw = jsonlimits.loads(raw, max_depth, "The context")
         except orjson.JSONDecodeError as exc:
             raise ParseError(errors.INVALID_JSON, "Context is not valid JSON") from exc
     if not isinstance(raw, dict):

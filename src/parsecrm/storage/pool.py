@@ -46,10 +46,13 @@ Connection = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
 
 
 async def create_pool(
-    dsn: str, size: int, statement_timeout_ms: int = 0, *, count_statements: bool = False
+    dsn: str, size: int, statement_timeout_ms: int = 0, *, connect_timeout: float = 5.0, count_statements: bool = False
 ) -> asyncpg.Pool:
+    """`connect_timeout` bounds how long a request waits for a new connection while PostgreSQL is unreachable
+    (it then answers 503, see errors.reply_for)."""
     return await asyncpg.create_pool(
         dsn,
+        timeout=connect_timeout,
         min_size=min(2, size),
         max_size=size,
         init=_init_counting if count_statements else _init,
