@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test lint sdk-deps bench install clean
+.PHONY: run test lint sdk-deps browser-deps bench install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,13 @@ tests/sdk/node_modules/.package-lock.json: tests/sdk/package.json tests/sdk/pack
 
 sdk-deps: tests/sdk/node_modules/.package-lock.json
 
+tests/browser/node_modules/.package-lock.json: tests/browser/package.json tests/browser/package-lock.json
+	cd tests/browser && npm ci --no-audit --no-fund --loglevel=error
+
+## the browser tests drive Debian's chromium (never a downloaded browser) through playwright-core
+browser-deps: tests/browser/node_modules/.package-lock.json
+	@test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+
 ## make lint: ruff (lint everywhere, formatting of src/) and the type checker (mypy --strict on src/, pyproject.toml)
 lint: install
 	$(BIN)/ruff check src tests bench
@@ -30,7 +37,7 @@ lint: install
 	$(BIN)/mypy
 
 ## make test: installs what the tests need, then runs them all (pytest starts real servers on a real PostgreSQL)
-test: install sdk-deps lint
+test: install sdk-deps browser-deps lint
 	$(BIN)/pytest
 
 ## make bench [PEER=parse-server] [SCALE=1] [BENCH_ARGS="--duration 5 ..."]: benchmarks (see docs/performance.md)
@@ -38,4 +45,4 @@ bench: install
 	$(BIN)/crm bench $(if $(PEER),--peer $(PEER)) $(if $(SCALE),--scale $(SCALE)) $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) tests/sdk/node_modules
+	rm -rf $(VENV) tests/sdk/node_modules tests/browser/node_modules

@@ -22,6 +22,7 @@ from .protocol.reply import Reply
 from .protocol.router import Auth
 from .protocol.routes import ROUTER
 from .protocol.transport import CORS_HEADERS, Call, authenticate, cloud_context, decode_body, parse_query_string
+from .reference import routes as reference
 from .security.caller import ANONYMOUS, Caller
 from .settings import Settings
 from .web import StaticFiles
@@ -74,6 +75,7 @@ class App:
         self.backend: Backend | None = None
         self.mount = settings.mount_path.rstrip("/")
         self.static = StaticFiles(settings.web_dir) if settings.web_dir else None
+        self.pages = reference.table(settings)  # /graphql, /schema, /api, <mount>/openapi.json
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -118,6 +120,10 @@ class App:
 
     async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope["path"]
+        page = self.pages.get(path.rstrip("/") or "/")
+        if page is not None:
+            await reference.serve(self.backend, page, scope, receive, send)
+            return
         if path != self.mount and not path.startswith(self.mount + "/"):
             if self.static is not None:
                 await self.static(scope, receive, send)

@@ -38,7 +38,9 @@ class Backend:
     async def open(cls, settings: Settings, dsn: str, cloud: Cloud, bootstrap_sql: Sequence[str] = ()) -> Backend:
         """Connect, create what every process needs (`bootstrap_sql`: statements of the layers above, e.g. the
         idempotency table), listen for invalidations and run the Cloud Code start-up hooks."""
-        pool = await create_pool(dsn, settings.db_pool_size, settings.statement_timeout_ms)
+        pool = await create_pool(
+            dsn, settings.db_pool_size, settings.statement_timeout_ms, count_statements=settings.debug
+        )
         schemas = SchemaCache(pool)
         sessions = Sessions(pool, schemas)
         listener = Listener(dsn)

@@ -84,6 +84,12 @@ def _banner(settings: Settings, web: str | None) -> None:
         "parsecrm is starting",
         f"  API (Parse REST)   {base}{settings.mount_path}",
         *([f"  App                {base}/"] if web else []),
+        f"  GraphQL            {base}{settings.graphql_path}   (playground in a browser)",
+        *(
+            [f"  Reference          {base}/schema   {base}/api   {base}{settings.mount_path}/openapi.json"]
+            if settings.api_reference
+            else []
+        ),
         f"  Application ID     {settings.app_id}",
         f"  Master key         {settings.master_key}   (loopback only)",
         f"  JavaScript key     {settings.javascript_key or '(none required)'}",

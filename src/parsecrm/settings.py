@@ -121,6 +121,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("db_pool_size", "CRM_DB_POOL_SIZE", _positive, 10, "Connections per server process"),
     Setting("web_dir", "CRM_WEB_DIR", _path, None, "Static web app served at `/`", "`web/dist` when built"),
     Setting("debug", "CRM_DEBUG", _bool, False, "Adds a `Server-Timing` header with each request's stages (parse, plan, sql, db, hooks)"),
+    Setting("graphql_path", "PARSE_GRAPHQL_PATH", _mount, "/graphql", "Where the GraphQL API is served (outside the mount path, like parse-server's `graphQLPath`)"),
+    Setting("graphql_introspection", "CRM_GRAPHQL_INTROSPECTION", _bool, True, "Off: `__schema`/`__type` are refused (the playground cannot autocomplete)"),
+    Setting("graphql_max_depth", "CRM_GRAPHQL_MAX_DEPTH", _positive, 12, "Deepest selection nesting a GraphQL query may have (introspection fields excepted)"),
+    Setting("graphql_max_cost", "CRM_GRAPHQL_MAX_COST", _positive, 20_000, "Estimated objects x fields a GraphQL query may touch (see `graphql/limits.py`)"),
+    Setting("api_reference", "CRM_API_REFERENCE", _bool, True, "Serve `/schema`, `/api` and `<mount>/openapi.json` (they show every class's fields)"),
     Setting("host", "HOST", str, "127.0.0.1", "Listen address"),
     Setting("port", "PORT", _positive, 1337, "Listen port"),
 )  # fmt: skip
@@ -160,6 +165,12 @@ class Settings:
     debug: bool = False
     host: str = "127.0.0.1"
     port: int = 1337
+    # GraphQL and the reference pages (README: "GraphQL")
+    graphql_path: str = "/graphql"  # outside the mount, like parse-server's graphQLPath
+    graphql_introspection: bool = True  # off: __schema/__type are refused (and the playground cannot autocomplete)
+    graphql_max_depth: int = 12  # deepest selection nesting a query may have (introspection fields excepted)
+    graphql_max_cost: int = 20_000  # estimated objects x fields a query may touch (see graphql/limits.py)
+    api_reference: bool = True  # serve /schema, /api and <mount>/openapi.json (they show every class's fields)
 
     @property
     def server_url(self) -> str:

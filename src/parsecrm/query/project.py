@@ -103,9 +103,9 @@ def row_json(
     for name, f in schema.fields.items():
         if name in ALWAYS or (name == "password" and schema.name == "_User"):
             continue
-        if shape.keys is not None and name not in shape.keys:
-            continue
-        if name in shape.exclude:
+        if (shape.keys is not None and name not in shape.keys) or name in shape.exclude:
+            if hidden.get(name):  # its condition added parameters: PostgreSQL must still see (and type) them
+                pieces.append(f"coalesce(CASE WHEN {hidden[name]} THEN '' END, '')")
             continue
         piece = _field_piece(schema, alias, name, f, shape, ctx, depth)
         if name in hidden:

@@ -18,6 +18,18 @@ async def _init(conn: asyncpg.Connection) -> None:
     await conn.set_type_codec("json", encoder=lambda v: v, decoder=lambda b: b, schema="pg_catalog", format="binary")
 
 
+STATEMENTS = [0]  # statements sent by this process's pool; counted only in debug mode (tests measure round trips)
+
+
+def _count(_query: object) -> None:
+    STATEMENTS[0] += 1
+
+
+async def _init_counting(conn: asyncpg.Connection) -> None:
+    await _init(conn)
+    conn.add_query_logger(_count)
+
+
 async def _keep(conn: asyncpg.Connection) -> None:
     """Connections go back to the pool as they are: the server never leaves session state behind (no SET, LISTEN
     or session advisory locks on pooled connections), so asyncpg's default reset would be a wasted round trip."""
@@ -33,12 +45,14 @@ NO_TIMEOUT = "SET LOCAL statement_timeout = 0"
 Connection = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
 
 
-async def create_pool(dsn: str, size: int, statement_timeout_ms: int = 0) -> asyncpg.Pool:
+async def create_pool(
+    dsn: str, size: int, statement_timeout_ms: int = 0, *, count_statements: bool = False
+) -> asyncpg.Pool:
     return await asyncpg.create_pool(
         dsn,
         min_size=min(2, size),
         max_size=size,
-        init=_init,
+        init=_init_counting if count_statements else _init,
         reset=_keep,
         statement_cache_size=512,
         max_inactive_connection_lifetime=300,

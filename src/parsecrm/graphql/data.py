@@ -1,0 +1,129 @@
+"""The one adapter between GraphQL and the read/write path REST uses (objects, users, Cloud Code functions).
+
+Nothing else in `graphql/` imports objects, users or the cloud registry: when the core's entry points change, this
+file is the only one to follow. No SQL here, no permission logic: every call carries the request's caller."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from .. import errors, objects, users
+from ..backend import Backend
+from ..cloud.registry import call
+from ..cloud.requests import FunctionRequest
+from ..errors import ParseError
+from ..security.caller import Caller
+from ..storage.model import ClassSchema
+from ..values import decode, encode
+
+
+async def classes(backend: Backend) -> dict[str, ClassSchema]:
+    return await backend.schemas.all()
+
+
+def schema_version(backend: Backend, classes_now: dict[str, ClassSchema]) -> tuple[Any, ...]:
+    """Changes whenever a class or field is added or removed, in this process or (via NOTIFY) in another."""
+    shape = tuple(sorted((name, len(s.fields)) for name, s in classes_now.items()))
+    return (backend.schemas.generation, id(classes_now), shape)
+
+
+async def find(
+    backend: Backend, caller: Caller, class_name: str, params: dict[str, Any]
+) -> tuple[list[dict[str, Any]], int | None]:
+    """A REST find (same params, same permission path); decoded rows and the count when `count` was asked."""
+    body = orjson.loads(await objects.find_response(backend, caller, class_name, params))
+    return body["results"], body.get("count")
+
+
+async def get(backend: Backend, caller: Caller, class_name: str, object_id: str) -> dict[str, Any]:
+    found: dict[str, Any] = orjson.loads(await objects.get_response(backend, caller, class_name, object_id, {}))
+    return found
+
+
+async def create(
+    backend: Backend, caller: Caller, class_name: str, fields: dict[str, Any], context: dict[str, Any]
+) -> dict[str, Any]:
+    if class_name == "_User":
+        return await users.sign_up(backend, caller, fields)
+    return await objects.create(backend, caller, class_name, fields, context=context)
+
+
+async def update(
+    backend: Backend, caller: Caller, class_name: str, object_id: str, fields: dict[str, Any], context: dict[str, Any]
+) -> dict[str, Any]:
+    if class_name == "_User":
+        return await users.update_user(backend, caller, object_id, fields)
+    return await objects.update(backend, caller, class_name, object_id, fields, context=context)
+
+
+async def delete(backend: Backend, caller: Caller, class_name: str, object_id: str, context: dict[str, Any]) -> None:
+    if class_name == "_User":
+        await users.delete_user(backend, caller, object_id)
+    else:
+        await objects.delete(backend, caller, class_name, object_id, context=context)
+
+
+async def sign_up(backend: Backend, caller: Caller, fields: dict[str, Any]) -> dict[str, Any]:
+    return await users.sign_up(backend, caller, fields)
+
+
+async def log_in(backend: Backend, caller: Caller, username: str, password: str) -> dict[str, Any]:
+    anonymous = Caller(ip=caller.ip, installation_id=caller.installation_id, headers=caller.headers)
+    body = {"username": username, "password": password}
+    found: dict[str, Any] = orjson.loads(await users.log_in(backend, anonymous, body))
+    return found
+
+
+async def log_out(backend: Backend, caller: Caller) -> None:
+    await users.log_out(backend, caller)
+
+
+async def me(backend: Backend, caller: Caller) -> dict[str, Any]:
+    found: dict[str, Any] = orjson.loads(await users.me(backend, caller))
+    return found
+
+
+async def caller_for(backend: Backend, base: Caller, token: str) -> Caller:
+    """The caller a freshly issued session token stands for (after signUp/logIn in the same request)."""
+    info = await backend.sessions.resolve(token)
+    return Caller(
+        user_id=info.user_id, user=info.user, roles=info.roles, session_token=token, ip=base.ip, headers=base.headers
+    )
+
+
+def function_names(backend: Backend) -> list[str]:
+    return sorted(backend.cloud.functions)
+
+
+async def call_function(
+    backend: Backend, caller: Caller, name: str, params: dict[str, Any], context: dict[str, Any]
+) -> Any:
+    fn = backend.cloud.functions.get(name)
+    if fn is None:
+        raise ParseError(errors.SCRIPT_FAILED, f'Invalid function: "{name[:100]}"')
+    decoded = {k: decode(v) for k, v in params.items()}
+    req = FunctionRequest(
+        caller=caller,
+        data=objects.CloudData(backend, caller, None),
+        params=decoded,
+        context=context,
+        function_name=name,
+        backend=backend,
+    )
+    return encode(_plain(await call(fn, req)))
+
+
+def _plain(value: Any) -> Any:
+    from ..cloud.objects import ParseObject
+
+    if isinstance(value, ParseObject):
+        out = value.to_json()
+        out["__type"] = "Object"
+        return out
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value

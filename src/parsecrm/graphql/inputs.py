@@ -1,0 +1,211 @@
+"""`where` and field inputs: the constraint vocabulary of parse-server's GraphQL API, translated into REST's `where`
+and save bodies, so the one query compiler and the one write path run them (nothing is evaluated here)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from graphql import (
+    GraphQLBoolean,
+    GraphQLFloat,
+    GraphQLID,
+    GraphQLInputField,
+    GraphQLInputObjectType,
+    GraphQLInputType,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLString,
+)
+
+from .. import errors
+from ..errors import ParseError
+from ..storage.model import ClassSchema, Field
+from .naming import from_global_id, object_id_of, type_name
+from .scalars import ANY, DATE, OBJECT, acl_in
+
+# GraphQL constraint name → REST operator. Every where input below uses a subset of these names.
+OPERATORS = {
+    "equalTo": "$eq",
+    "notEqualTo": "$ne",
+    "lessThan": "$lt",
+    "lessThanOrEqualTo": "$lte",
+    "greaterThan": "$gt",
+    "greaterThanOrEqualTo": "$gte",
+    "in": "$in",
+    "notIn": "$nin",
+    "exists": "$exists",
+    "matchesRegex": "$regex",
+    "options": "$options",
+    "contains": "$all",
+    "containedBy": "$containedBy",
+}
+COMPARE = ("equalTo", "notEqualTo", "lessThan", "lessThanOrEqualTo", "greaterThan", "greaterThanOrEqualTo")
+LOGIC = {"AND": "$and", "OR": "$or", "NOR": "$nor"}
+
+
+def _ops(name: str, scalar: Any, names: tuple[str, ...], extra: dict[str, Any] | None = None) -> GraphQLInputObjectType:
+    fields: dict[str, GraphQLInputField] = {}
+    for op in names:
+        kind = GraphQLList(GraphQLNonNull(scalar)) if op in ("in", "notIn", "contains", "containedBy") else scalar
+        fields[op] = GraphQLInputField(kind)
+    fields["exists"] = GraphQLInputField(GraphQLBoolean)
+    fields.update(extra or {})
+    return GraphQLInputObjectType(name, fields)
+
+
+SEARCH_INPUT = GraphQLInputObjectType(
+    "SearchInput",
+    {
+        "term": GraphQLInputField(GraphQLNonNull(GraphQLString)),
+        "language": GraphQLInputField(GraphQLString),
+        "caseSensitive": GraphQLInputField(GraphQLBoolean),
+        "diacriticSensitive": GraphQLInputField(GraphQLBoolean),
+    },
+)
+TEXT_INPUT = GraphQLInputObjectType("TextInput", {"search": GraphQLInputField(GraphQLNonNull(SEARCH_INPUT))})
+
+ID_WHERE = _ops("IdWhereInput", GraphQLID, (*COMPARE, "in", "notIn"))
+STRING_WHERE = _ops(
+    "StringWhereInput",
+    GraphQLString,
+    (*COMPARE, "in", "notIn", "matchesRegex", "options"),
+    {"text": GraphQLInputField(TEXT_INPUT)},
+)
+NUMBER_WHERE = _ops("NumberWhereInput", GraphQLFloat, (*COMPARE, "in", "notIn"))
+BOOLEAN_WHERE = _ops("BooleanWhereInput", GraphQLBoolean, ("equalTo", "notEqualTo"))
+DATE_WHERE = _ops("DateWhereInput", DATE, (*COMPARE, "in", "notIn"))
+ARRAY_WHERE = _ops("ArrayWhereInput", ANY, ("equalTo", "notEqualTo", "contains", "containedBy"))
+OBJECT_WHERE = _ops("ObjectWhereInput", OBJECT, ("equalTo", "notEqualTo"))
+POLYMORPHIC_WHERE = _ops("PolymorphicPointerWhereInput", GraphQLID, ("equalTo", "notEqualTo", "in", "notIn"))
+
+SCALAR_WHERE = {
+    "String": STRING_WHERE,
+    "Number": NUMBER_WHERE,
+    "Boolean": BOOLEAN_WHERE,
+    "Date": DATE_WHERE,
+    "Array": ARRAY_WHERE,
+    "Object": OBJECT_WHERE,
+}
+SCALAR_INPUT: dict[str, GraphQLInputType] = {
+    "String": GraphQLString,
+    "Number": GraphQLFloat,
+    "Boolean": GraphQLBoolean,
+    "Date": DATE,
+    "Array": GraphQLList(ANY),
+    "Object": OBJECT,
+}
+BUILT_IN = {"objectId": Field("String"), "createdAt": Field("Date"), "updatedAt": Field("Date")}
+
+
+class Translator:
+    """GraphQL argument values (already validated by graphql-core) → REST JSON, for one generated schema."""
+
+    def __init__(self, classes: dict[str, ClassSchema], class_of_type: dict[str, str]) -> None:
+        self.classes = classes
+        self.class_of_type = class_of_type
+
+    # -- ids and pointers -------------------------------------------------------------------------------------------
+
+    def pointer(self, value: str, targets: tuple[str, ...]) -> dict[str, str]:
+        """A pointer from an id: a global id names its class; a plain objectId only fits a single-target field."""
+        found = from_global_id(value)
+        if found is not None:
+            cls = self.class_of_type.get(found[0])
+            if cls is None or cls not in targets:
+                raise ParseError(errors.INVALID_POINTER, f"id {value[:60]} is not a {' or '.join(targets)}")
+            return {"__type": "Pointer", "className": cls, "objectId": found[1]}
+        if len(targets) != 1:
+            raise ParseError(errors.INVALID_POINTER, "a polymorphic pointer needs a global id (it names the class)")
+        return {"__type": "Pointer", "className": targets[0], "objectId": value}
+
+    def value(self, f: Field, value: Any, *, key: str, cls: str) -> Any:
+        if value is None:
+            return None
+        if key == "objectId":
+            return object_id_of(value, type_name(cls))
+        if f.type == "Date":
+            return {"__type": "Date", "iso": value}
+        if f.type == "Pointer":
+            return self.pointer(value, f.targets or (f.target or "",))
+        return value
+
+    # -- where --------------------------------------------------------------------------------------------------------
+
+    def where(self, value: dict[str, Any] | None, cls: str) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        schema = self.classes[cls]
+        for key, cond in (value or {}).items():
+            if cond is None:
+                continue
+            if key in LOGIC:
+                out[LOGIC[key]] = [self.where(part, cls) for part in cond]
+                continue
+            name = "objectId" if key == "id" else key
+            f = BUILT_IN.get(name) or schema.fields.get(name)
+            if f is None:
+                raise ParseError(errors.INVALID_KEY_NAME, f"unknown field {name[:60]}")
+            out[name] = self.constraint(cond, f, name, cls)
+        return out
+
+    def constraint(self, cond: dict[str, Any], f: Field, key: str, cls: str) -> Any:
+        out: dict[str, Any] = {}
+        for op, raw in cond.items():
+            if raw is None and op != "equalTo":
+                continue
+            if op in ("have", "haveNot"):
+                target = f.target or ""
+                query = {"className": target, "where": self.where(raw, target)}
+                out["$inQuery" if op == "have" else "$notInQuery"] = query
+            elif op == "text":
+                search = {"$" + k: v for k, v in raw["search"].items() if v is not None}
+                out["$text"] = {"$search": search}
+            elif op in ("in", "notIn", "contains", "containedBy"):
+                convert = f.type in ("Date", "Pointer") or key == "objectId"
+                out[OPERATORS[op]] = [self.value(f, v, key=key, cls=cls) for v in raw] if convert else raw
+            elif op in ("exists", "options", "matchesRegex") or f.type == "Array":
+                out[OPERATORS[op]] = raw
+            else:
+                out[OPERATORS[op]] = self.value(f, raw, key=key, cls=cls)
+        if set(out) == {"$eq"}:  # a plain equality is the form the read plan recognises best (scoped indexes)
+            return out["$eq"]
+        return out
+
+    # -- save bodies --------------------------------------------------------------------------------------------------
+
+    def fields(self, value: dict[str, Any] | None, cls: str, *, updating: bool) -> dict[str, Any]:
+        schema = self.classes[cls]
+        out: dict[str, Any] = {}
+        for key, raw in (value or {}).items():
+            f = schema.fields.get(key) or Field("String")  # `password` on users is virtual, a String
+            if raw is None:
+                if updating:
+                    out[key] = {"__op": "Delete"}
+                continue
+            out[key] = self.field_value(f, raw, key, cls)
+        return out
+
+    def field_value(self, f: Field, raw: Any, key: str, cls: str) -> Any:
+        if f.type == "Pointer":
+            link = raw.get("link")
+            return self.pointer(link, f.targets or (f.target or "",)) if link else {"__op": "Delete"}
+        if f.type == "Relation":
+            return self._relation_op(raw, f.target or "")
+        if f.type == "ACL":
+            return acl_in(raw, lambda v: object_id_of(v, "User"))
+        return self.value(f, raw, key=key, cls=cls)
+
+    def _relation_op(self, raw: dict[str, Any], target: str) -> dict[str, Any]:
+        given = {k: v for k, v in raw.items() if v}
+        if len(given) != 1:
+            raise ParseError(errors.INVALID_JSON, "a relation input takes exactly one of add or remove")
+        op, ids = next(iter(given.items()))
+        objects = [self.pointer(i, (target,)) for i in ids]
+        return {"__op": "AddRelation" if op == "add" else "RemoveRelation", "objects": objects}
+
+
+def scalar_where(f: Field) -> GraphQLInputObjectType | None:
+    return SCALAR_WHERE.get(f.type)
+
+
+FieldFilter = Callable[[str, Field], bool]
