@@ -103,11 +103,12 @@ def _check_types(schema: ClassSchema, changes: dict[str, Change]) -> None:
 
 
 async def _ensure_fields(
-    backend: Backend, caller: Caller, schema: ClassSchema, changes: dict[str, Change], unit: Unit
+    backend: Backend, caller: Caller, schema: ClassSchema, changes: dict[str, Change], unit: Unit, hooked: bool
 ) -> ClassSchema:
-    """Type-check every change (hooks may have added some); add the fields a save introduces (if the addField
-    permission allows)."""
-    _check_types(schema, changes)
+    """Type-check the changes a beforeSave hook may have made (`hooked`; the others were checked before it ran);
+    add the fields a save introduces (if the addField permission allows)."""
+    if hooked:
+        _check_types(schema, changes)
     missing: dict[str, Field] = {}
     for key, change in changes.items():
         if key not in schema.fields:
@@ -171,12 +172,12 @@ async def _prepare_create(
     Policy(caller).check(schema, "create")
     effects.check_create(schema, caller)
     changes, acl, acl_given = parse_body(schema, body, creating=True, master=caller.master)
-    _check_types(schema, changes)
     echoed: list[str] = []
     for name, f in schema.fields.items():
         if f.default is not None and name not in changes:
             changes[name] = Change("set", decode(f.default))
             echoed.append(name)  # the client did not send it, so it learns the value from the response
+    _check_types(schema, changes)
     oid = object_id or new_id()
     req: hooks.SaveHook | None = None
     if backend.cloud.has("beforeSave", class_name):
@@ -188,7 +189,7 @@ async def _prepare_create(
             acl, acl_given = req.acl, True
     if schema.name == "_Role":
         effects.check_role(changes, acl_given, creating=True)
-    schema = await _ensure_fields(backend, caller, schema, changes, u)
+    schema = await _ensure_fields(backend, caller, schema, changes, u, req is not None)
     values = {k: apply(c, None) for k, c in changes.items() if c.kind != "relation"}
     _check_required(schema, values, creating=True)
     rperm, wperm, acl_json = acl_mod.columns(acl if acl_given else None)
@@ -340,7 +341,7 @@ async def update(
             echoed += req.changed
             if req.acl is not hooks.NO_ACL:
                 acl, acl_given = req.acl, True
-        schema = await _ensure_fields(backend, caller, schema, changes, u)
+        schema = await _ensure_fields(backend, caller, schema, changes, u, req is not None)
         values = {k: apply(c, original.attributes.get(k)) for k, c in changes.items() if c.kind != "relation"}
         _check_required(schema, values, creating=False)
         now = now_ms()
