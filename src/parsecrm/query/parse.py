@@ -12,6 +12,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
+
 from ..errors import ErrorCode, ParseError
 from ..values import parse_iso_or_none
 from . import regex
@@ -369,8 +371,28 @@ def relative_time(arg: Mapping[str, Any], key: str) -> RelativeTime:
     return RelativeTime(text, -seconds if past else seconds)
 
 
+_PARSED: dict[tuple[bytes, int], Node] = {}
+_PARSED_MAX = 4096
+
+
 def parse_where(raw: Any, limits: Limits | None = None) -> Node:
-    """Parse a where (a JSON object, or None for "everything") into a condition tree."""
+    """Parse a where (a JSON object, or None for "everything") into a condition tree. Trees are immutable, so the
+    trees of recently parsed wheres are kept and shared (an app repeats its queries; no `$relativeTime` is
+    resolved at parse time, so a kept tree stays right)."""
     if raw is None:
         return EVERYTHING
-    return _Parser(limits or Limits()).where(raw, 0)
+    bounds = limits or _DEFAULT_LIMITS
+    try:
+        key = (orjson.dumps(raw, option=orjson.OPT_SORT_KEYS), id(bounds))
+    except TypeError:  # not plain JSON (a hook passed Python values): parse it, but keep nothing
+        return _Parser(bounds).where(raw, 0)
+    found = _PARSED.get(key)
+    if found is None:
+        found = _Parser(bounds).where(raw, 0)
+        if len(_PARSED) >= _PARSED_MAX:
+            _PARSED.clear()
+        _PARSED[key] = found
+    return found
+
+
+_DEFAULT_LIMITS = Limits()

@@ -81,7 +81,21 @@ class Policy:
 
     def check(self, schema: ClassSchema, op: str) -> tuple[str, ...]:
         """Raise unless the CLP lets the caller run `op` on the class. Returns the pointer fields that must point at
-        the caller for a row to qualify (empty: no such restriction)."""
+        the caller for a row to qualify (empty: no such restriction). Memoised for the request."""
+        key = ("check", schema.name, op)
+        found = self.caller.memo.get(key)
+        if found is None or found[0] is not schema:
+            try:
+                found = (schema, self._check(schema, op))
+            except ParseError as exc:
+                found = (schema, exc)
+            self.caller.memo[key] = found
+        if isinstance(found[1], ParseError):
+            raise ParseError(found[1].code, found[1].message, status=found[1].status)
+        result: tuple[str, ...] = found[1]
+        return result
+
+    def _check(self, schema: ClassSchema, op: str) -> tuple[str, ...]:
         caller = self.caller
         if caller.master:
             return ()
