@@ -21,6 +21,7 @@ import pytest
 from conftest import Api, Server, unique
 
 INVALID = "Invalid username/password."
+SMALL_POOL = {"CRM_DB_POOL_SIZE": "4"}  # the machine's PostgreSQL is shared: 100 connections for everyone
 
 
 def login(server: Server, username: str, password: str, ip: str | None = None) -> httpx.Response:
@@ -46,7 +47,7 @@ def parallel(n: int, fn: Callable[[int], httpx.Response]) -> list[httpx.Response
 @pytest.fixture(scope="module")
 def two_workers(make_server: Callable[..., Server]) -> Server:
     """Two server processes on one port and one database (real bcrypt cost, so guesses overlap in time)."""
-    return make_server({"PARSE_BCRYPT_ROUNDS": "10"}, workers=2)
+    return make_server({"PARSE_BCRYPT_ROUNDS": "10", **SMALL_POOL}, workers=2)
 
 
 def test_parallel_wrong_logins_get_no_more_tries_than_allowed(two_workers: Server) -> None:
@@ -171,7 +172,8 @@ def limited(make_server: Callable[..., Server]) -> Server:
             "PARSE_RATE_LIMIT_SIGNUP_IP": "3/60",
             "PARSE_RATE_LIMIT_RESET_IP": "3/60",
             "PARSE_RATE_LIMIT_RESET_USER": "2/60",
-            "PARSE_LOGIN_MAX_FAILURES": "0",  # lock-out off: what is measured here is the rate limit alone
+            "PARSE_LOGIN_MAX_FAILURES": "0",
+            **SMALL_POOL,  # lock-out off: what is measured here is the rate limit alone
         },
         workers=2,
     )
@@ -268,7 +270,7 @@ def make_manager(api: Api) -> dict[str, str]:
 
 
 def test_invite_only_signup(make_server: Callable[..., Server]) -> None:
-    srv = make_server({"CRM_SIGNUP": "invite"})
+    srv = make_server({"CRM_SIGNUP": "invite", **SMALL_POOL})
     api = Api(srv)
     r = api.post("users", {"username": unique("x"), "password": "pw"}, as_=None)
     assert (r.status_code, r.json()["code"]) == (400, 119), r.text
@@ -298,7 +300,7 @@ def test_invite_only_signup(make_server: Callable[..., Server]) -> None:
 
 
 def test_an_sdk_signs_up_with_the_invitation_token(make_server: Callable[..., Server]) -> None:
-    srv = make_server({"CRM_SIGNUP": "invite"})
+    srv = make_server({"CRM_SIGNUP": "invite", **SMALL_POOL})
     api = Api(srv)
     email = f"{unique('sdk')}@example.com"
     assert api.post("functions/inviteUser", {"email": email}).status_code == 200
@@ -315,7 +317,7 @@ def test_an_sdk_signs_up_with_the_invitation_token(make_server: Callable[..., Se
 
 
 def test_domain_signup_needs_the_mailed_link(make_server: Callable[..., Server]) -> None:
-    srv = make_server({"CRM_SIGNUP": "domains", "CRM_SIGNUP_DOMAINS": "acme.test"})
+    srv = make_server({"CRM_SIGNUP": "domains", "CRM_SIGNUP_DOMAINS": "acme.test", **SMALL_POOL})
     api = Api(srv)
     r = api.post("users", {"username": unique("x"), "password": "pw", "email": f"{unique('a')}@acme.test"}, as_=None)
     assert (r.status_code, r.json()["code"]) == (400, 119)  # typing an @acme.test address proves nothing

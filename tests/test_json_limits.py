@@ -90,7 +90,7 @@ def test_nesting_up_to_the_limit_still_works(api: Api) -> None:
 
 
 def test_the_depth_and_size_limits_are_configurable(make_server) -> None:
-    srv = make_server({"PARSE_MAX_JSON_DEPTH": "5", "PARSE_MAX_QUERY_BYTES": "2000"})
+    srv = make_server({"PARSE_MAX_JSON_DEPTH": "5", "PARSE_MAX_QUERY_BYTES": "2000", "CRM_DB_POOL_SIZE": "3"})
     r = raw(srv, "POST", f"classes/{unique('D')}", b'{"v":' + nested_array(5) + b"}", "master")
     assert r.status_code == 400 and "more than 5 levels" in r.json()["error"], r.text
     assert raw(srv, "POST", f"classes/{unique('D')}", b'{"v":' + nested_array(4) + b"}", "master").status_code == 201
@@ -136,7 +136,7 @@ def test_cloud_code_cannot_store_infinity(make_server, tmp_path) -> None:
         "async def blow_up(req):\n"
         "    req.object.set('n', float('inf') if req.object.get('kind') == 'inf' else 10 ** 400)\n"
     )
-    srv = make_server({"PARSE_CLOUD": str(hooks)})
+    srv = make_server({"PARSE_CLOUD": str(hooks), "CRM_DB_POOL_SIZE": "3"})
     for kind in ("inf", "bigint"):
         r = raw(srv, "POST", "classes/Gauge", orjson.dumps({"kind": kind}), "master")
         assert (r.status_code, r.json()["code"]) == (400, 111), r.text

@@ -18,7 +18,7 @@ HOOKS = Path(__file__).resolve().parent / "fixtures" / "fault_hooks.py"
 
 @pytest.fixture(scope="module")
 def srv(make_server: Callable[..., Server]) -> Server:
-    return make_server({"PARSE_CLOUD": str(HOOKS), "CRM_ACCESS_LOG": "true"})
+    return make_server({"PARSE_CLOUD": str(HOOKS), "CRM_ACCESS_LOG": "true", "CRM_DB_POOL_SIZE": "3"})
 
 
 def settle(server: Server) -> str:
@@ -98,7 +98,7 @@ def test_no_secret_reaches_the_log_or_the_client(srv: Server) -> None:
 
 
 def test_json_log_lines(make_server: Callable[..., Server]) -> None:
-    srv = make_server({"PARSE_CLOUD": str(HOOKS), "CRM_LOG_FORMAT": "json"})
+    srv = make_server({"PARSE_CLOUD": str(HOOKS), "CRM_LOG_FORMAT": "json", "CRM_DB_POOL_SIZE": "3"})
     rid = "rid-" + unique()
     httpx.post(
         f"{srv.url}/classes/BrokenSql",

@@ -136,7 +136,7 @@ class World:
 
 @pytest.fixture(scope="module")
 def world(make_server: Callable[..., Server]) -> World:
-    server = make_server({"PARSE_READ_ONLY_MASTER_KEY": READ_ONLY_KEY})
+    server = make_server({"PARSE_READ_ONLY_MASTER_KEY": READ_ONLY_KEY, "CRM_DB_POOL_SIZE": "5"})
     api = Api(server)
     users = {name: api.signup(unique(f"mx_{name}"), PASSWORD) for name in ("a", "b", "manager")}
     managers = api.get("roles", params={"where": {"name": "Managers"}}).json()["results"][0]["objectId"]

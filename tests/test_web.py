@@ -36,7 +36,7 @@ def test_no_sibling_directory_escape(make_server: Callable[..., Server], tmp_pat
     private.mkdir()
     (dist / "index.html").write_text("<!doctype html><title>CRM</title>")
     (private / "secret.txt").write_text("sibling secret")
-    srv = make_server({"CRM_WEB_DIR": str(dist)})
+    srv = make_server({"CRM_WEB_DIR": str(dist), "CRM_DB_POOL_SIZE": "2"})
     root = srv.url.rsplit("/parse", 1)[0]
     for path in ("/%2e%2e/dist-private/secret.txt", "/..%2fdist-private/secret.txt", "/../dist-private/secret.txt"):
         r = httpx.get(root + path)

@@ -86,6 +86,7 @@ def _run(args: argparse.Namespace, key_note: str | None) -> None:
         workers=args.workers,
         loop="uvloop",
         http="httptools",
+        ws="websockets-sansio",  # live queries: half the memory per idle WebSocket of the default, same flow control
         log_level="warning",
         log_config=None,  # our handler (logs.configure): redacted, request ids, CRM_LOG_FORMAT
         access_log=False,  # CRM_ACCESS_LOG writes a redacted one instead
@@ -140,6 +141,11 @@ def _banner(settings: Settings, web: str | None, master_key: str) -> None:
         *(
             [f"  Reference          {base}/schema   {base}/api   {base}{settings.mount_path}/openapi.json"]
             if settings.api_reference
+            else []
+        ),
+        *(
+            [f"  MCP (AI agents)    {base}/mcp   (API token as Bearer; see {base}{settings.mount_path}/agent-prompt)"]
+            if settings.mcp_enabled and settings.crm_enabled
             else []
         ),
         f"  Application ID     {settings.app_id}",

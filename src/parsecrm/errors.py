@@ -206,15 +206,21 @@ def reply_for(exc: BaseException, where: str) -> tuple[int, dict[str, Any]]:
 
 def _is_outage(exc: BaseException) -> bool:
     """The database is unreachable or refusing connections (a retry may succeed): SQLSTATE class 08, 57P01-03,
-    53300, a socket error, or the driver finding its connection closed or its protocol state broken under it (the
-    server went away mid-request: "cannot call Transaction.__aexit__(): the underlying connection is closed",
-    "cannot switch to state 15; another operation (2) is in progress"). Matched without importing the driver."""
-    sqlstate = getattr(exc, "sqlstate", None) or ""
-    return (
-        isinstance(exc, OSError)
-        or type(exc).__name__ == "ConnectionDoesNotExistError"
-        or (type(exc).__name__ == "InterfaceError" and "connection is closed" in str(exc))
-        or type(exc).__name__ == "InternalClientError"
-        or sqlstate.startswith("08")
-        or sqlstate in ("57P01", "57P02", "57P03", "53300")
-    )
+    53300, a socket error, or the driver's "connection is closed" or broken protocol state — also when that is what
+    the exception was raised while handling (a transaction's exit after its connection died: PostgreSQL restarted
+    mid-request). Matched without importing the driver; the traceback is logged either way."""
+    seen = 0
+    while exc is not None and seen < 5:
+        sqlstate = getattr(exc, "sqlstate", None) or ""
+        if (
+            isinstance(exc, OSError)
+            or type(exc).__name__ == "ConnectionDoesNotExistError"
+            or (type(exc).__name__ == "InterfaceError" and "connection is closed" in str(exc))
+            # the driver's protocol state broken by the server's shutdown message arriving mid-statement
+            or type(exc).__name__ == "InternalClientError"
+            or sqlstate.startswith("08")
+            or sqlstate in ("57P01", "57P02", "57P03", "53300")
+        ):
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1  # type: ignore[assignment]
+    return False

@@ -177,10 +177,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("crm_enabled", "CRM_ENABLED", _bool, True, "Apply the CRM schema and rules (off: a plain Parse-compatible server)"),
     Setting("deal_stages", "CRM_DEAL_STAGES", _names, DEAL_STAGES, "Allowed `Deal.stage` values"),
     Setting("db_pool_size", "CRM_DB_POOL_SIZE", _positive, 10, "Connections per server process"),
-    Setting("web_dir", "CRM_WEB_DIR", _path, None, "Static web app served at `/`", "`web/dist` when built"),
+    Setting("web_dir", "CRM_WEB_DIR", _path, None, "Static web app served at `/`", "the built app (`src/parsecrm/web/dist`, package data)"),
     Setting("debug", "CRM_DEBUG", _bool, False, "Adds a `Server-Timing` header with each request's stages (parse, plan, sql, db, hooks)"),
     Setting("host", "HOST", str, "127.0.0.1", "Listen address"),
     Setting("port", "PORT", _positive, 1337, "Listen port"),
+    # -- live queries (livequery/) --
+    Setting("live_query_classes", "PARSE_LIVE_QUERY_CLASSES", _names, ("Deal", "Activity", "Contact", "Company"), "Classes whose changes are published to live queries", "`Deal,Activity,Contact,Company`"),
+    Setting("live_query_client_buffer", "PARSE_LIVE_QUERY_CLIENT_BUFFER", _positive, 1000, "Frames queued per live-query client before it is disconnected as too slow (close code 1013)"),
     # -- GraphQL and the reference pages (README: "GraphQL and the API reference") --
     Setting("graphql_path", "PARSE_GRAPHQL_PATH", _mount, "/graphql", "Where GraphQL is served (outside the mount, like parse-server's `graphQLPath`)"),
     Setting("graphql_introspection", "CRM_GRAPHQL_INTROSPECTION", _bool, True, "`false` refuses `__schema`/`__type` queries"),
@@ -264,6 +267,9 @@ class Settings:
     s3_access_key: str = ""
     s3_secret_key: str = ""
     s3_prefix: str = ""
+    # -- live queries (livequery/) --------------------------------------------------------------------------------
+    live_query_classes: tuple[str, ...] = ("Deal", "Activity", "Contact", "Company")  # classes that publish events
+    live_query_client_buffer: int = 1000  # frames queued per WebSocket before the client is cut off as too slow
 
     @property
     def server_url(self) -> str:

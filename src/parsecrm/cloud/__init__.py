@@ -21,21 +21,26 @@ from .objects import ParseObject
 from .registry import TRIGGERS, Cloud
 from .requests import (
     AfterFindRequest,
+    ConnectRequest,
     DeleteRequest,
+    EventRequest,
     FindRequest,
     FunctionRequest,
     LoginRequest,
     LogoutRequest,
     Request,
     SaveRequest,
+    SubscribeRequest,
 )
 
 __all__ = [
     "TRIGGERS",
     "AfterFindRequest",
     "Cloud",
+    "ConnectRequest",
     "DeleteRequest",
     "ErrorCode",
+    "EventRequest",
     "FindRequest",
     "FunctionRequest",
     "LoginRequest",
@@ -45,4 +50,5 @@ __all__ = [
     "Pointer",
     "Request",
     "SaveRequest",
+    "SubscribeRequest",
 ]

@@ -13,13 +13,16 @@ from typing import Any, TypeVar
 from ..errors import ErrorCode, ParseError, as_api_error
 from .requests import (
     AfterFindRequest,
+    ConnectRequest,
     DeleteRequest,
+    EventRequest,
     FindRequest,
     FunctionRequest,
     LoginRequest,
     LogoutRequest,
     Request,
     SaveRequest,
+    SubscribeRequest,
 )
 
 log = logging.getLogger("parsecrm.cloud")
@@ -34,6 +37,9 @@ TRIGGERS = (
     "beforeLogin",
     "afterLogin",
     "afterLogout",
+    "beforeConnect",
+    "beforeSubscribe",
+    "afterEvent",
 )
 
 Handler = Callable[[Any], Awaitable[Any] | Any]
@@ -45,6 +51,9 @@ LoginHook = Callable[[LoginRequest], Awaitable[None] | None]
 LogoutHook = Callable[[LogoutRequest], Awaitable[None] | None]
 Function = Callable[[FunctionRequest], Awaitable[Any] | Any]
 Mailer = Callable[[str, str, str], Awaitable[None]]
+ConnectHook = Callable[[ConnectRequest], Awaitable[None] | None]
+SubscribeHook = Callable[[SubscribeRequest], Awaitable[None] | None]
+EventHook = Callable[[EventRequest], Awaitable[None] | None]
 StartupHook = Callable[[Any], Awaitable[None]]
 H = TypeVar("H")
 
@@ -102,6 +111,20 @@ class Cloud:
         """Run after a session was ended by log-out."""
         return self._trigger("afterLogout", "_Session")
 
+    def before_connect(self) -> Callable[[ConnectHook], ConnectHook]:
+        """A live-query client connects (`req.caller`, `req.installation_id`); raise to refuse it."""
+        return self._trigger("beforeConnect", "@Connect")
+
+    def before_subscribe(self, class_name: str) -> Callable[[SubscribeHook], SubscribeHook]:
+        """A live-query subscription (`req.subscription`: className, where, keys, watch — editable); raise to
+        refuse."""
+        return self._trigger("beforeSubscribe", class_name)
+
+    def after_event(self, class_name: str) -> Callable[[EventHook], EventHook]:
+        """A live-query event about to go to one subscriber (`req.event`, `req.object`, `req.original`, editable);
+        set `req.send_event = False` to drop it."""
+        return self._trigger("afterEvent", class_name)
+
     def define(self, name: str) -> Callable[[Function], Function]:
         """A Cloud function, called by `POST /functions/<name>` (`Parse.Cloud.run`); its return value is the
         result."""
@@ -113,8 +136,8 @@ class Cloud:
         return register
 
     def mail_sender(self, fn: Mailer) -> Mailer:
-        """How the server sends mail (password resets): `async def send(to, subject, text)`. Without one, the
-        message is logged, which is what development wants."""
+        """Register how the server sends mail (password resets, invitations): `async def send(to, subject, text)`.
+        Without one, messages go to the development outbox (parsecrm.mail), never to the log."""
         self.mailer = fn
         return fn
 

@@ -8,6 +8,9 @@
     LoginRequest     beforeLogin / afterLogin   .object: the user
     LogoutRequest    afterLogout                .object: the session
     FunctionRequest  define(name)               .params (decoded), .function_name
+    ConnectRequest   beforeConnect              a live-query client connecting (.caller, .installation_id)
+    SubscribeRequest beforeSubscribe            .subscription: {className, where, keys, watch}, mutable
+    EventRequest     afterEvent                 .event, .object, .original (editable), .send_event
 
 Every request reads and writes through the server's one path, with the caller's permissions — or the master key's
 when a call says `master=True`:
@@ -183,3 +186,30 @@ class FunctionRequest(Request):
 
     function_name: str
     params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(kw_only=True)
+class ConnectRequest(Request):
+    """beforeConnect: a live-query client connecting (`caller`, `installation_id`); raise to refuse it."""
+
+    trigger: str = "beforeConnect"
+
+
+@dataclass(kw_only=True)
+class SubscribeRequest(Request):
+    """beforeSubscribe: `subscription` (className, where, keys, watch) may be edited; raise to refuse."""
+
+    subscription: dict[str, Any]
+    trigger: str = "beforeSubscribe"
+
+
+@dataclass(kw_only=True)
+class EventRequest(Request):
+    """afterEvent, per subscriber: `event` (create, enter, update, leave, delete), `object` and `original` may be
+    changed; `send_event = False` drops the event for this subscriber."""
+
+    event: str
+    object: ParseObject
+    original: ParseObject | None = None
+    send_event: bool = True
+    trigger: str = "afterEvent"

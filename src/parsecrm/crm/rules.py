@@ -31,7 +31,7 @@ from .. import errors
 from ..cloud import Cloud, DeleteRequest, ParseError, ParseObject, Request, SaveRequest
 from ..settings import Settings
 from ..values import Pointer
-from . import analytics, setup
+from . import analytics, dashboard, setup
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 ACTIVITY_TYPES = ("call", "email", "meeting", "note")
@@ -245,6 +245,7 @@ def build(settings: Settings) -> Cloud:
             await req.delete(change, master=True)
 
     cloud.define("pipelineSummary")(analytics.pipeline_summary_function(stages))
+    dashboard.register(cloud, stages)
     return cloud
 
 

@@ -52,7 +52,6 @@ INSTALLATION_FIELDS: dict[str, dict[str, Any]] = {
 
 
 async def apply(backend: Backend) -> None:
-    changed = False
     for name, clp in SYSTEM_CLPS.items():
         current = await backend.schemas.get(name)
         fields = INSTALLATION_FIELDS if name == "_Installation" else {}
@@ -61,6 +60,6 @@ async def apply(backend: Backend) -> None:
             continue
         keep = current.clp if current is not None and current.clp is not None else clp
         await backend.schemas.ensure_class(name, {k: fields[k] for k in missing}, keep)
-        changed = True
-    if changed:
-        backend.schemas.invalidate()
+    # Leave the cache cold, as start-up always did: the first request loads it fresh, so a class another process
+    # created meanwhile is seen even before that process's NOTIFY arrives.
+    backend.schemas.invalidate()

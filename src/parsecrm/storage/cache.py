@@ -32,8 +32,10 @@ STARTUP_LOCK = 7243001
 class SchemaCache:
     """Every class's schema, loaded from `_SCHEMA`; `invalidate` drops it (a NOTIFY from any process calls it)."""
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, statement_pools: tuple[asyncpg.Pool, ...] = ()) -> None:
         self.pool = pool
+        # every pool whose prepared statements a DDL can make stale: the request pool too, not only this cache's own
+        self.statement_pools = (pool, *statement_pools)
         self._classes: dict[str, ClassSchema] | None = None
         self.generation = 0
 
@@ -229,7 +231,8 @@ class SchemaCache:
     async def forget_statements(self) -> None:
         """Replace every pooled connection (idle ones at once, busy ones when released), dropping their prepared
         statements. Called here right after a drop commits, and on every process by the DDL_CHANNEL message."""
-        await self.pool.expire_connections()
+        for pool in self.statement_pools:
+            await pool.expire_connections()
 
     async def _drop_field(self, conn: Connection, schema: ClassSchema, name: str) -> None:
         f = schema.fields.pop(name)
