@@ -207,6 +207,22 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("s3_access_key", "PARSE_S3_ACCESS_KEY", str, "", "The `s3` adapter's access key (requests are signed with AWS Signature V4)", "*(unset)*"),
     Setting("s3_secret_key", "PARSE_S3_SECRET_KEY", str, "", "The `s3` adapter's secret key", "*(unset)*"),
     Setting("s3_prefix", "PARSE_S3_PREFIX", str, "", "A key prefix inside the bucket", "*(empty)*"),
+    # -- hardening (issue 8): request limits, rate limits, sign-up policy, logging (README: "Limits and hardening") --
+    Setting("max_json_depth", "PARSE_MAX_JSON_DEPTH", _positive, 100, "Deepest nesting of objects/arrays in any JSON the server decodes (bodies, `where`, function params, context); deeper → 400, code 107"),
+    Setting("max_query_bytes", "PARSE_MAX_QUERY_BYTES", _positive, 1024 * 1024, "Largest query string (`?where=…`); larger → 414, code 107"),
+    Setting("rate_limits", "PARSE_RATE_LIMITS", _bool, True, "`false` turns every rate limit below off"),
+    Setting("rate_login_ip", "PARSE_RATE_LIMIT_LOGIN_IP", _rate, Rate(30, 60), "Log-ins (and `verifyPassword`) per client address; over it → 429 `{\"code\":100,\"error\":\"Too many requests.\"}` with `Retry-After`, as parse-server answers", "`30/60`"),
+    Setting("rate_login_user", "PARSE_RATE_LIMIT_LOGIN_USER", _rate, Rate(10, 60), "Log-ins per account named (username or email), from any address", "`10/60`"),
+    Setting("rate_signup_ip", "PARSE_RATE_LIMIT_SIGNUP_IP", _rate, Rate(20, 3600), "Sign-ups and invitation requests per client address", "`20/3600`"),
+    Setting("rate_reset_ip", "PARSE_RATE_LIMIT_RESET_IP", _rate, Rate(10, 3600), "Password-reset requests per client address", "`10/3600`"),
+    Setting("rate_reset_user", "PARSE_RATE_LIMIT_RESET_USER", _rate, Rate(3, 3600), "Reset and invitation mails per address mailed", "`3/3600`"),
+    Setting("signup", "CRM_SIGNUP", _choice("open", "invite", "domains"), "open", "Who may create an account: `open`, `invite` or `domains` (see below)"),
+    Setting("signup_domains", "CRM_SIGNUP_DOMAINS", _domains, (), "With `CRM_SIGNUP=domains`: the email domains that may ask for an invitation (`example.com,example.org`)", "*(unset)*"),
+    Setting("invite_ttl", "CRM_INVITE_TTL", _positive, 7 * 24 * 3600, "Seconds an invitation link works"),
+    Setting("mail_dir", "CRM_MAIL_DIR", _path, None, "Without a mail sender (`@cloud.mail_sender`), mails are written here, one file each, never to the log", "`CRM_DATA_DIR/outbox`"),
+    Setting("db_connect_timeout", "CRM_DB_CONNECT_TIMEOUT", _seconds, 5.0, "Seconds to wait for a database connection; while PostgreSQL is away requests answer 503 (code 1, `Retry-After: 1`) and the server recovers by itself", "`5`"),
+    Setting("log_format", "CRM_LOG_FORMAT", _choice("text", "json"), "text", "`json`: one JSON object per log line (`time`, `level`, `logger`, `message`, `request_id`, `exception`)"),
+    Setting("access_log", "CRM_ACCESS_LOG", _bool, False, "One line per API request (address, method, path, status, size, time, request id), redacted"),
 )  # fmt: skip
 
 
@@ -270,6 +286,22 @@ class Settings:
     # -- live queries (livequery/) --------------------------------------------------------------------------------
     live_query_classes: tuple[str, ...] = ("Deal", "Activity", "Contact", "Company")  # classes that publish events
     live_query_client_buffer: int = 1000  # frames queued per WebSocket before the client is cut off as too slow
+    # -- hardening (issue 8): request limits, rate limits, sign-up policy, logging --------------------------------
+    max_json_depth: int = 100  # nesting levels of any JSON the server decodes (MongoDB's own document limit)
+    max_query_bytes: int = 1024 * 1024  # a query string (`where=` …) larger than this is refused
+    rate_limits: bool = True  # false: every rate_* below is None (from_env applies it)
+    rate_login_ip: Rate | None = Rate(30, 60)  # log-ins per client address
+    rate_login_user: Rate | None = Rate(10, 60)  # log-ins per account named (username or email)
+    rate_signup_ip: Rate | None = Rate(20, 3600)  # sign-ups (and invite requests) per client address
+    rate_reset_ip: Rate | None = Rate(10, 3600)  # password-reset mails per client address
+    rate_reset_user: Rate | None = Rate(3, 3600)  # password-reset (and invite) mails per address
+    signup: str = "open"  # open | invite | domains
+    signup_domains: tuple[str, ...] = ()
+    invite_ttl: int = 7 * 24 * 3600  # seconds an invitation link works
+    mail_dir: Path | None = None  # the development mail sender's outbox (from_env: data_dir/outbox)
+    db_connect_timeout: float = 5.0  # seconds; while PostgreSQL is away requests answer 503 after at most this
+    log_format: str = "text"  # text | json
+    access_log: bool = False
 
     @property
     def server_url(self) -> str:

@@ -49,7 +49,7 @@ def _ops(
     fields: dict[str, GraphQLInputField] = {}
     for op in names:
         listed = op in ("in", "notIn", "contains", "containedBy")
-        kind = GraphQLList(GraphQLNonNull(scalar)) if listed else scalar  # type: ignore[type-var]
+        kind = GraphQLList(GraphQLNonNull(scalar)) if listed else scalar
         fields[op] = GraphQLInputField(kind)
     fields["exists"] = GraphQLInputField(GraphQLBoolean)
     fields.update(extra or {})

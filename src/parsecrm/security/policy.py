@@ -12,7 +12,8 @@ resolvers and agent tools. One Policy serves one caller (one request); `Policy.M
     policy.protected(schema)                         # fields it may not filter, sort or aggregate on
     policy.scope(schema, tree)                       # whether a read can use the ACL-scoped index
 
-    policy.can_read(schema, obj)                     # the same rules on an object in Parse JSON (find output)
+    policy.can_read(schema, obj)                     # the same rules on an object in Parse JSON (find output, or a
+                                                     # live-query change row with its `_rperm`)
     policy.visible_fields(schema, obj)               # obj without the fields hidden from this caller
     policy.can_write(schema, obj)
 
@@ -31,7 +32,7 @@ CLPs and callers.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -264,15 +265,20 @@ class Policy:
 
     # -- in memory (objects in Parse JSON, as a find returns them) ------------------------------------------------
 
-    def can_read(self, schema: ClassSchema, obj: Mapping[str, Any], op: str = "get") -> bool:
-        """Whether the caller may read `obj` (its CLP, ACL and pointer permissions; not its hidden fields)."""
+    def can_read(
+        self, schema: ClassSchema, obj: Mapping[str, Any], op: str = "get", rperm: Collection[str] | None = None
+    ) -> bool:
+        """Whether the caller may read `obj` (its CLP, ACL and pointer permissions; not its hidden fields). `rperm`:
+        the row's `_rperm` when it is at hand (a live-query change row), judged instead of `obj`'s ACL."""
         try:
             pointer_fields = self.check(schema, op)
         except ParseError:
             return False
         if self.caller.can_read_all:
             return True
-        return self._acl_admits(obj, "read") and self._points_at_caller(schema, obj, pointer_fields)
+        if not (self._acl_admits(obj, "read") if rperm is None else self._rperm_admits(rperm)):
+            return False
+        return self._points_at_caller(schema, obj, pointer_fields)
 
     def can_write(self, schema: ClassSchema, obj: Mapping[str, Any], op: str = "update") -> bool:
         """Whether the caller may update (or, with op="delete", delete) `obj`."""
@@ -300,6 +306,9 @@ class Policy:
                 continue
             out[key] = value
         return out
+
+    def _rperm_admits(self, rperm: Collection[str]) -> bool:
+        return any(p in rperm for p in self.caller.principals)
 
     def _acl_admits(self, obj: Mapping[str, Any], perm: str) -> bool:
         acl = obj.get("ACL")
