@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test lint sdk-deps browser-deps bench install clean
+.PHONY: run test lint sdk-deps browser-deps chromium bench install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,9 +26,15 @@ sdk-deps: tests/sdk/node_modules/.package-lock.json
 tests/browser/node_modules/.package-lock.json: tests/browser/package.json tests/browser/package-lock.json
 	cd tests/browser && npm ci --no-audit --no-fund --loglevel=error
 
-## the browser tests drive Debian's chromium (never a downloaded browser) through playwright-core
-browser-deps: tests/browser/node_modules/.package-lock.json
+tests/dashboard/node_modules/.package-lock.json: tests/dashboard/package.json tests/dashboard/package-lock.json
+	cd tests/dashboard && npm ci --no-audit --no-fund --loglevel=error
+
+## Debian's chromium for every browser test (playwright-core drives it; never a downloaded browser)
+chromium:
 	@test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+
+## the browser tests: reference pages (tests/browser) and Parse Dashboard (tests/dashboard)
+browser-deps: tests/browser/node_modules/.package-lock.json tests/dashboard/node_modules/.package-lock.json chromium
 
 lint: install
 	$(BIN)/ruff check src tests bench
@@ -42,4 +48,4 @@ bench: install
 	$(BIN)/crm bench $(if $(PEER),--peer $(PEER)) $(if $(SCALE),--scale $(SCALE)) $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) tests/sdk/node_modules tests/browser/node_modules
+	rm -rf $(VENV) tests/sdk/node_modules tests/browser/node_modules tests/dashboard/node_modules

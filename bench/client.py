@@ -156,11 +156,12 @@ class Api:
         body: object = None,
         session: str | None = None,
         master: bool = False,
+        absolute: bool = False,
     ) -> bytes:
+        """`path` is relative to the mount, or (absolute) to the origin: `/graphql` lives outside the mount."""
         raw = orjson.dumps(body) if body is not None else None
-        return encode_request(
-            method, self.mount + path, self.hostport, self.headers(session, master, raw is not None), raw
-        )
+        target = path if absolute else self.mount + path
+        return encode_request(method, target, self.hostport, self.headers(session, master, raw is not None), raw)
 
     async def call(
         self,

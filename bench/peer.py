@@ -137,7 +137,8 @@ def text_index_sql() -> list[str]:
 
 PEER_DIFFERENCES = [
     "parse-server 9.10.0 from npm, default options except: allowClientClassCreation=false, logsFolder=null, "
-    "logLevel=warn, schema.definitions for the CRM classes; router pinned to 2.2.0 (router 2.3.0 breaks /batch).",
+    "logLevel=warn, schema.definitions for the CRM classes, mountGraphQL=true at /graphql (for pipeline_graphql); "
+    "router pinned to 2.2.0 (router 2.3.0 breaks /batch).",
     "Password hashing: parse-server's default bcryptjs (pure JS, cost 10); the optional @node-rs/bcrypt is not "
     "installed.",
     "Process model: one Node process by default (--peer-workers N uses node:cluster); each worker has its own "
@@ -236,6 +237,8 @@ async function serve() {
     databaseURI: process.env.DATABASE_URL,
     serverURL: `http://127.0.0.1:${port}/parse`,
     mountPath: '/parse',
+    mountGraphQL: true,
+    graphQLPath: '/graphql',
     port,
     host: '127.0.0.1',
     cloud: path.join(__dirname, 'cloud.js'),

@@ -32,6 +32,9 @@ GOALS = [
     ("login", "x_bcrypt", 0.9),
     ("loading", "objects_per_s", 8000.0),
     ("memory", "rss_mb_per_process", 150.0),
+    # issue 11: the pipeline through GraphQL, against parse-server's GraphQL and against our own REST (within 1.5x)
+    ("pipeline_graphql", "x_peer", 3.0),
+    ("pipeline_graphql", "x_own_rest", round(1 / 1.5, 3)),
 ]
 
 
@@ -95,6 +98,8 @@ def compute(report: dict) -> dict:
             elif kind == "p99_ms":
                 m = ours.get("scenarios", {}).get(sc, {}).get("median")
                 value = round(m["latency_ms"]["p99"], 2) if m else None
+            elif kind == "x_own_rest":  # GraphQL req/s over the same query's REST req/s, same run
+                value = _ratio(_rps(ours, sc), _rps(ours, "pipeline"))
             elif kind == "x_bcrypt":
                 value = _ratio(_rps(ours, sc), bcrypt)
             elif kind == "objects_per_s":
@@ -272,7 +277,7 @@ def to_markdown(report: dict) -> str:
     out.append("")
 
     if report.get("goals") and "ours" in targets:
-        out.append("## Goals (issue 5)")
+        out.append("## Goals (issues 5 and 11)")
         out.append("")
         out.append("| what | measure | goal | value | met |")
         out.append("|---|---|---:|---:|---|")

@@ -28,6 +28,7 @@ class Req:
     path: str  # relative to the mount, with the query string
     body: object = None
     session: str | None = None
+    absolute: bool = False  # path relative to the origin instead (GraphQL is served outside the mount)
 
 
 def q(params: dict) -> str:
@@ -83,6 +84,35 @@ def c_pipeline(status: int, body, req: Req) -> str | None:
     dates = [r.get("expectedCloseDate", {}).get("iso", "") for r in res]
     if dates != sorted(dates):
         return "not ordered by expectedCloseDate"
+    return None
+
+
+# The pipeline query through GraphQL: the same deals, order and page as `pipeline`, with every field the REST answer
+# carries (pointers as ids), in parse-server's GraphQL shape (the same document goes to both servers).
+PIPELINE_GRAPHQL = """query Pipeline($stage: String!) {
+  deals(where: {stage: {equalTo: $stage}}, order: [expectedCloseDate_ASC], first: 50) {
+    edges { node { objectId createdAt updatedAt title amount stage expectedCloseDate notes
+                   contact { objectId } company { objectId } assignedTo { objectId } } }
+  }
+}"""
+
+
+def b_pipeline_graphql(ds: Dataset, u: User, rng: random.Random) -> Req:
+    body = {"query": PIPELINE_GRAPHQL, "variables": {"stage": rng.choice(STAGES)}}
+    return Req("POST", "/graphql", body, session=u.session, absolute=True)
+
+
+def c_pipeline_graphql(status: int, body, req: Req) -> str | None:
+    if status != 200 or not isinstance(body, dict) or body.get("errors") or not isinstance(body.get("data"), dict):
+        return f"HTTP {status}: {str(body)[:200]}"
+    edges = body["data"]["deals"]["edges"]
+    if len(edges) > 50:
+        return f"{len(edges)} results > first 50"
+    dates = [e["node"].get("expectedCloseDate") or "" for e in edges]
+    if dates != sorted(dates):
+        return "not ordered by expectedCloseDate"
+    if any(e["node"]["stage"] != req.body["variables"]["stage"] for e in edges):  # type: ignore[index]
+        return "a deal of another stage"
     return None
 
 
@@ -199,6 +229,13 @@ SCENARIOS: list[Scenario] = [
         floor=True,
     ),
     Scenario(
+        "pipeline_graphql",
+        "pipeline through GraphQL: POST /graphql deals(where stage, order expectedCloseDate_ASC, first 50)",
+        "read",
+        b_pipeline_graphql,
+        c_pipeline_graphql,
+    ),
+    Scenario(
         "get_include", "one deal by id, include=contact,company", "read", b_get_include, c_get_include, floor=True
     ),
     Scenario(
@@ -227,7 +264,7 @@ def build_requests(
         rng = random.Random(f"{seed}-{sc.name}-{i}")
         out.append(
             [
-                api.encode(r.method, r.path, r.body, r.session)
+                api.encode(r.method, r.path, r.body, r.session, absolute=r.absolute)
                 for r in (sc.build(ds, u, rng) for _ in range(per_connection))
             ]
         )
@@ -240,7 +277,8 @@ async def sample_check(sc: Scenario, ds: Dataset, api: Api, n: int = 12, seed: i
     users = conn_users(ds, n)
     for i, u in enumerate(users):
         req = sc.build(ds, u, random.Random(f"{seed}-{sc.name}-{i}"))
-        status, raw = await api.conn.roundtrip(api.encode(req.method, req.path, req.body, req.session))
+        encoded = api.encode(req.method, req.path, req.body, req.session, absolute=req.absolute)
+        status, raw = await api.conn.roundtrip(encoded)
         try:
             body = orjson.loads(raw) if raw else None
         except orjson.JSONDecodeError:
@@ -250,6 +288,8 @@ async def sample_check(sc: Scenario, ds: Dataset, api: Api, n: int = 12, seed: i
             problems.append(p)
         elif isinstance(body, dict) and isinstance(body.get("results"), list):
             sizes.append(body.get("count", len(body["results"])))
+        elif isinstance(body, dict) and isinstance(body.get("data"), dict):  # GraphQL: the connection's edges
+            sizes.extend(len(v.get("edges") or []) for v in body["data"].values() if isinstance(v, dict))
     return {
         "checked": n,
         "problems": problems[:5],

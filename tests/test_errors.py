@@ -50,7 +50,8 @@ def raw(
         ("POST", "schemas/BadType", b'{"fields": {"x": {"type": "Wat"}}}', 400, 111),
         ("POST", "schemas/BadPointer", b'{"fields": {"x": {"type": "Pointer"}}}', 400, 135),
         ("POST", "schemas/Bad", b"{}", 400, 103),
-        ("POST", "files/a.txt", b"hello", 400, 130),
+        ("POST", "files/a%3Cb.txt", b"hello", 400, 122),
+        ("DELETE", "files/nope.txt", b"", 400, 153),
     ],
 )
 def test_bad_input(server: Server, api: Api, method: str, path: str, content: bytes, status: int, code: int) -> None:

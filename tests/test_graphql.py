@@ -319,3 +319,49 @@ def test_schema_change_reaches_introspection_in_every_process(make_server: Calla
     assert r.status_code == 200
     fields = '{ __type(name: "Widget") { fields { name } } }'
     assert "colour" in {f["name"] for f in one(fields)["__type"]["fields"]}
+
+
+def test_fast_executor_answers_as_graphql_core(gql: Gql, rep: str) -> None:
+    """The same query through the fast executor and (a directive forces it) through graphql-core: same answer."""
+    contact = create(gql, "Contact", {"name": "Twin"}, rep)
+    deal = create(gql, "Deal", {"title": "Twin deal", "stage": "won", "contact": {"link": contact["id"]}}, rep)
+    create(gql, "Activity", {"type": "call", "subject": "s1", "relatedTo": {"link": deal["id"]}}, rep)
+    create(gql, "Activity", {"type": "email", "subject": "s2", "relatedTo": {"link": contact["id"]}}, rep)
+    body = """
+      first: activities(order: [subject_ASC], first: 10) { count ...page }
+      again: activities(where: {type: {equalTo: "call"}}) {
+        edges { node { __typename type relatedTo { __typename } } }
+      }
+      deal(id: $deal) DIRECTIVE {
+        id title contact { id objectId __typename name } c2: contact { objectId } ACL { users { read } }
+      }
+    }
+    fragment page on ActivityConnection {
+      pageInfo { hasNextPage endCursor }
+      edges { cursor node { id subject dueDate done relatedTo { ... on Deal { title contact { name } }
+                                                               ... on Contact { name } } } }
+    }"""
+    fast = gql.raw("query($deal: ID!) {" + body.replace("DIRECTIVE", ""), {"deal": deal["id"]}, as_=rep).json()
+    full_query = "query($deal: ID!, $yes: Boolean = true) {" + body.replace("DIRECTIVE", "@include(if: $yes)")
+    full = gql.raw(full_query, {"deal": deal["id"]}, as_=rep).json()
+    assert "errors" not in fast and fast == full, (fast, full)
+    assert fast["data"]["deal"]["contact"]["name"] == "Twin"
+    related = {str(e["node"]["relatedTo"]) for e in fast["data"]["first"]["edges"]}
+    assert {"{'name': 'Twin'}", "{'title': 'Twin deal', 'contact': {'name': 'Twin'}}"} <= related
+
+
+def test_file_fields_and_the_openapi_document_survive_every_field_type(gql: Gql, api: Api) -> None:
+    """A class with a File field (files landed beside GraphQL) must not break the schema, the query or the
+    OpenAPI document: the field reads as FileInfo {name url}."""
+    cls = unique("Gf")
+    headers = {**api.headers("master"), "Content-Type": "text/plain"}
+    up = api.client.post("files/note.txt", content=b"hello", headers=headers)
+    assert up.status_code == 201, up.text
+    name = up.json()["name"]
+    r = api.post(f"classes/{cls}", {"title": "with file", "doc": {"__type": "File", "name": name}})
+    assert r.status_code == 201, r.text
+    plural = cls[:1].lower() + cls[1:] + "s"
+    data = gql(f"query {{ {plural} {{ edges {{ node {{ title doc {{ name url }} }} }} }} }}")
+    node = data[plural]["edges"][0]["node"]
+    assert node["doc"]["name"] == name and node["doc"]["url"].endswith(name)
+    assert api.get("openapi.json").status_code == 200

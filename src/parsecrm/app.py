@@ -13,10 +13,12 @@ import time
 import orjson
 
 from . import errors, logs, timing
+from .agent.http import AgentHttp
 from .asgi_types import Receive, Scope, Send
 from .backend import Backend
 from .cloud.registry import Cloud
 from .errors import ParseError, TooLarge
+from .protocol import files as file_routes
 from .protocol import idempotency
 from .protocol.reply import Reply
 from .protocol.router import Auth
@@ -43,6 +45,7 @@ class App:
         self.mount = settings.mount_path.rstrip("/")
         self.static = StaticFiles(settings.web_dir) if settings.web_dir else None
         self.pages = reference.table(settings)  # /graphql, /schema, /api, <mount>/openapi.json
+        self.agent = AgentHttp(settings)  # /mcp and the agent prompt
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -59,6 +62,7 @@ class App:
             if message["type"] == "lifespan.startup":
                 try:
                     backend = await Backend.open(self.settings, self.dsn, self.cloud, idempotency.DDL)
+                    await self.agent.start(backend)
                 except Exception as exc:  # report and refuse to start
                     log.exception("start-up failed")
                     await send({"type": "lifespan.startup.failed", "message": str(exc)})
@@ -67,19 +71,21 @@ class App:
                 self.backend = backend
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                await self.agent.stop()
                 if self.backend is not None:
                     await self.backend.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
-    async def _read_body(self, receive: Receive) -> bytes:
+    async def _read_body(self, receive: Receive, limit: int | None = None) -> bytes:
         chunks: list[bytes] = []
         size = 0
+        limit = limit or self.settings.max_body_bytes
         while True:
             message = await receive()
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.settings.max_body_bytes:
+            if size > limit:
                 raise TooLarge()
             chunks.append(chunk)
             if not message.get("more_body"):
@@ -87,6 +93,9 @@ class App:
 
     async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope["path"]
+        if self.agent.owns(path):
+            await self.agent(scope, receive, send)
+            return
         page = self.pages.get(path.rstrip("/") or "/")
         if page is not None:
             await reference.serve(self.backend, page, scope, receive, send)
@@ -142,6 +151,8 @@ class App:
         if method == "OPTIONS":  # a CORS preflight, on any path
             await self._read_body(receive)
             return Reply(b"{}")
+        if rel == "files" or rel.startswith("files/"):
+            return await self._files(backend, scope, receive, rel)
         found = ROUTER.match(rel)
         auth = found.route.auth if found is not None else Auth.SESSION
         if auth is Auth.NONE:
@@ -171,6 +182,20 @@ class App:
                 lambda b: _replay_headers(self.settings.server_url, call, b),
             )
         return await ROUTER.dispatch(backend, call, None)
+
+
+    async def _files(self, backend: Backend, scope: Scope, receive: Receive, rel: str) -> Reply:
+        """/files, answered before routing: its bodies are bytes (or base64 in the JS SDK's envelope), not API JSON,
+        and it authenticates by itself (downloads need no credentials). The body limit lets the largest allowed
+        file through as base64 (4/3 of its size) plus its envelope."""
+        limit = max(self.settings.max_body_bytes, self.settings.file_max_bytes * 4 // 3 + 65536)
+        try:
+            raw = await self._read_body(receive, limit)
+        except TooLarge as exc:
+            raise ParseError(errors.FILE_SAVE_ERROR, backend.files.too_large(), status=413) from exc
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        client = scope.get("client")
+        return await file_routes.handle(backend, scope["method"], rel, headers, raw, client[0] if client else None)
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

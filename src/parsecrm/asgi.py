@@ -17,6 +17,9 @@ def build_cloud(settings: Settings) -> Cloud:
         from .crm.rules import build as crm_rules
 
         cloud.merge(crm_rules(settings))
+        from .agent.functions import build as agent_functions
+
+        cloud.merge(agent_functions(settings))
     if settings.cloud:
         cloud.merge(load(settings.cloud))
     return cloud

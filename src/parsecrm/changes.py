@@ -188,7 +188,11 @@ def implied_field(change: Change) -> Field | None:
         return None
     if kind == "Pointer":
         return Field("Pointer", change.value.class_name)
-    if kind in ("GeoPoint", "File", "Bytes", "Polygon"):
+    if kind == "File":
+        if not isinstance(change.value.get("name"), str) or not change.value["name"]:
+            raise ParseError(errors.INCORRECT_TYPE, "a File value needs its name")
+        return Field("File")
+    if kind in ("GeoPoint", "Bytes", "Polygon"):
         raise ParseError(errors.INCORRECT_TYPE, f"field type {kind} is not supported by this server yet")
     if kind not in ("String", "Number", "Boolean", "Date", "Array", "Object"):
         raise ParseError(errors.INCORRECT_TYPE, f"invalid type {kind}")
@@ -235,6 +239,8 @@ def column_value(f: Field, value: Any) -> Any:
         return f"{value.class_name}${value.object_id}" if f.polymorphic else value.object_id
     if f.type in ("Object", "Array"):
         return encode(value)
+    if f.type == "File":
+        return value["name"]
     if f.type == "Number":
         return finite(value)
     return value

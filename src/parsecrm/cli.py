@@ -3,6 +3,7 @@
 crm serve [--host H] [--port P] [--workers N] [--demo]
 crm seed --demo | --scale N
 crm export DIR | crm import DIR
+crm mcp --token T   (MCP over stdio as the token's user; see docs/ai-guide.md)
 crm bench [...]
 """
 
@@ -134,14 +135,36 @@ def _banner(settings: Settings, web: str | None, master_key: str) -> None:
         f"  API (Parse REST)   {base}{settings.mount_path}",
         *([f"  App                {base}/"] if web else []),
         f"  GraphQL            {base}{settings.graphql_path}   (playground in a browser)",
-        *([f"  Reference          {base}/schema   {base}/api   {base}{settings.mount_path}/openapi.json"]
-          if settings.api_reference else []),
+        *(
+            [f"  Reference          {base}/schema   {base}/api   {base}{settings.mount_path}/openapi.json"]
+            if settings.api_reference
+            else []
+        ),
         f"  Application ID     {settings.app_id}",
         f"  Master key         {master_key}   (accepted from {', '.join(settings.master_key_ips)} only)",
         f"  JavaScript key     {settings.javascript_key or '(none required)'}",
         f"  Database           {where}",
     ]
     print("\n".join(lines), flush=True)
+
+
+def mcp(args: argparse.Namespace) -> None:
+    """MCP over stdio: stdout carries only the protocol, so logging stays on stderr."""
+    import asyncio
+
+    from .agent.stdio import serve as serve_mcp
+
+    token = args.token or os.environ.get("CRM_API_TOKEN", "")
+    if not token:
+        raise SystemExit("crm mcp: give --token or set CRM_API_TOKEN (create one in the app's settings)")
+    saved = os.dup(1)
+    os.dup2(2, 1)  # an embedded PostgreSQL starting up must not write to stdout, which is the MCP channel
+    try:
+        dsn = _database_url()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+    raise SystemExit(asyncio.run(serve_mcp(from_env(), dsn, token)))
 
 
 def bench(args: argparse.Namespace, rest: list[str]) -> None:
@@ -164,6 +187,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--demo", action="store_true", help="seed demo data first if the database is empty")
     p.set_defaults(fn=serve)
+    p = sub.add_parser("mcp", help="MCP server over stdio, acting as an API token's user")
+    p.add_argument("--token", help="an API token (or set CRM_API_TOKEN)")
+    p.set_defaults(fn=mcp)
     p = sub.add_parser("bench", help="benchmarks, side by side with parse-server (see bench/README.md)", add_help=False)
     p.set_defaults(fn=None)
     from .crm import commands

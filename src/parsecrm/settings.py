@@ -8,6 +8,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -102,6 +103,23 @@ class Settings:
     graphql_max_depth: int = 12  # deepest selection nesting a query may have (introspection fields excepted)
     graphql_max_cost: int = 20_000  # estimated objects x fields a query may touch (see graphql/limits.py)
     api_reference: bool = True  # serve /schema, /api and <mount>/openapi.json (they show every class's fields)
+    # -- AI guide: API tokens and the MCP server (agent/) ---------------------------------------------------------
+    token_rate_limit: int = 300  # requests a minute per API token, per server process (0: unlimited)
+    mcp_enabled: bool = True  # serve the MCP endpoint at /mcp (bearer API tokens)
+    # -- files (see files/): where bytes live, who may upload, what and how much ----------------------------------
+    files_adapter: str = "postgres"  # postgres | filesystem | s3
+    files_dir: Path | None = None  # filesystem adapter: default <data_dir>/files
+    file_max_bytes: int = 20 * 1024 * 1024
+    file_upload_public: bool = False  # parse-server's fileUpload.enableForPublic
+    file_upload_anonymous: bool = False  # fileUpload.enableForAnonymousUser
+    file_upload_authenticated: bool = True  # fileUpload.enableForAuthenticatedUser
+    file_extensions: tuple[str, ...] = ("^(?!(h|H)(t|T)(m|M)(l|L)?$)",)  # fileUpload.fileExtensions: not html/htm
+    s3_bucket: str = ""
+    s3_endpoint: str = ""  # e.g. https://s3.eu-west-1.amazonaws.com or a MinIO URL; path-style requests
+    s3_region: str = "us-east-1"
+    s3_access_key: str = ""
+    s3_secret_key: str = ""
+    s3_prefix: str = ""
 
     # -- hardening (issue 8): request limits, rate limits, sign-up policy, logging ------------------------------------
     # Kept together so the settings table can absorb them in one piece; README's "Limits and hardening" table.
@@ -192,8 +210,37 @@ def from_env(env: dict[str, str] | None = None) -> Settings:
         graphql_max_depth=int(e.get("CRM_GRAPHQL_MAX_DEPTH", Settings.graphql_max_depth)),
         graphql_max_cost=int(e.get("CRM_GRAPHQL_MAX_COST", Settings.graphql_max_cost)),
         api_reference=_bool(e.get("CRM_API_REFERENCE"), True),
+        # -- AI guide --
+        token_rate_limit=int(e.get("CRM_TOKEN_RATE_LIMIT", Settings.token_rate_limit)),
+        mcp_enabled=_bool(e.get("CRM_MCP_ENABLED"), True),
+        **_file_settings(e, data_dir),
         **_hardening(e, data_dir),
     )
+
+
+def _file_settings(e: Mapping[str, str], data_dir: Path) -> dict[str, Any]:
+    adapter = e.get("PARSE_FILES_ADAPTER", "postgres").strip().lower()
+    if adapter not in ("postgres", "filesystem", "s3"):
+        raise SystemExit(f"PARSE_FILES_ADAPTER must be postgres, filesystem or s3, got {adapter!r}")
+    if adapter == "s3" and not (e.get("PARSE_S3_BUCKET") and e.get("PARSE_S3_ENDPOINT")):
+        raise SystemExit("PARSE_FILES_ADAPTER=s3 needs PARSE_S3_BUCKET and PARSE_S3_ENDPOINT")
+    return {
+        "files_adapter": adapter,
+        "files_dir": Path(e.get("PARSE_FILES_DIR") or data_dir / "files"),
+        "file_max_bytes": int(e.get("PARSE_FILE_MAX_BYTES", Settings.file_max_bytes)),
+        "file_upload_public": _bool(e.get("PARSE_FILE_UPLOAD_PUBLIC"), Settings.file_upload_public),
+        "file_upload_anonymous": _bool(e.get("PARSE_FILE_UPLOAD_ANONYMOUS"), Settings.file_upload_anonymous),
+        "file_upload_authenticated": _bool(
+            e.get("PARSE_FILE_UPLOAD_AUTHENTICATED"), Settings.file_upload_authenticated
+        ),
+        "file_extensions": _list(e.get("PARSE_FILE_EXTENSIONS"), Settings.file_extensions),
+        "s3_bucket": e.get("PARSE_S3_BUCKET", ""),
+        "s3_endpoint": e.get("PARSE_S3_ENDPOINT", "").rstrip("/"),
+        "s3_region": e.get("PARSE_S3_REGION", Settings.s3_region),
+        "s3_access_key": e.get("PARSE_S3_ACCESS_KEY", ""),
+        "s3_secret_key": e.get("PARSE_S3_SECRET_KEY", ""),
+        "s3_prefix": e.get("PARSE_S3_PREFIX", ""),
+    }
 
 
 def _hardening(e: Any, data_dir: Path) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""CLI commands of the CRM: `crm seed`, `crm export`, `crm import`, `crm schema drop-field`.
+"""CLI commands of the CRM: `crm seed`, `crm export`, `crm import`, `crm schema drop-field`, `crm files orphans`.
 
 Each opens its own Backend the way a server process does (schema applied, CRM rules loaded), so a command run
 against an empty database first creates the CRM's classes and roles, and seeding runs the same hooks as the API.
@@ -59,6 +59,15 @@ def register(sub: Any, database_url: Callable[[], str]) -> None:
     drop.add_argument("--yes", action="store_true", help="really drop it (without: say what would be lost)")
     drop.set_defaults(fn=runner(_drop_field))
 
+    p = sub.add_parser("files", help="stored files")
+    files_sub = p.add_subparsers(dest="files_command", required=True)
+    orphans = files_sub.add_parser("orphans", help="list (or --delete) files that nothing refers to")
+    orphans.add_argument("--delete", action="store_true", help="remove them (bytes and index entry)")
+    orphans.add_argument("--min-age", type=float, default=3600, metavar="SECONDS",
+                         help="only files uploaded at least this long ago (default 3600: an upload is usually "
+                              "followed by the save that refers to it)")
+    orphans.set_defaults(fn=runner(_file_orphans))
+
 
 async def _seed(backend: Backend, args: argparse.Namespace) -> None:
     from . import seed
@@ -87,6 +96,17 @@ async def _import(backend: Backend, args: argparse.Namespace) -> None:
         sys.exit(f"crm import: {args.dir} is not a directory")
     counts = await transfer.import_data(backend, args.dir)
     print(f"imported from {args.dir}: " + ", ".join(f"{cls} {n}" for cls, n in counts.items()))
+
+
+async def _file_orphans(backend: Backend, args: argparse.Namespace) -> None:
+    """Files no File field (also inside Arrays and Objects), field default or config parameter refers to."""
+    names = await backend.files.orphans(args.min_age)
+    for name in names:
+        if args.delete:
+            await backend.files.remove(name)
+        print(name)
+    verb = "deleted" if args.delete else "found"
+    print(f"{len(names)} orphaned files {verb}", file=sys.stderr)
 
 
 __all__ = ["register"]

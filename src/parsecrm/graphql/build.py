@@ -41,6 +41,9 @@ OUTPUT_SCALARS: dict[str, GraphQLOutputType] = {
     "Date": DATE,
     "Object": OBJECT,
     "Array": GraphQLList(ANY),
+    "File": GraphQLObjectType(
+        "FileInfo", {"name": GraphQLField(GraphQLNonNull(GraphQLString)), "url": GraphQLField(GraphQLString)}
+    ),
 }
 NOT_WRITABLE = {"objectId", "createdAt", "updatedAt", "authData", "emailVerified"}
 PAGE_INFO = GraphQLObjectType(
@@ -125,7 +128,7 @@ class Builder:
             target = f.target or ""
             self.connection_fields.add(key)
             return GraphQLField(self.connection(target), self.find_args(target), resolve=r.relation(cls, key, target))
-        return GraphQLField(OUTPUT_SCALARS[f.type])
+        return GraphQLField(OUTPUT_SCALARS.get(f.type, ANY))  # a type GraphQL does not model yet: its Parse JSON
 
     def union(self, cls: str, key: str, targets: tuple[str, ...]) -> GraphQLUnionType:
         name = type_name(cls) + key[:1].upper() + key[1:]
@@ -260,7 +263,7 @@ class Builder:
                 name,
                 lambda: GraphQLInputObjectType(name, {"add": GraphQLInputField(ids), "remove": GraphQLInputField(ids)}),
             )
-        return SCALAR_INPUT[f.type]
+        return SCALAR_INPUT.get(f.type, ANY)  # File and types GraphQL does not model yet: their Parse JSON
 
     # -- root fields --------------------------------------------------------------------------------------------------
 

@@ -3,7 +3,6 @@ and save bodies, so the one query compiler and the one write path run them (noth
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from graphql import (
@@ -202,10 +201,3 @@ class Translator:
         op, ids = next(iter(given.items()))
         objects = [self.pointer(i, (target,)) for i in ids]
         return {"__op": "AddRelation" if op == "add" else "RemoveRelation", "objects": objects}
-
-
-def scalar_where(f: Field) -> GraphQLInputObjectType | None:
-    return SCALAR_WHERE.get(f.type)
-
-
-FieldFilter = Callable[[str, Field], bool]

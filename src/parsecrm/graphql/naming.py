@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from functools import cache
 
 from .. import errors
 from ..errors import ParseError
@@ -20,6 +21,7 @@ _PLURAL_RULES: list[tuple[re.Pattern[str], str]] = [
 ]
 
 
+@cache
 def type_name(class_name: str) -> str:
     """`_User` → `User`, `deal` → `Deal`."""
     bare = class_name[1:] if class_name.startswith("_") else class_name

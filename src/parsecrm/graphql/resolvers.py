@@ -82,6 +82,7 @@ def pointer(key: str) -> Resolver:
         ctx: Context = info.context
         return ctx.loader.load(cls, value["objectId"])
 
+    resolve.pointer_key = key  # type: ignore[attr-defined]  # lets the fast executor answer id-only selections inline
     return resolve
 
 

@@ -107,7 +107,3 @@ async def server_info(backend: Backend, call: Call, unit: Unit | None) -> Reply:
 
 async def event(backend: Backend, call: Call, unit: Unit | None, name: str) -> Reply:
     return Reply({})
-
-
-async def files(backend: Backend, call: Call, unit: Unit | None, rest: str = "") -> Reply:
-    raise ParseError(errors.FILE_SAVE_ERROR, "Files are not supported by this server yet.")

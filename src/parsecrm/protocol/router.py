@@ -27,7 +27,7 @@ Handler = Callable[..., Awaitable[Reply]]
 class Auth(Enum):
     """How a route's callers are identified."""
 
-    NONE = "none"  # nothing is checked and the body is not read: /health, /files (refused anyway)
+    NONE = "none"  # nothing is checked and the body is not read: /health
     LINK = "link"  # no keys: a link opened from a mail, whose token is the credential; form or JSON body
     KEYS = "keys"  # application id and keys, but no session: log-in must work whatever stale token the client sends
     SESSION = "session"  # application id, keys, and the session token resolved into the caller (the default)

@@ -1,7 +1,8 @@
 """The route table: every path the API answers, with its handlers and facts (see router.py for what a Route says).
 
 `/users`, `/roles`, `/sessions` and `/installations` are `/classes/<system class>` with the class fixed. OPTIONS on
-any path is a CORS preflight the app answers itself, before routing.
+any path is a CORS preflight the app answers itself, before routing; so is `/files` (protocol/files.py), whose
+bodies are bytes rather than API JSON and whose downloads need no credentials.
 """
 
 from __future__ import annotations
@@ -84,7 +85,6 @@ ROUTES: list[Route] = [
     Route(f"aggregate/{_CLASS}", {"GET": aggregate.run, "POST": aggregate.run}),
     Route(r"events/(?P<name>[^/]+)", {"POST": config.event}),
     Route("health", {"GET": config.health, "POST": config.health}, auth=Auth.NONE),
-    Route(r"files(?P<rest>/.*)?", {"GET": config.files, "POST": config.files, "DELETE": config.files}, auth=Auth.NONE),
 ]
 
 ROUTER = Router(ROUTES)

@@ -42,7 +42,7 @@ CORS_HEADERS = [
         b"X-Parse-Master-Key, X-Parse-REST-API-Key, X-Parse-Javascript-Key, X-Parse-Application-Id, "
         b"X-Parse-Client-Version, X-Parse-Session-Token, X-Requested-With, X-Parse-Revocable-Session, "
         b"X-Parse-Request-Id, X-Parse-Installation-Id, X-Parse-Client-Key, X-Parse-Cloud-Context, Content-Type, "
-        b"Pragma, Cache-Control",
+        b"Pragma, Cache-Control, Authorization",
     ),
     (b"access-control-expose-headers", b"X-Parse-Job-Status-Id, X-Parse-Push-Status-Id"),
 ]
@@ -163,6 +163,12 @@ async def authenticate(
         "headers": headers,
         "installation_id": installation if isinstance(installation, str) else None,
     }
+    bearer = basic[7:].strip() if basic[:7].lower() == "bearer " else ""
+    if bearer and resolve_session and not (is_master or is_ro):
+        if isinstance(token, str) and token:
+            raise ParseError(errors.INVALID_SESSION_TOKEN, "Send a session token or an API token, not both.")
+        grant = await backend.tokens.resolve(bearer)
+        return grant.caller(**caller_kwargs), body, envelope
     if isinstance(token, str) and token and resolve_session:
         info = await backend.sessions.resolve(token)
         caller_kwargs.update(user_id=info.user_id, user=info.user, roles=info.roles, session_token=token)

@@ -20,6 +20,23 @@ DATE_FORMAT = 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'
 ALWAYS = ("objectId", "createdAt", "updatedAt", "ACL")
 
 
+# The URL a File field's name is appended to (`<server URL>/files/<app id>/`), as an SQL literal. Set once at
+# start-up by the Backend: a process serves exactly one app, so this is per-process configuration, not state.
+_FILE_URL = ["''"]
+
+
+def set_file_url_prefix(prefix: str) -> None:
+    _FILE_URL[0] = "'" + prefix.replace("'", "''") + "'"
+
+
+def file_json(col: str) -> str:
+    """A File column (its stored name) as `{"__type":"File","name":…,"url":…}`; the name is percent-encoded in the
+    URL the way encodeURIComponent would (names hold only letters, digits, `@ . ~ _ -` and spaces)."""
+    encoded = f"replace(replace({col}, ' ', '%20'), '@', '%40')"
+    return (f"'{{\"__type\":\"File\",\"name\":' || to_json({col})::text || ',\"url\":' || "
+            f"to_json({_FILE_URL[0]} || {encoded})::text || '}}'")
+
+
 def date_text(expr: str) -> str:
     return f"to_char({expr} AT TIME ZONE 'UTC', '{DATE_FORMAT}')"
 
@@ -158,6 +175,8 @@ def _field_piece(
         return f"{key} || {col}::text"
     if f.type == "Object":
         return f"{key} || {col}::text"
+    if f.type == "File":
+        return f"{key} || {file_json(col)}"
     if f.type == "Pointer":
         sub = shape.include.get(name)
         if sub is None and shape.include_all:

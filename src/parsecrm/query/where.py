@@ -21,7 +21,9 @@ from ..values import FIELD_NAME, parse_iso
 from . import regex
 from .sql import Context
 
-PG_TYPES = {"String": "text", "Number": "float8", "Boolean": "bool", "Date": "timestamptz", "Pointer": "text"}
+PG_TYPES = {
+    "String": "text", "Number": "float8", "Boolean": "bool", "Date": "timestamptz", "Pointer": "text", "File": "text"
+}
 TEXT_LANGUAGE = re.compile(r"^[a-z_]{2,30}$")
 RESERVED_KEYS = {"_rperm", "_wperm", "_acl", "_hashed_password"}
 
@@ -168,6 +170,10 @@ def coerce(col: Column, value: Any) -> Any:
         if isinstance(value, str) and not col.field.polymorphic:
             return value  # a bare objectId, as parse-server accepts
         return _MISMATCH
+    if kind == "File":  # a File matches by its stored name
+        if isinstance(value, dict) and value.get("__type") == "File":
+            value = value.get("name")
+        return value if isinstance(value, str) else _MISMATCH
     if kind == "Relation":  # `{"watchers": pointer}` = the relation contains it
         assert col.field is not None
         if isinstance(value, dict) and value.get("__type") in ("Pointer", "Object"):

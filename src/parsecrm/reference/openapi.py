@@ -28,19 +28,28 @@ FIND_PARAMETERS = [
 ]
 
 
+# Parse JSON objects carrying `__type` (File, and GeoPoint/Polygon/Bytes once they exist) are described as objects.
 def _value(f: Field) -> dict[str, Any]:
-    ref = {
-        "String": {"type": "string"},
-        "Number": {"type": "number"},
-        "Boolean": {"type": "boolean"},
-        "Date": {"$ref": "#/components/schemas/Date"},
-        "Object": {"type": "object"},
-        "Array": {"type": "array"},
-        "ACL": {"$ref": "#/components/schemas/ACL"},
-        "Pointer": {"$ref": "#/components/schemas/Pointer"},
-        "Relation": {"$ref": "#/components/schemas/Relation"},
-    }[f.type]
+    ref = _VALUES.get(f.type, {"type": "object", "required": ["__type"]})
     return dict(ref)
+
+
+_VALUES: dict[str, dict[str, Any]] = {
+    "String": {"type": "string"},
+    "Number": {"type": "number"},
+    "Boolean": {"type": "boolean"},
+    "Date": {"$ref": "#/components/schemas/Date"},
+    "Object": {"type": "object"},
+    "Array": {"type": "array"},
+    "ACL": {"$ref": "#/components/schemas/ACL"},
+    "Pointer": {"$ref": "#/components/schemas/Pointer"},
+    "Relation": {"$ref": "#/components/schemas/Relation"},
+    "File": {
+        "type": "object",
+        "properties": {"__type": {"const": "File"}, "name": {"type": "string"}, "url": {"type": "string"}},
+        "required": ["__type", "name"],
+    },
+}
 
 
 def _class_schemas(doc: model.ClassDoc) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""The caller of a request: master, read-only master, a session user (with roles), or anonymous."""
+"""The caller of a request: master, read-only master, a session user (with roles), an API token acting as its user
+(same principals; `token_read_only` refuses every write), or anonymous."""
 
 from __future__ import annotations
 
@@ -18,6 +19,9 @@ class Caller:
     installation_id: str | None = None
     ip: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    token_id: str | None = None  # set when the request carried `Authorization: Bearer <API token>`
+    token_name: str | None = None
+    token_read_only: bool = False
 
     @cached_property
     def principals(self) -> list[str]:

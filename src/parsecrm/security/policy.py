@@ -16,6 +16,8 @@ from ..storage.schema import SCOPED_PERMISSIONS, ClassSchema, acl_index_fields, 
 from .caller import Caller
 
 READ_OPS = ("find", "count", "get")
+# Accounts, sessions and roles are changed only with a signed-in session, never with an API token.
+TOKEN_FREE_CLASSES = frozenset({"_User", "_Session", "_Role"})
 
 
 def _denied(op: str, schema: ClassSchema) -> ParseError:
@@ -31,6 +33,11 @@ def check_class(schema: ClassSchema, caller: Caller, op: str) -> list[str]:
         if op in READ_OPS:
             return []
         raise ParseError(errors.OPERATION_FORBIDDEN, "read-only master key cannot write")
+    if caller.token_id and op not in READ_OPS:
+        if caller.token_read_only:
+            raise ParseError(errors.OPERATION_FORBIDDEN, f"This API token is read-only: it cannot {op} {schema.name}.")
+        if schema.name in TOKEN_FREE_CLASSES:  # a leaked token must not be able to take over the account
+            raise ParseError(errors.OPERATION_FORBIDDEN, f"API tokens cannot {op} {schema.name}; sign in instead.")
     # sessions are narrowed to the caller's own; adding fields goes by the CLP (master-only: issue 8, item 6)
     if schema.name == "_Session" and op not in ("create", "addField"):
         if not caller.user_id:

@@ -19,6 +19,10 @@ from ..errors import ParseError
 from ..values import check_class_name, check_field_name
 
 SCHEMA_CHANNEL = "parsecrm_schema"
+# Sent when a table or column was dropped. A column recreated under the same name with another type would otherwise
+# meet asyncpg's per-connection prepared statements, which keep the old parameter types for the same SQL text
+# ("a boolean is required (got type float)"); every process expires its pooled connections on this message.
+DDL_CHANNEL = "parsecrm_ddl"
 # Every process's start-up schema work (bootstrap, the CRM's schema) runs under this one advisory lock, so workers
 # starting together take their locks in the same order and cannot deadlock.
 STARTUP_LOCK = 7243001
@@ -27,8 +31,10 @@ STARTUP_LOCK = 7243001
 # updating the index directly costs little and keeps reads flat.
 GIN_OPTIONS = "WITH (fastupdate = off)"
 
-FIELD_TYPES = frozenset({"String", "Number", "Boolean", "Date", "Object", "Array", "Pointer", "Relation", "ACL"})
-UNSUPPORTED_TYPES = frozenset({"GeoPoint", "File", "Bytes", "Polygon"})
+FIELD_TYPES = frozenset(
+    {"String", "Number", "Boolean", "Date", "Object", "Array", "Pointer", "Relation", "ACL", "File"}
+)
+UNSUPPORTED_TYPES = frozenset({"GeoPoint", "Bytes", "Polygon"})
 
 SQL_TYPES = {
     "String": 'text COLLATE "C"',
@@ -38,6 +44,7 @@ SQL_TYPES = {
     "Object": "jsonb",
     "Array": "jsonb",
     "Pointer": 'text COLLATE "C"',
+    "File": 'text COLLATE "C"',  # the stored file name; the URL is built when the row is read
 }
 
 BASE_FIELDS: dict[str, dict[str, Any]] = {
@@ -374,14 +381,17 @@ BOOTSTRAP_SQL = [
 class SchemaCache:
     """Every class's schema, loaded from `_SCHEMA`; `invalidate` drops it (a NOTIFY from any process calls it)."""
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
-        self.pool = pool
+    def __init__(self, pool: asyncpg.Pool, load_pool: asyncpg.Pool | None = None) -> None:
+        self.pool = pool  # the server's pool: schema changes, and the prepared statements a drop must expire
+        # Loads go through `load_pool` when given: a write looks up its class while holding a connection of `pool`,
+        # so with every connection held by such writes a reload from `pool` would wait for ever (issue 8).
+        self.load_pool = load_pool or pool
         self._classes: dict[str, ClassSchema] | None = None
         self.generation = 0
 
     async def all(self) -> dict[str, ClassSchema]:
         if self._classes is None:
-            rows = await self.pool.fetch('SELECT "schema" FROM "_SCHEMA"')
+            rows = await self.load_pool.fetch('SELECT "schema" FROM "_SCHEMA"')
             self._classes = {r["schema"]["className"]: ClassSchema.from_json(r["schema"]) for r in rows}
         return self._classes
 
@@ -518,6 +528,7 @@ class SchemaCache:
         self, name: str, fields: dict[str, Any], clp: dict[str, Any] | None, indexes: dict[str, Any] | None
     ) -> ClassSchema:
         """PUT /schemas/C: add or delete fields, replace the CLP, add or drop indexes."""
+        dropped = False
         async with self.pool.acquire() as conn, conn.transaction():
             schema = await self._locked(conn, name)
             if schema is None:
@@ -530,6 +541,7 @@ class SchemaCache:
                     if k in default_fields(name):
                         raise ParseError(errors.INVALID_SCHEMA_OPERATION, f"field {k} cannot be changed")
                     await self._drop_field(conn, schema, k)
+                    dropped = True
                     continue
                 f = Field.from_json(k, raw)
                 if k in schema.fields:
@@ -549,8 +561,17 @@ class SchemaCache:
                 await conn.execute(index_sql(schema, iname, spec))
                 schema.indexes[iname] = spec
             await self._save(conn, schema)
+            if dropped:
+                await conn.execute("SELECT pg_notify($1, $2)", DDL_CHANNEL, name)
         self._store(schema)
+        if dropped:
+            await self.forget_statements()
         return schema
+
+    async def forget_statements(self) -> None:
+        """Replace every pooled connection (idle ones at once, busy ones when released), dropping their prepared
+        statements. Called here right after a drop commits, and on every process by the DDL_CHANNEL message."""
+        await self.pool.expire_connections()
 
     async def _drop_field(self, conn: asyncpg.Connection, schema: ClassSchema, name: str) -> None:
         f = schema.fields.pop(name)
@@ -567,15 +588,21 @@ class SchemaCache:
             schema = await self._locked(conn, name)
             if schema is None:
                 return
-            if await conn.fetchval(f"SELECT EXISTS (SELECT 1 FROM {q(name)})"):
-                raise ParseError(errors.INVALID_SCHEMA_OPERATION, f"Class {name} is not empty, contains objects.")
+            count = await conn.fetchval(f"SELECT count(*) FROM (SELECT 1 FROM {q(name)} LIMIT 1000000) t")
+            if count:
+                raise ParseError(
+                    errors.INVALID_SCHEMA_OPERATION,
+                    f"Class {name} is not empty, contains {count} objects, cannot drop schema.",
+                )
             for k, f in schema.fields.items():
                 if f.type == "Relation":
                     await conn.execute(f"DROP TABLE IF EXISTS {q(join_table(name, k))}")
             await conn.execute(f"DROP TABLE IF EXISTS {q(name)}")
             await conn.execute('DELETE FROM "_SCHEMA" WHERE "className" = $1', name)
             await conn.execute("SELECT pg_notify($1, $2)", SCHEMA_CHANNEL, name)
+            await conn.execute("SELECT pg_notify($1, $2)", DDL_CHANNEL, name)
         self.invalidate()
+        await self.forget_statements()
 
 
 def _check_field_change(schema: ClassSchema, name: str, new: Field) -> None:
