@@ -183,7 +183,6 @@ class App:
             )
         return await ROUTER.dispatch(backend, call, None)
 
-
     async def _files(self, backend: Backend, scope: Scope, receive: Receive, rel: str) -> Reply:
         """/files, answered before routing: its bodies are bytes (or base64 in the JS SDK's envelope), not API JSON,
         and it authenticates by itself (downloads need no credentials). The body limit lets the largest allowed
