@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test lint sdk-deps browser-deps chromium bench install clean
+.PHONY: run test lint sdk-deps browser-deps chromium web-deps web bench install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,8 @@ install: $(STAMP)
 
 ## make run: a fresh clone → a running server (embedded PostgreSQL unless DATABASE_URL is set) with demo data
 run: install
+	@if command -v npm >/dev/null; then $(MAKE) --no-print-directory web; \
+	 else echo "npm not found: serving the API without the web app (install Node 20+ to build web/)"; fi
 	$(BIN)/crm serve --demo
 
 tests/sdk/node_modules/.package-lock.json: tests/sdk/package.json tests/sdk/package-lock.json
@@ -33,14 +35,29 @@ tests/dashboard/node_modules/.package-lock.json: tests/dashboard/package.json te
 chromium:
 	@test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 
-## the browser tests: reference pages (tests/browser) and Parse Dashboard (tests/dashboard)
+## the browser tests: reference pages (tests/browser) and Parse Dashboard (tests/dashboard); web/e2e uses web's own
 browser-deps: tests/browser/node_modules/.package-lock.json tests/dashboard/node_modules/.package-lock.json chromium
 
-lint: install
+# The web app (web/): packages from its lock file, then a build (into the package: src/parsecrm/web/dist) whenever
+# a source changed.
+web/node_modules/.package-lock.json: web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+
+web-deps: web/node_modules/.package-lock.json
+
+WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) web/index.html web/vite.config.ts web/tsconfig.app.json
+
+src/parsecrm/web/dist/index.html: web/node_modules/.package-lock.json $(WEB_SOURCES)
+	cd web && npx vite build --logLevel warn
+
+web: src/parsecrm/web/dist/index.html
+
+lint: install web-deps
 	$(BIN)/ruff check src tests bench
+	cd web && npx vue-tsc --build
 
 ## make test: installs what the tests need, then runs them all (pytest starts real servers on a real PostgreSQL)
-test: install sdk-deps browser-deps lint
+test: install sdk-deps browser-deps web lint
 	$(BIN)/pytest
 
 ## make bench [PEER=parse-server] [SCALE=1] [BENCH_ARGS="--duration 5 ..."]: benchmarks (see docs/performance.md)
@@ -48,4 +65,5 @@ bench: install
 	$(BIN)/crm bench $(if $(PEER),--peer $(PEER)) $(if $(SCALE),--scale $(SCALE)) $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) tests/sdk/node_modules tests/browser/node_modules tests/dashboard/node_modules
+	rm -rf $(VENV) tests/sdk/node_modules tests/browser/node_modules tests/dashboard/node_modules web/node_modules \
+		src/parsecrm/web/dist

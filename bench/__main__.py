@@ -421,6 +421,11 @@ def main(argv: list[str] | None = None) -> int:
         for row in load.calibrate():
             print(row)
         return 0
+    if argv[:1] == ["live"]:  # live-query fan-out (bench/live.py)
+        from bench import live
+
+        live.main(argv[1:])
+        return 0
     a = parse_args(argv)
     try:
         import uvloop

@@ -245,6 +245,10 @@ async function serve() {
     allowClientClassCreation: false,
     logsFolder: null,
     logLevel: 'warn',
+    // bench/live.py: LIVE_CLASSES=Deal starts the LiveQuery server on the same port
+    ...(process.env.LIVE_CLASSES
+      ? { liveQuery: { classNames: process.env.LIVE_CLASSES.split(',') }, startLiveQueryServer: true }
+      : {}),
     schema: {
       definitions: require('./schema.json'),
       lockSchemas: false,

@@ -698,3 +698,29 @@ def test_mcp_answers_cors_preflight(server: Server) -> None:
         mcp_url(server), headers={"Origin": "https://app.example", "Access-Control-Request-Method": "POST"}
     )
     assert r.status_code == 204 and "Authorization" in r.headers["access-control-allow-headers"]
+
+
+# -- GraphQL takes the same tokens ----------------------------------------------------------------------------------
+
+
+def test_tokens_on_graphql(api: Api, world: World, server: Server) -> None:
+    from graphql_client import Gql
+
+    gql = Gql(server)
+    query = "{ deals(first: 1000) { edges { node { objectId } } } }"
+    made = new_token(api, world.a["sessionToken"], "graphql")
+    r = gql.raw(query, as_=None, headers=bearer(made["token"]))
+    assert r.status_code == 200 and "errors" not in r.json(), r.text
+    seen = {e["node"]["objectId"] for e in r.json()["data"]["deals"]["edges"]}
+    assert world.ids["a"]["Deal"] in seen and world.ids["b"]["Deal"] not in seen
+    ro = new_token(api, world.a["sessionToken"], "graphql-reader", readOnly=True)["token"]
+    create = 'mutation { createCompany(input: {fields: {name: "via graphql"}}) { company { objectId } } }'
+    r = gql.raw(create, as_=None, headers=bearer(ro))
+    assert r.json()["errors"][0]["extensions"]["code"] == 119, r.text
+    assert api.post("functions/revokeApiToken", {"id": made["id"]}, as_=world.a["sessionToken"]).status_code == 200
+    r = gql.raw(query, as_=None, headers=bearer(made["token"]))
+    assert r.status_code == 400 and r.json() == {"code": 209, "error": "Invalid or revoked API token."}
+    expired = new_token(api, world.a["sessionToken"], "brief", expiresInDays=1 / 86400)["token"]
+    time.sleep(1.5)
+    r = gql.raw(query, as_=None, headers=bearer(expired))
+    assert r.status_code == 400 and r.json() == {"code": 209, "error": "This API token has expired."}

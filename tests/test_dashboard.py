@@ -55,7 +55,7 @@ def test_dashboard_against_our_server(make_server: Callable[..., Server], tmp_pa
     if not (DASH_DIR / "node_modules" / "parse-dashboard").is_dir():
         pytest.fail("tests/dashboard/node_modules is missing: run `make test` (it runs `npm ci` there)")
     assert Path(CHROMIUM).exists(), "Debian's chromium is missing: `make test` installs it with apt-get"
-    server = make_server()
+    server = make_server({"CRM_DB_POOL_SIZE": "3"})
     api = Api(server)
     for title, stage in [("Dash deal won 1", "won"), ("Dash deal won 2", "won"), ("Dash deal lead 1", "lead")]:
         assert api.post("classes/Deal", {"title": title, "stage": stage, "amount": 1000}).status_code == 201
@@ -71,6 +71,7 @@ def test_dashboard_against_our_server(make_server: Callable[..., Server], tmp_pa
     finally:
         proc.terminate()
         proc.wait(10)
+        server.stop()
     assert run.returncode == 0, f"{run.stdout[-8000:]}\n{run.stderr[-3000:]}\n{log.read_text()[-2000:]}\n{server.log()}"
     info = "\N{INFORMATION SOURCE}"  # the spec reporter's marker
     for line in (f"{info} pass 11", f"{info} fail 0", f"{info} skipped 0"):

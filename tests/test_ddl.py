@@ -23,8 +23,9 @@ def _empty(api: Api, cls: str) -> None:
 
 
 def test_retyped_fields_after_drop_work_on_every_process(make_server: Callable[..., Server]) -> None:
-    one = make_server({"PARSE_MASTER_KEY": "ddl-master"})
-    two = make_server({"PARSE_MASTER_KEY": "ddl-master"}, database_url=one.database_url)
+    env = {"PARSE_MASTER_KEY": "ddl-master", "CRM_DB_POOL_SIZE": "4"}  # several connections, each its own cache
+    one = make_server(env)
+    two = make_server(env, database_url=one.database_url)
     a, b = Api(one), Api(two)
     cls = unique("Retype")
 
@@ -47,3 +48,5 @@ def test_retyped_fields_after_drop_work_on_every_process(make_server: Callable[.
     _fill(a, cls, "text")
     _fill(b, cls, "more")
     assert "Traceback" not in one.log() and "Traceback" not in two.log()
+    one.stop()
+    two.stop()

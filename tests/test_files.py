@@ -17,6 +17,21 @@ import pytest
 from conftest import ROOT, Api, Server, free_port, unique
 
 
+@pytest.fixture()
+def own_server(make_server: Callable[..., Server]) -> Iterator[Callable[..., Server]]:
+    """A server with its own settings for one test: a small pool, stopped when the test ends (the machine's
+    PostgreSQL is shared, and idle servers would hold its connections)."""
+    started: list[Server] = []
+
+    def make(env: dict[str, str] | None = None) -> Server:
+        started.append(make_server({"CRM_DB_POOL_SIZE": "3", **(env or {})}))
+        return started[-1]
+
+    yield make
+    for srv in started:
+        srv.stop()
+
+
 def upload(api: Api, name: str, data: bytes, content_type: str, as_: str | None = "master") -> httpx.Response:
     headers = api.headers(as_, {"Content-Type": content_type})
     return api.client.post(f"files/{name}", content=data, headers=headers)
@@ -67,14 +82,14 @@ def test_executable_types_are_downloads(api: Api) -> None:
 
 
 def test_html_refused_by_default_and_served_as_attachment_when_allowed(
-    api: Api, make_server: Callable[..., Server]
+    api: Api, own_server: Callable[..., Server]
 ) -> None:
     token = api.signup()["sessionToken"]
     r = upload(api, "page.html", b"<script>alert(1)</script>", "text/html", as_=token)
     assert r.status_code == 400 and r.json() == {"code": 130, "error": "File upload of extension html is disabled."}
     assert upload(api, "page.HTM", b"x", "text/html", as_=token).json()["code"] == 130
 
-    open_server = Api(make_server({"PARSE_FILE_EXTENSIONS": "*"}))
+    open_server = Api(own_server({"PARSE_FILE_EXTENSIONS": "*"}))
     r = upload(open_server, "page.html", b"<script>alert(1)</script>", "text/html", as_=open_server.signup()[
         "sessionToken"])
     assert r.status_code == 201, r.text
@@ -84,7 +99,7 @@ def test_html_refused_by_default_and_served_as_attachment_when_allowed(
     assert got.headers["x-content-type-options"] == "nosniff"
 
 
-def test_who_may_upload_and_delete(api: Api, make_server: Callable[..., Server]) -> None:
+def test_who_may_upload_and_delete(api: Api, own_server: Callable[..., Server]) -> None:
     r = upload(api, "a.txt", b"x", "text/plain", as_=None)
     assert r.status_code == 400 and r.json() == {"code": 130, "error": "File upload by public is disabled."}
     rep = api.signup()["sessionToken"]
@@ -97,15 +112,15 @@ def test_who_may_upload_and_delete(api: Api, make_server: Callable[..., Server])
     assert gone.status_code == 404 and gone.headers["x-content-type-options"] == "nosniff"
     assert api.delete(f"files/{saved['name']}").json()["code"] == 153
 
-    locked = Api(make_server({"PARSE_FILE_UPLOAD_AUTHENTICATED": "false", "PARSE_FILE_UPLOAD_PUBLIC": "true"}))
+    locked = Api(own_server({"PARSE_FILE_UPLOAD_AUTHENTICATED": "false", "PARSE_FILE_UPLOAD_PUBLIC": "true"}))
     assert upload(locked, "a.txt", b"x", "text/plain", as_=None).status_code == 201
     r = upload(locked, "a.txt", b"x", "text/plain", as_=locked.signup()["sessionToken"])
     assert r.json() == {"code": 130, "error": "File upload by authenticated user is disabled."}
     assert upload(locked, "a.txt", b"x", "text/plain").status_code == 201  # master always may
 
 
-def test_names_and_sizes(make_server: Callable[..., Server]) -> None:
-    api = Api(make_server({"PARSE_FILE_MAX_BYTES": "1000", "PARSE_MAX_BODY_BYTES": "100000"}))
+def test_names_and_sizes(own_server: Callable[..., Server]) -> None:
+    api = Api(own_server({"PARSE_FILE_MAX_BYTES": "1000", "PARSE_MAX_BODY_BYTES": "100000"}))
     token = api.signup()["sessionToken"]
     assert upload(api, "ok.bin", b"x" * 1000, "application/octet-stream", as_=token).status_code == 201
     r = upload(api, "big.bin", b"x" * 1001, "application/octet-stream", as_=token)
@@ -119,8 +134,8 @@ def test_names_and_sizes(make_server: Callable[..., Server]) -> None:
     assert api.client.get(f"files/wrong-app/{'0' * 32}_x.txt").status_code == 403
 
 
-def test_filesystem_adapter(make_server: Callable[..., Server], tmp_path: Path) -> None:
-    api = Api(make_server({"PARSE_FILES_ADAPTER": "filesystem", "PARSE_FILES_DIR": str(tmp_path)}))
+def test_filesystem_adapter(own_server: Callable[..., Server], tmp_path: Path) -> None:
+    api = Api(own_server({"PARSE_FILES_ADAPTER": "filesystem", "PARSE_FILES_DIR": str(tmp_path)}))
     saved = upload(api, "doc.pdf", b"%PDF-1.4 data", "application/pdf").json()
     assert (tmp_path / saved["name"]).read_bytes() == b"%PDF-1.4 data"
     got = httpx.get(saved["url"])
@@ -152,12 +167,24 @@ def test_orphans_command(api: Api) -> None:
     assert all(httpx.get(base + n).status_code == 200 for n in names[:3])
 
 
-@pytest.mark.parametrize("adapter", ["postgres"])
-def test_large_file_round_trip(api: Api, adapter: str) -> None:
-    data = os.urandom(3 * 1024 * 1024 + 17)  # several chunks
+def test_large_file_round_trip_and_ranges(api: Api) -> None:
+    data = os.urandom(3 * 1024 * 1024 + 17)  # several 1 MiB chunks of the PostgreSQL adapter
     saved = upload(api, "blob.bin", data, "application/octet-stream").json()
     got = httpx.get(saved["url"])
     assert got.content == data and "attachment" in got.headers["content-disposition"]
+    assert got.headers["accept-ranges"] == "bytes"
+    # ranges, as media players and PDF viewers ask for them
+    part = httpx.get(saved["url"], headers={"Range": "bytes=1048570-1048585"})
+    assert part.status_code == 206 and part.content == data[1048570:1048586]
+    assert part.headers["content-range"] == f"bytes 1048570-1048585/{len(data)}"
+    tail = httpx.get(saved["url"], headers={"Range": "bytes=-5"})
+    assert tail.status_code == 206 and tail.content == data[-5:]
+    rest = httpx.get(saved["url"], headers={"Range": "bytes=3145728-"})
+    assert rest.status_code == 206 and rest.content == data[3145728:]
+    beyond = httpx.get(saved["url"], headers={"Range": f"bytes={len(data)}-"})
+    assert beyond.status_code == 416 and beyond.headers["content-range"] == f"bytes */{len(data)}"
+    several = httpx.get(saved["url"], headers={"Range": "bytes=0-1,5-6"})
+    assert several.status_code == 200 and several.content == data
 
 
 @pytest.fixture()
@@ -192,9 +219,9 @@ def _s3(method: str, url: str) -> httpx.Response:
     return httpx.request(method, url, headers=headers)
 
 
-def test_s3_adapter(make_server: Callable[..., Server], s3_endpoint: str) -> None:
+def test_s3_adapter(own_server: Callable[..., Server], s3_endpoint: str) -> None:
     assert _s3("PUT", f"{s3_endpoint}/crm-files").status_code == 200  # create the bucket
-    api = Api(make_server({
+    api = Api(own_server({
         "PARSE_FILES_ADAPTER": "s3", "PARSE_S3_ENDPOINT": s3_endpoint, "PARSE_S3_BUCKET": "crm-files",
         "PARSE_S3_ACCESS_KEY": "test-access", "PARSE_S3_SECRET_KEY": "test-secret", "PARSE_S3_PREFIX": "app1/",
     }))
@@ -207,3 +234,18 @@ def test_s3_adapter(make_server: Callable[..., Server], s3_endpoint: str) -> Non
     assert api.delete(f"files/{saved['name']}").status_code == 200
     assert _s3("GET", f"{s3_endpoint}/crm-files/app1/{saved['name'].replace(' ', '%20')}").status_code == 404
     assert httpx.get(saved["url"]).status_code == 404
+
+
+def test_file_fields_in_graphql_and_openapi(own_server: Callable[..., Server]) -> None:
+    """A class with a File field keeps GraphQL (FileInfo: name, url) and the OpenAPI document working."""
+    from graphql_client import Gql
+
+    server = own_server()
+    api = Api(server)
+    saved = upload(api, "contract.pdf", b"%PDF-1.4", "application/pdf").json()
+    api.post("classes/Contract", {"title": "MSA", "scan": {"__type": "File", "name": saved["name"]}})
+    data = Gql(server)("{ contracts { edges { node { title scan { name url } } } } }")
+    node = data["contracts"]["edges"][0]["node"]
+    assert node == {"title": "MSA", "scan": {"name": saved["name"], "url": saved["url"]}}
+    doc = httpx.get(server.url + "/openapi.json")
+    assert doc.status_code == 200 and "scan" in doc.text

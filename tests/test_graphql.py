@@ -349,19 +349,3 @@ def test_fast_executor_answers_as_graphql_core(gql: Gql, rep: str) -> None:
     related = {str(e["node"]["relatedTo"]) for e in fast["data"]["first"]["edges"]}
     assert {"{'name': 'Twin'}", "{'title': 'Twin deal', 'contact': {'name': 'Twin'}}"} <= related
 
-
-def test_file_fields_and_the_openapi_document_survive_every_field_type(gql: Gql, api: Api) -> None:
-    """A class with a File field (files landed beside GraphQL) must not break the schema, the query or the
-    OpenAPI document: the field reads as FileInfo {name url}."""
-    cls = unique("Gf")
-    headers = {**api.headers("master"), "Content-Type": "text/plain"}
-    up = api.client.post("files/note.txt", content=b"hello", headers=headers)
-    assert up.status_code == 201, up.text
-    name = up.json()["name"]
-    r = api.post(f"classes/{cls}", {"title": "with file", "doc": {"__type": "File", "name": name}})
-    assert r.status_code == 201, r.text
-    plural = cls[:1].lower() + cls[1:] + "s"
-    data = gql(f"query {{ {plural} {{ edges {{ node {{ title doc {{ name url }} }} }} }} }}")
-    node = data[plural]["edges"][0]["node"]
-    assert node["doc"]["name"] == name and node["doc"]["url"].endswith(name)
-    assert api.get("openapi.json").status_code == 200

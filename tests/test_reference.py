@@ -44,7 +44,12 @@ def test_openapi_document_is_valid_and_follows_the_schema(server: Server, api: A
     assert doc["components"]["schemas"]["RefProbe"]["properties"]["level"]["type"] == "number"
 
 
-def test_schemathesis_finds_no_server_errors(server: Server, api: Api, tmp_path: Path) -> None:
+def test_schemathesis_finds_no_server_errors(make_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # its own server: on the shared one, classes that earlier tests made (odd names included) changed what the fixed
+    # seed generated, and the coverage phase then sometimes produced a request uvicorn refuses as invalid HTTP (a
+    # client-side "Runtime Error", never a 5xx), so the test depended on test order
+    server = make_server({"CRM_DB_POOL_SIZE": "4"})
+    api = Api(server)
     token = api.signup()["sessionToken"]
     st = shutil.which("st", path=str(Path(sys.executable).parent)) or shutil.which("st")
     assert st, "schemathesis is a test dependency (make test installs it)"
@@ -56,7 +61,7 @@ def test_schemathesis_finds_no_server_errors(server: Server, api: Api, tmp_path:
             "--checks",
             "not_a_server_error",
             "--phases",
-            "examples,coverage,fuzzing",
+            "examples,fuzzing",
             "--max-examples",
             "15",
             "--max-time",
@@ -102,8 +107,11 @@ def test_reference_pages_can_be_switched_off(make_server) -> None:  # type: igno
     srv = make_server({"CRM_API_REFERENCE": "false"})
     for path in ("/schema", "/api", "/parse/openapi.json"):
         r = httpx.get(origin(srv) + path)
-        # outside the mount: no page; under it: the API's own answer (403 without an app id), never the document
-        assert r.status_code in (403, 404) and "openapi" not in r.text and "<html" not in r.text, path
+        # outside the mount: no page (or, when the web app is built, its shell, whose router shows "not found");
+        # under it: the API's own answer (403 without an app id); never the document
+        web_app_shell = r.status_code == 200 and 'id="crm-config"' in r.text
+        assert web_app_shell or r.status_code in (403, 404), path
+        assert "openapi" not in r.text.lower() and ("<html" not in r.text or web_app_shell), path
 
 
 def test_pages_in_a_real_browser(server: Server, api: Api) -> None:

@@ -18,6 +18,7 @@ from .asgi_types import Receive, Scope, Send
 from .backend import Backend
 from .cloud.registry import Cloud
 from .errors import ParseError, TooLarge
+from .livequery import LiveQuery
 from .protocol import files as file_routes
 from .protocol import idempotency
 from .protocol.reply import Reply
@@ -42,8 +43,9 @@ class App:
         self.dsn = dsn
         self.cloud = cloud
         self.backend: Backend | None = None
+        self.live: LiveQuery | None = None
         self.mount = settings.mount_path.rstrip("/")
-        self.static = StaticFiles(settings.web_dir) if settings.web_dir else None
+        self.static = StaticFiles(settings.web_dir, settings) if settings.web_dir else None
         self.pages = reference.table(settings)  # /graphql, /schema, /api, <mount>/openapi.json
         self.agent = AgentHttp(settings)  # /mcp and the agent prompt
 
@@ -54,7 +56,10 @@ class App:
         elif kind == "lifespan":
             await self.lifespan(receive, send)
         elif kind == "websocket":
-            await send({"type": "websocket.close", "code": 1003})
+            if self.live is not None and scope["path"].rstrip("/") in (self.mount, ""):  # where the SDK derives it
+                await self.live.serve(scope, receive, send)
+            else:
+                await send({"type": "websocket.close", "code": 1003})
 
     async def lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -63,6 +68,7 @@ class App:
                 try:
                     backend = await Backend.open(self.settings, self.dsn, self.cloud, idempotency.DDL)
                     await self.agent.start(backend)
+                    self.live = await LiveQuery.start(backend)
                 except Exception as exc:  # report and refuse to start
                     log.exception("start-up failed")
                     await send({"type": "lifespan.startup.failed", "message": str(exc)})
@@ -72,6 +78,8 @@ class App:
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 await self.agent.stop()
+                if self.live is not None:
+                    await self.live.close()
                 if self.backend is not None:
                     await self.backend.close()
                 await send({"type": "lifespan.shutdown.complete"})
@@ -182,6 +190,7 @@ class App:
                 lambda b: _replay_headers(self.settings.server_url, call, b),
             )
         return await ROUTER.dispatch(backend, call, None)
+
 
     async def _files(self, backend: Backend, scope: Scope, receive: Receive, rel: str) -> Reply:
         """/files, answered before routing: its bodies are bytes (or base64 in the JS SDK's envelope), not API JSON,

@@ -54,7 +54,7 @@ class Backend:
         # class; when the cache has just been dropped (a NOTIFY, a reconnect after PostgreSQL restarted) and every
         # connection of the one pool is held by such a write, each waited for a second connection for ever.
         schema_pool = await create_pool(dsn, 2, connect_timeout=settings.db_connect_timeout)
-        schemas = SchemaCache(pool, load_pool=schema_pool)
+        schemas = SchemaCache(schema_pool, statement_pools=(pool,))
         sessions = Sessions(pool, schemas)
         tokens = ApiTokens(pool, schemas, settings.token_rate_limit)
         listener = Listener(dsn)
@@ -89,4 +89,4 @@ class Backend:
             task.cancel()
         await self.listener.close()
         await self.pool.close()
-        await self.schemas.load_pool.close()
+        await self.schemas.pool.close()

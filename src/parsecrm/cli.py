@@ -85,6 +85,7 @@ def _run(args: argparse.Namespace, key_note: str | None) -> None:
         workers=args.workers,
         loop="uvloop",
         http="httptools",
+        ws="websockets-sansio",  # live queries: half the memory per idle WebSocket of the default, same flow control
         log_level="warning",
         log_config=None,  # our handler (logs.configure): redacted, request ids, CRM_LOG_FORMAT
         access_log=False,  # CRM_ACCESS_LOG writes a redacted one instead
@@ -136,11 +137,10 @@ def _banner(settings: Settings, web: str | None, master_key: str) -> None:
         f"  API (Parse REST)   {base}{settings.mount_path}",
         *([f"  App                {base}/"] if web else []),
         f"  GraphQL            {base}{settings.graphql_path}   (playground in a browser)",
-        *(
-            [f"  Reference          {base}/schema   {base}/api   {base}{settings.mount_path}/openapi.json"]
-            if settings.api_reference
-            else []
-        ),
+        *([f"  Reference          {base}/schema   {base}/api   {base}{settings.mount_path}/openapi.json"]
+          if settings.api_reference else []),
+        *([f"  MCP (AI agents)    {base}/mcp   (API token as Bearer; see {base}{settings.mount_path}/agent-prompt)"]
+          if settings.mcp_enabled and settings.crm_enabled else []),
         f"  Application ID     {settings.app_id}",
         f"  Master key         {master_key}   (accepted from {', '.join(settings.master_key_ips)} only)",
         f"  JavaScript key     {settings.javascript_key or '(none required)'}",

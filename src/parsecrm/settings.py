@@ -120,6 +120,9 @@ class Settings:
     s3_access_key: str = ""
     s3_secret_key: str = ""
     s3_prefix: str = ""
+    # -- live queries (livequery/) --------------------------------------------------------------------------------
+    live_query_classes: tuple[str, ...] = ("Deal", "Activity", "Contact", "Company")  # classes that publish events
+    live_query_client_buffer: int = 1000  # frames queued per WebSocket before the client is cut off as too slow
 
     # -- hardening (issue 8): request limits, rate limits, sign-up policy, logging ------------------------------------
     # Kept together so the settings table can absorb them in one piece; README's "Limits and hardening" table.
@@ -210,6 +213,9 @@ def from_env(env: dict[str, str] | None = None) -> Settings:
         graphql_max_depth=int(e.get("CRM_GRAPHQL_MAX_DEPTH", Settings.graphql_max_depth)),
         graphql_max_cost=int(e.get("CRM_GRAPHQL_MAX_COST", Settings.graphql_max_cost)),
         api_reference=_bool(e.get("CRM_API_REFERENCE"), True),
+        # live queries
+        live_query_classes=_list(e.get("PARSE_LIVE_QUERY_CLASSES"), Settings.live_query_classes),
+        live_query_client_buffer=int(e.get("PARSE_LIVE_QUERY_CLIENT_BUFFER", Settings.live_query_client_buffer)),
         # -- AI guide --
         token_rate_limit=int(e.get("CRM_TOKEN_RATE_LIMIT", Settings.token_rate_limit)),
         mcp_enabled=_bool(e.get("CRM_MCP_ENABLED"), True),

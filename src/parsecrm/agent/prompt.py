@@ -1,9 +1,9 @@
 """The agent prompt and the data dictionary, rendered from the live schema (the process's SchemaCache), the
 server's settings (deal stages, URLs) and the CRM's rules — so what an AI agent is told is what this server does.
 
-Field meanings come from `DICTIONARY`; a field the deployment added (and the dictionary does not know) is still
-listed, with its type, as a custom field. Nothing here is hand-maintained twice: types, pointer targets and the
-list of classes are read from the schema on every render.
+Field meanings are the ones the reference pages show (`crm/schema.json`'s descriptions, via `reference.model`); a
+field a deployment added is still listed, with its type, as a custom field. Types, pointer targets, required flags
+and the deal stages are read from the live schema and settings on every render; nothing is kept twice.
 """
 
 from __future__ import annotations
@@ -11,86 +11,14 @@ from __future__ import annotations
 from typing import Any
 
 from ..backend import Backend
-from ..storage.schema import ClassSchema, Field
+from ..crm import setup as crm_setup
+from ..crm.rules import ACTIVITY_TYPES
+from ..reference import model
+from ..storage.schema import Field
 
 CRM_CLASSES = ("_User", "Company", "Contact", "Deal", "Activity", "DealStageChange", "AgentChange")
-SYSTEM_FIELDS = ("objectId", "createdAt", "updatedAt", "ACL")
-ACTIVITY_TYPES = ("call", "email", "meeting", "note")
-REQUIRED = {("Company", "name"), ("Contact", "name"), ("Deal", "title"), ("_User", "username"), ("_User", "password")}
-
-DICTIONARY: dict[str, dict[str, str]] = {
-    "_User": {
-        "": "A person who signs in (Parse's built-in user class).",
-        "username": "Sign-in name, unique.",
-        "email": "E-mail address, unique; hidden from other users.",
-        "password": "Write-only; stored as a bcrypt hash, never returned.",
-    },
-    "Company": {
-        "": "An organisation you sell to.",
-        "name": "Company name; trimmed.",
-        "website": "Normalised to https://host (acme.com/ → https://acme.com).",
-        "industry": "Free text.",
-        "address": "Free text.",
-        "notes": "Free text.",
-        "createdBy": "The user who created it; set by the server from the session, cannot be changed.",
-    },
-    "Contact": {
-        "": "A person at a company.",
-        "name": "Full name; trimmed.",
-        "email": "Lower-cased and validated (error 125 when malformed).",
-        "phone": "Free text.",
-        "title": "Job title.",
-        "company": "The company they work for.",
-        "notes": "Free text.",
-        "createdBy": "Set by the server from the session, cannot be changed.",
-    },
-    "Deal": {
-        "": "A sales opportunity moving through the pipeline stages.",
-        "title": "Deal title; trimmed.",
-        "amount": "Value, zero or more.",
-        "stage": "One of the pipeline stages (default the first); every change is recorded in DealStageChange.",
-        "contact": "Main contact.",
-        "company": "The customer company.",
-        "expectedCloseDate": "When the deal is expected to close; the pipeline view orders by it.",
-        "notes": "Free text.",
-        "assignedTo": "The rep who owns it (default: the creator); reassigning moves access to the new rep.",
-        "closeReason": "Why the deal was won or lost.",
-        "createdBy": "Set by the server from the session, cannot be changed.",
-    },
-    "Activity": {
-        "": "A call, e-mail, meeting or note about a contact or a deal.",
-        "type": "One of " + ", ".join(ACTIVITY_TYPES) + ".",
-        "subject": "Short summary.",
-        "description": "Details.",
-        "dueDate": "When it is due.",
-        "done": "Completed? Setting it true stamps completedAt; false clears it.",
-        "completedAt": "Set by the server when done becomes true.",
-        "relatedTo": "A Contact or a Deal the user can read.",
-        "createdBy": "Set by the server from the session, cannot be changed.",
-    },
-    "DealStageChange": {
-        "": "Pipeline history, written by the server on every stage change (read-only for clients).",
-        "deal": "The deal.",
-        "from": "Previous stage (empty for a new deal).",
-        "to": "New stage.",
-        "changedBy": "Who moved it.",
-        "changedAt": "When.",
-    },
-    "AgentChange": {
-        "": "Audit of writes made by AI agents with API tokens; readable by the token's user, undoable.",
-        "action": "create, update or delete.",
-        "targetClass": "Class of the object written.",
-        "targetId": "objectId of the object written.",
-        "fields": "The fields the agent sent.",
-        "before": "The object before the write (as its user saw it).",
-        "after": "The object after the write.",
-        "tokenName": "Name of the API token used.",
-        "tokenId": "Id of the API token used.",
-        "user": "The user the agent acted for.",
-        "summary": "“<action> <class> <id> via agent token <name> on behalf of <user>”.",
-        "undoneAt": "When the user undid it.",
-    },
-}
+HIDDEN_FIELDS = frozenset({"objectId", "createdAt", "updatedAt", "ACL", "authData", "emailVerified"})
+REQUIRED = {("_User", "username"), ("_User", "password")}  # sign-up requires them (the schema does not say so)
 
 
 def _type_text(f: Field) -> str:
@@ -101,29 +29,48 @@ def _type_text(f: Field) -> str:
     return f.type
 
 
-def dictionary(schemas: dict[str, ClassSchema], stages: tuple[str, ...]) -> dict[str, Any]:
-    """The data dictionary as JSON: class → description and fields (type, required, meaning)."""
+def _field_order() -> dict[str, list[str]]:
+    """Each class's fields in the order crm/schema.json lists them (the live schema keeps no order)."""
+    spec = crm_setup.load()
+    order = {c["className"]: list(c["fields"]) for c in spec["classes"]}
+    for name, extra in spec.get("descriptions", {}).items():
+        order.setdefault(name, list(extra.get("fields", {})))
+    return order
+
+
+def _values(name: str, key: str, stages: tuple[str, ...]) -> list[str] | None:
+    if (name, key) == ("Deal", "stage"):
+        return list(stages)
+    if (name, key) == ("Activity", "type"):
+        return list(ACTIVITY_TYPES)
+    return None
+
+
+async def dictionary(backend: Backend) -> dict[str, Any]:
+    """The data dictionary as JSON: class → description and fields (type, meaning, allowed values, required).
+    Meanings are the reference pages' (crm/schema.json's descriptions); fields and types are the live schema's, so
+    a field a deployment added appears too."""
+    docs = {d.schema.name: d for d in await model.classes(backend)}
+    order = _field_order()
     out: dict[str, Any] = {}
     for name in CRM_CLASSES:
-        schema = schemas.get(name)
-        if schema is None:
+        doc = docs.get(name)
+        if doc is None:
             continue
-        meanings = DICTIONARY.get(name, {})
+        listed = [k for k in order.get(name, []) if k in doc.schema.fields]
         fields: dict[str, Any] = {}
-        known = [k for k in meanings if k and k in schema.fields]  # the dictionary's order, then custom fields
-        for key in known + sorted(k for k in schema.fields if k not in meanings):
-            f = schema.fields[key]
-            if key in SYSTEM_FIELDS or key.startswith("_") or key in ("authData", "emailVerified"):
+        for key in listed + sorted(k for k in doc.schema.fields if k not in listed):
+            f = doc.schema.fields[key]
+            if key in HIDDEN_FIELDS or key.startswith("_"):
                 continue
-            entry: dict[str, Any] = {"type": _type_text(f), "meaning": meanings.get(key, "Custom field.")}
-            if (name, key) in REQUIRED or f.required:
+            entry: dict[str, Any] = {"type": _type_text(f), "meaning": doc.fields.get(key) or "Custom field."}
+            if f.required or (name, key) in REQUIRED:
                 entry["required"] = True
-            if (name, key) == ("Deal", "stage"):
-                entry["values"] = list(stages)
-            if (name, key) == ("Activity", "type"):
-                entry["values"] = list(ACTIVITY_TYPES)
+            values = _values(name, key, backend.settings.deal_stages)
+            if values:
+                entry["values"] = values
             fields[key] = entry
-        out[name] = {"description": meanings.get("", ""), "fields": fields}
+        out[name] = {"description": doc.description, "fields": fields}
     return out
 
 
@@ -162,7 +109,7 @@ def _behaviour(stages: tuple[str, ...]) -> str:
 async def render(backend: Backend) -> str:
     """The seed-style agent prompt, from the live schema and settings."""
     s = backend.settings
-    spec = dictionary(await backend.schemas.all(), s.deal_stages)
+    spec = await dictionary(backend)
     classes = "\n".join(_class_line(i, name, c) for i, (name, c) in enumerate(spec.items(), 1))
     base = s.server_url
     origin = base[: -len(s.mount_path)] if base.endswith(s.mount_path) else base

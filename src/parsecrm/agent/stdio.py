@@ -9,6 +9,7 @@ stderr.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import sys
 
@@ -17,6 +18,7 @@ from ..errors import ParseError
 from ..settings import Settings
 
 log = logging.getLogger("parsecrm.agent")
+STDIO_POOL_SIZE = 3
 
 
 async def serve(settings: Settings, dsn: str, secret: str) -> int:
@@ -24,6 +26,8 @@ async def serve(settings: Settings, dsn: str, secret: str) -> int:
     from .runner import Agent
     from .tools import build
 
+    # one client, one call at a time: a few connections are plenty (the database serves the servers too)
+    settings = dataclasses.replace(settings, db_pool_size=min(settings.db_pool_size, STDIO_POOL_SIZE))
     backend = await Backend.open(settings, dsn, build_cloud(settings))
     try:
         try:

@@ -8,6 +8,7 @@ traceback and reported without it.
 (No `from __future__ import annotations` here: the SDK reads the tools' annotations to build their JSON schemas.)
 """
 
+import logging
 from typing import Annotated, Any, Literal
 
 import orjson
@@ -20,7 +21,9 @@ from .runner import INSTRUCTIONS, LISTABLE, READS, SEARCHABLE, Agent, DateText, 
 
 
 def build(agent: Agent) -> MCPServer:
-    mcp = MCPServer("parsecrm", instructions=INSTRUCTIONS, version="0.1.0")
+    # The SDK logs every refused tool call at INFO; our runner logs what matters (unexpected errors, with traceback).
+    logging.getLogger("mcp").setLevel(logging.WARNING)
+    mcp = MCPServer("parsecrm", instructions=INSTRUCTIONS, version="0.1.0", log_level="WARNING")
     backend = agent.backend
     _read_tools(mcp, agent)
     write_tools.register(mcp, agent)
@@ -40,7 +43,7 @@ def build(agent: Agent) -> MCPServer:
         mime_type="application/json",
     )
     async def dictionary_resource() -> str:
-        spec = prompt.dictionary(await backend.schemas.all(), backend.settings.deal_stages)
+        spec = await prompt.dictionary(backend)
         return orjson.dumps(spec).decode()
 
     @mcp.prompt(

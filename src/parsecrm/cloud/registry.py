@@ -27,6 +27,9 @@ TRIGGERS = (
     "beforeLogin",
     "afterLogin",
     "afterLogout",
+    "beforeConnect",
+    "beforeSubscribe",
+    "afterEvent",
 )
 
 Handler = Callable[["Request"], Awaitable[Any] | Any]
@@ -49,6 +52,8 @@ class Request:
     backend: Any = None  # the Backend, for hooks that query (see parsecrm.backend)
     unit: Any = None  # the write's transaction (objects.Unit): writes a hook makes with it commit or fail together
     in_transaction: list[Callable[[ParseObject], Awaitable[None]]] = field(default_factory=list)
+    event: str | None = None  # afterEvent: create, enter, update, leave or delete
+    send_event: bool = True  # afterEvent: set False to drop the event for this subscriber
 
     def after_write(self, fn: Callable[[ParseObject], Awaitable[None]]) -> None:
         """beforeSave only: run `fn(saved_object)` right after the row is written, inside the same transaction
@@ -117,6 +122,19 @@ class Cloud:
 
     def after_logout(self) -> Callable[[Handler], Handler]:
         return self._trigger("afterLogout", "_Session")
+
+    def before_connect(self) -> Callable[[Handler], Handler]:
+        """A live-query client connects (`req.caller`, `req.installation_id`); raise to refuse it."""
+        return self._trigger("beforeConnect", "@Connect")
+
+    def before_subscribe(self, class_name: str) -> Callable[[Handler], Handler]:
+        """A live-query subscription (`req.query`: className, where, keys, watch — editable); raise to refuse."""
+        return self._trigger("beforeSubscribe", class_name)
+
+    def after_event(self, class_name: str) -> Callable[[Handler], Handler]:
+        """A live-query event about to go to one subscriber (`req.event`, `req.object`, `req.original`, editable);
+        set `req.send_event = False` to drop it."""
+        return self._trigger("afterEvent", class_name)
 
     def define(self, name: str) -> Callable[[Handler], Handler]:
         def register(fn: Handler) -> Handler:

@@ -27,7 +27,7 @@ from ..security.acl import columns as acl_columns
 from ..security.caller import MASTER
 from ..settings import Settings
 from ..values import Pointer, iso
-from . import analytics, setup
+from . import analytics, dashboard, setup
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 ACTIVITY_TYPES = ("call", "email", "meeting", "note")
@@ -260,6 +260,7 @@ def build(settings: Settings) -> Cloud:
         await req.unit.conn.execute('DELETE FROM "DealStageChange" WHERE "deal" = $1', oid)
 
     cloud.define("pipelineSummary")(analytics.pipeline_summary_function(stages))
+    dashboard.register(cloud, stages)
     return cloud
 
 

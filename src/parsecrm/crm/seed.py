@@ -765,6 +765,7 @@ async def seed_scale(backend: Backend, scale: float, seed: int = 42, out: Out = 
     t_rows = time.perf_counter()
     async with bulk_connection(backend) as conn, conn.transaction():
         await conn.execute("SET LOCAL synchronous_commit = off")
+        await conn.execute("SET LOCAL parsecrm.live_capture = off")  # no live-query events (livequery/feed.py)
         for cls, rows in loads:
             t = time.perf_counter()
             result = await conn.copy_records_to_table(cls, records=rows(), columns=SCALE_COLUMNS[cls])

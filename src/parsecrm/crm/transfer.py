@@ -456,6 +456,7 @@ async def import_data(backend: Backend, directory: Path) -> dict[str, int]:
     """Upsert every class file (and join file) found in `directory`; returns rows per class."""
     counts: dict[str, int] = {}
     async with bulk_connection(backend) as conn, conn.transaction():
+        await conn.execute("SET LOCAL parsecrm.live_capture = off")  # a bulk load: no live-query events
         for cls in CLASSES:
             path = find_source(directory, cls)
             if path is not None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from typing import Any
 
 import orjson
@@ -24,7 +25,7 @@ from .transport import authenticate
 async def handle(backend: Backend, method: str, rel: str, headers: dict[str, str], raw: bytes, ip: str | None) -> Reply:
     parts = rel.split("/")
     if method == "GET" and len(parts) in (3, 4):
-        return await _download(backend, parts[1:])
+        return await _download(backend, parts[1:], headers)
     if method == "POST" and len(parts) == 2:
         return await _upload(backend, parts[1], headers, raw, ip)
     if method == "POST":  # no name, or one with a (decoded) slash
@@ -76,7 +77,7 @@ def _base64(text: str) -> bytes:
         raise ParseError(ErrorCode.FILE_SAVE_ERROR, "Invalid base64 file data.") from exc
 
 
-async def _download(backend: Backend, parts: list[str]) -> Reply:
+async def _download(backend: Backend, parts: list[str], headers_in: dict[str, str]) -> Reply:
     app_id = parts[0]
     if app_id != backend.settings.app_id:
         raise ParseError(errors.OPERATION_FORBIDDEN, "Invalid application ID.", status=403)
@@ -88,4 +89,28 @@ async def _download(backend: Backend, parts: list[str]) -> Reply:
     found = await backend.files.fetch(name)
     if found is None:
         return Reply(b"File not found.", 404, [(b"content-type", b"text/plain; charset=utf-8"), *names.FILE_HEADERS])
-    return Reply(found.data, 200, names.serve_headers(found.content_type, name))
+    headers = [*names.serve_headers(found.content_type, name), (b"accept-ranges", b"bytes")]
+    wanted = _byte_range(headers_in.get("range", ""), len(found.data))
+    if wanted is None:
+        return Reply(found.data, 200, headers)
+    start, end = wanted
+    if start >= len(found.data):
+        return Reply(b"", 416, [*headers, (b"content-range", f"bytes */{len(found.data)}".encode())])
+    content_range = f"bytes {start}-{end}/{len(found.data)}".encode()
+    return Reply(found.data[start : end + 1], 206, [*headers, (b"content-range", content_range)])
+
+
+RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def _byte_range(header: str, size: int) -> tuple[int, int] | None:
+    """One `Range: bytes=a-b` (what media players and PDF viewers send) as inclusive offsets; None to send it all
+    (no header, several ranges, or a form we do not serve)."""
+    m = RANGE.match(header.strip())
+    if not m or (not m.group(1) and not m.group(2)):
+        return None
+    if not m.group(1):  # the last N bytes
+        return max(size - int(m.group(2)), 0), size - 1
+    start = int(m.group(1))
+    end = min(int(m.group(2)), size - 1) if m.group(2) else size - 1
+    return (start, end) if end >= start or start >= size else None

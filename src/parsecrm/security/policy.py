@@ -7,12 +7,14 @@ for a denied operation or returns the SQL condition that restricts rows to those
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from .. import errors
 from ..errors import ParseError
 from ..query.sql import Params
-from ..storage.schema import SCOPED_PERMISSIONS, ClassSchema, acl_index_fields, q
+from ..storage.schema import SCOPED_PERMISSIONS, ClassSchema, Field, acl_index_fields, q
 from .caller import Caller
 
 READ_OPS = ("find", "count", "get")
@@ -114,39 +116,49 @@ def write_filter(schema: ClassSchema, alias: str, caller: Caller, op: str, param
     return cond
 
 
+def _protection(schema: ClassSchema, caller: Caller) -> dict[str, list[str]]:
+    """protectedFields for `caller`, the plan both renderings share: field → the owner conditions under which a row
+    shows it anyway. An owner condition is `"objectId"` (the caller's own `_User` row) or the name of a pointer
+    field whose `userField:` group does not protect it (the row points at the caller). Empty list: never shown."""
+    if caller.can_read_all:
+        return {}
+    protected: dict[str, list[str]] = schema.effective_clp().get("protectedFields") or {}
+    if not protected:
+        return {}
+    groups = ["*"]
+    if caller.user_id:
+        groups += ["authenticated", *caller.principals[1:]]
+    static = [set(protected[g]) for g in groups if g in protected]
+    if not static:
+        return {}
+    out: dict[str, list[str]] = {}
+    for name in set.intersection(*static):
+        owners: list[str] = []
+        if caller.user_id:
+            if schema.name == "_User":
+                owners.append("objectId")  # owners see their own protected fields
+            for group, fields in protected.items():
+                if group.startswith("userField:") and name not in fields:
+                    pointer = group.split(":", 1)[1]
+                    f = schema.fields.get(pointer)
+                    if f is not None and f.type == "Pointer" and not f.polymorphic:
+                        owners.append(pointer)
+        out[name] = owners
+    return out
+
+
 def hidden_fields(caller: Caller):
     """protectedFields for `caller`: field → SQL condition under which the row shows it anyway (None: never)."""
 
     def hidden(schema: ClassSchema, alias: str, params: Params) -> dict[str, str | None]:
-        if caller.can_read_all:
+        plan = _protection(schema, caller)
+        if not plan:
             return {}
-        protected: dict[str, list[str]] = schema.effective_clp().get("protectedFields") or {}
-        if not protected:
-            return {}
-        groups = ["*"]
-        if caller.user_id:
-            groups += ["authenticated", *caller.principals[1:]]
-        static = [set(protected[g]) for g in groups if g in protected]
-        if not static:
-            return {}
-        base = set.intersection(*static)
-        if not base:
-            return {}
-        out: dict[str, str | None] = {}
         me = params.add(caller.user_id, "::text") if caller.user_id else None
-        for name in base:
-            shows: list[str] = []
-            if me is not None:
-                if schema.name == "_User":
-                    shows.append(f'{alias}."objectId" = {me}')  # owners see their own protected fields
-                for group, fields in protected.items():
-                    if group.startswith("userField:") and name not in fields:
-                        pointer = group.split(":", 1)[1]
-                        f = schema.fields.get(pointer)
-                        if f is not None and f.type == "Pointer" and not f.polymorphic:
-                            shows.append(f"{alias}.{q(pointer)} = {me}")
-            out[name] = " OR ".join(shows) if shows else None
-        return out
+        return {
+            name: " OR ".join(f"{alias}.{q(owner)} = {me}" for owner in owners) if owners else None
+            for name, owners in plan.items()
+        }
 
     return hidden
 
@@ -161,3 +173,97 @@ def protected_for(caller: Caller):
         return set(hidden_fields(caller)(schema, "t", Params()))
 
     return names
+
+
+# -- the same rules in memory, for objects already in hand (live-query events) -----------------------------------
+# Each mirrors the SQL rule above it and takes the same inputs; tests/test_policy_memory.py checks that both agree.
+
+
+def _points_at_caller(f: Field, value: Any, caller: Caller) -> bool:
+    """`_pointer_condition` for one field value (a single pointer column compares its objectId only, as there)."""
+    if f.type == "Pointer" and isinstance(value, dict):
+        same_id = value.get("objectId") == caller.user_id
+        return same_id and (value.get("className") == "_User" if f.polymorphic else True)
+    if f.type == "Array" and isinstance(value, list):
+        return any(
+            isinstance(v, dict)
+            and v.get("__type") == "Pointer"
+            and v.get("className") == "_User"
+            and v.get("objectId") == caller.user_id
+            for v in value
+        )
+    return False
+
+
+@dataclass(frozen=True, slots=True)
+class ReadRule:
+    """`read_filter` + `hidden_fields` for one caller on one version of a class, prepared once and applied to
+    objects in hand (a live query judges every change with the rule its subscriber holds)."""
+
+    caller: Caller
+    denied: bool  # the CLP refuses the operation outright
+    everything: bool  # master / read-only master
+    principals: frozenset[str]
+    pointer_required: bool  # pointer permissions apply: the row must point at the caller through one of these
+    pointer_fields: tuple[Field, ...]
+    pointer_names: tuple[str, ...]
+    plan: dict[str, list[str]]  # _protection
+
+    def can_read(self, obj: dict[str, Any], rperm: Iterable[str]) -> bool:
+        if self.denied:
+            return False
+        if self.everything:
+            return True
+        if self.principals.isdisjoint(rperm):
+            return False
+        if self.pointer_required:
+            pairs = zip(self.pointer_fields, self.pointer_names, strict=True)
+            return any(_points_at_caller(f, obj.get(n), self.caller) for f, n in pairs)
+        return True
+
+    def visible(self, obj: dict[str, Any]) -> dict[str, Any]:
+        if not self.plan:
+            return obj
+        out = dict(obj)
+        for name, owners in self.plan.items():
+            if name in out and not any(_owner_is_caller(obj, owner, self.caller) for owner in owners):
+                del out[name]
+        return out
+
+
+def read_rule(schema: ClassSchema, caller: Caller, op: str = "find") -> ReadRule:
+    try:
+        names = check_class(schema, caller, op)
+        denied = False
+    except ParseError:
+        names, denied = [], True
+    known = [(schema.fields[n], n) for n in names if n in schema.fields]
+    return ReadRule(
+        caller,
+        denied,
+        caller.can_read_all,
+        frozenset(caller.principals),
+        bool(names),
+        tuple(f for f, _ in known),
+        tuple(n for _, n in known),
+        _protection(schema, caller),
+    )
+
+
+def can_read_object(
+    schema: ClassSchema, caller: Caller, obj: dict[str, Any], rperm: list[str], op: str = "find"
+) -> bool:
+    """`read_filter` for one object in Parse JSON with its `_rperm`: CLP (incl. pointer permissions) and ACL."""
+    return read_rule(schema, caller, op).can_read(obj, rperm)
+
+
+def visible_object(schema: ClassSchema, caller: Caller, obj: dict[str, Any]) -> dict[str, Any]:
+    """`hidden_fields` for one object: `obj` without the protected fields this caller may not see on it."""
+    return read_rule(schema, caller).visible(obj)
+
+
+def _owner_is_caller(obj: dict[str, Any], owner: str, caller: Caller) -> bool:
+    value = obj.get(owner)
+    if owner == "objectId":
+        return value == caller.user_id
+    return isinstance(value, dict) and value.get("objectId") == caller.user_id

@@ -154,8 +154,8 @@ class ApiTokens:
         roles = ROLES_OF_USER.format(user='u."objectId"')
         # one round trip: mark the token used (at most once a cache period) and read the user and roles
         sql = (
-            'WITH k AS (UPDATE "_ApiToken" SET "lastUsedAt" = now() WHERE "hash" = $1 '
-            'AND ("expiresAt" IS NULL OR "expiresAt" > now()) RETURNING *) '
+            'WITH k AS (UPDATE "_ApiToken" SET "lastUsedAt" = CASE WHEN "expiresAt" <= now() THEN "lastUsedAt" '
+            'ELSE now() END WHERE "hash" = $1 RETURNING *) '
             f'SELECT k."objectId" AS kid, k."name", k."readOnly", k."expiresAt", u."objectId" AS uid, '
             f"{user_json} AS user_json, ({roles}) AS roles "
             'FROM k JOIN "_User" u ON u."objectId" = k."user"'

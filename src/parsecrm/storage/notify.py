@@ -29,6 +29,14 @@ class Listener:
     def on(self, channel: str, callback: Callback) -> None:
         self.handlers.setdefault(channel, []).append(callback)
 
+    async def listen(self, channel: str, callback: Callback) -> None:
+        """`on` for a listener that may already be running: starts listening on a new channel at once."""
+        new = channel not in self.handlers
+        self.on(channel, callback)
+        conn = self._conn
+        if new and conn is not None and not conn.is_closed():
+            await conn.add_listener(channel, self._dispatch)
+
     def _dispatch(self, _conn: object, _pid: int, channel: str, payload: str) -> None:
         for cb in self.handlers.get(channel, []):
             try:

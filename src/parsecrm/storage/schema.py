@@ -381,17 +381,16 @@ BOOTSTRAP_SQL = [
 class SchemaCache:
     """Every class's schema, loaded from `_SCHEMA`; `invalidate` drops it (a NOTIFY from any process calls it)."""
 
-    def __init__(self, pool: asyncpg.Pool, load_pool: asyncpg.Pool | None = None) -> None:
-        self.pool = pool  # the server's pool: schema changes, and the prepared statements a drop must expire
-        # Loads go through `load_pool` when given: a write looks up its class while holding a connection of `pool`,
-        # so with every connection held by such writes a reload from `pool` would wait for ever (issue 8).
-        self.load_pool = load_pool or pool
+    def __init__(self, pool: asyncpg.Pool, statement_pools: tuple[asyncpg.Pool, ...] = ()) -> None:
+        self.pool = pool
+        # every pool whose prepared statements a DDL can make stale: the request pool too, not only this cache's own
+        self.statement_pools = (pool, *statement_pools)
         self._classes: dict[str, ClassSchema] | None = None
         self.generation = 0
 
     async def all(self) -> dict[str, ClassSchema]:
         if self._classes is None:
-            rows = await self.load_pool.fetch('SELECT "schema" FROM "_SCHEMA"')
+            rows = await self.pool.fetch('SELECT "schema" FROM "_SCHEMA"')
             self._classes = {r["schema"]["className"]: ClassSchema.from_json(r["schema"]) for r in rows}
         return self._classes
 
@@ -571,7 +570,8 @@ class SchemaCache:
     async def forget_statements(self) -> None:
         """Replace every pooled connection (idle ones at once, busy ones when released), dropping their prepared
         statements. Called here right after a drop commits, and on every process by the DDL_CHANNEL message."""
-        await self.pool.expire_connections()
+        for pool in self.statement_pools:
+            await pool.expire_connections()
 
     async def _drop_field(self, conn: asyncpg.Connection, schema: ClassSchema, name: str) -> None:
         f = schema.fields.pop(name)

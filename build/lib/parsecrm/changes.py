@@ -1,0 +1,212 @@
+"""A save body → validated changes: plain values and Parse's field operations, typed against the class schema.
+
+Used by every write path (REST, batch, users, cloud code). Nothing here touches the database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import errors
+from .errors import ParseError
+from .storage.schema import ClassSchema, Field, describe
+from .values import Pointer, check_field_name, decode, encode, type_of
+
+READ_ONLY_KEYS = {"createdAt", "updatedAt", "className", "__type"}
+SYSTEM_KEYS = {
+    "_User": {"emailVerified", "authData"},
+    "_Session": {"sessionToken", "expiresAt", "createdWith"},
+}
+
+
+@dataclass
+class Change:
+    """One field's change: `set` a value, or an operation (inc, add, addu, remove, relation)."""
+
+    kind: str
+    value: Any = None
+    adds: list[Pointer] = field(default_factory=list)
+    removes: list[Pointer] = field(default_factory=list)
+
+
+def parse_body(schema: ClassSchema, body: Any, *, creating: bool, master: bool) -> tuple[dict[str, Change], Any, bool]:
+    """Return (changes, acl, acl_given)."""
+    if not isinstance(body, dict):
+        raise ParseError(errors.INVALID_JSON, "request body must be a JSON object")
+    changes: dict[str, Change] = {}
+    acl: Any = None
+    acl_given = False
+    for key, raw in body.items():
+        if key in ("createdAt", "updatedAt") and not (isinstance(raw, dict) and raw.get("__type") == "Date"):
+            raise ParseError(errors.INCORRECT_TYPE, f"{key} must be a Date; it is set by the server and ignored")
+        if key in READ_ONLY_KEYS:
+            continue
+        if key in ("objectId", "id"):
+            raise ParseError(errors.INVALID_KEY_NAME, f"{key} is an invalid field name.")
+        if key == "ACL":
+            acl, acl_given = raw, True
+            continue
+        if "." in key:  # "meta.b": set one sub-key of an Object field
+            head, *path = key.split(".")
+            check_field_name(head)
+            if not all(p and p.replace("_", "").isalnum() for p in path):
+                raise ParseError(errors.INVALID_KEY_NAME, f"Invalid field name: {key[:100]}.")
+            change = changes.setdefault(head, Change("path", []))
+            if change.kind != "path":
+                raise ParseError(errors.INVALID_KEY_NAME, f"{head} is set twice in one save")
+            sub = _change(key, raw, creating)
+            if sub.kind != "set":
+                raise ParseError(errors.INVALID_KEY_NAME, f"only values and Delete can be set on {key[:100]}")
+            change.value.append((tuple(path), sub.value, raw == {"__op": "Delete"}))
+            continue
+        check_field_name(key)
+        if key in SYSTEM_KEYS.get(schema.name, set()) and not master:
+            raise ParseError(errors.OPERATION_FORBIDDEN, f"Clients aren't allowed to manually update {key}.")
+        changes[key] = _change(key, raw, creating)
+    return changes, acl, acl_given
+
+
+def _pointers(key: str, objects: Any) -> list[Pointer]:
+    if not isinstance(objects, list):
+        raise ParseError(errors.INVALID_JSON, f"objects of {key} must be an array")
+    out = []
+    for o in objects:
+        p = decode(o)
+        if not isinstance(p, Pointer):
+            raise ParseError(errors.INVALID_POINTER, "relation operations need pointers")
+        out.append(p)
+    return out
+
+
+def _change(key: str, raw: Any, creating: bool) -> Change:
+    if isinstance(raw, dict) and "__op" in raw:
+        op = raw["__op"]
+        if op == "Delete":
+            return Change("set", None)
+        if op == "Increment":
+            amount = raw.get("amount")
+            if not isinstance(amount, (int, float)) or isinstance(amount, bool):
+                raise ParseError(errors.INVALID_JSON, "Increment amount must be a number")
+            return Change("inc", amount)
+        if op in ("Add", "AddUnique", "Remove"):
+            objects = raw.get("objects")
+            if not isinstance(objects, list):
+                raise ParseError(errors.INVALID_JSON, "objects to add must be an array")
+            kind = {"Add": "add", "AddUnique": "addu", "Remove": "remove"}[op]
+            return Change(kind, [decode(o, stored=True) for o in objects])
+        if op == "AddRelation":
+            return Change("relation", adds=_pointers(key, raw.get("objects")))
+        if op == "RemoveRelation":
+            return Change("relation", removes=_pointers(key, raw.get("objects")))
+        if op == "Batch":
+            ops = raw.get("ops")
+            if not isinstance(ops, list):
+                raise ParseError(errors.INVALID_JSON, "Batch ops must be an array")
+            merged = Change("relation")
+            for sub in ops:
+                c = _change(key, sub, creating)
+                if c.kind != "relation":
+                    raise ParseError(errors.COMMAND_UNAVAILABLE, "Batch supports only relation operations")
+                merged.adds += c.adds
+                merged.removes += c.removes
+            return merged
+        raise ParseError(errors.COMMAND_UNAVAILABLE, f"The {str(op)[:40]} operator is not supported yet.")
+    if isinstance(raw, dict) and raw.get("__type") == "Relation":
+        return Change("relation")
+    return Change("set", decode(raw, stored=True))
+
+
+def implied_field(change: Change) -> Field | None:
+    """The schema field a change implies on a class that lacks it (None: nothing to add, e.g. a null)."""
+    if change.kind == "inc":
+        return Field("Number")
+    if change.kind in ("add", "addu", "remove"):
+        return Field("Array")
+    if change.kind == "path":
+        return Field("Object")
+    if change.kind == "relation":
+        pointers = change.adds or change.removes
+        return Field("Relation", pointers[0].class_name) if pointers else None
+    kind = type_of(change.value)
+    if kind is None:
+        return None
+    if kind == "Pointer":
+        return Field("Pointer", change.value.class_name)
+    if kind in ("GeoPoint", "File", "Bytes", "Polygon"):
+        raise ParseError(errors.INCORRECT_TYPE, f"field type {kind} is not supported by this server yet")
+    if kind not in ("String", "Number", "Boolean", "Date", "Array", "Object"):
+        raise ParseError(errors.INCORRECT_TYPE, f"invalid type {kind}")
+    return Field(kind)
+
+
+def check_type(schema: ClassSchema, key: str, f: Field, change: Change) -> None:
+    """Raise 111 unless the change fits the field's declared type."""
+    want = implied_field(change)
+    if want is None:
+        return
+    if f.type == "Pointer" and want.type == "Pointer":
+        target = want.target
+        if (f.polymorphic and target in f.targets) or target == f.target:
+            return
+    elif f.type == "Relation" and want.type == "Relation":
+        if want.target == f.target:
+            return
+    elif f.type == want.type:
+        return
+    raise ParseError(
+        errors.INCORRECT_TYPE,
+        f"schema mismatch for {schema.name}.{key}; expected {describe(f)} but got {describe(want)}",
+    )
+
+
+def column_value(f: Field, value: Any) -> Any:
+    """A decoded value as its column parameter."""
+    if value is None:
+        return None
+    if f.type == "Pointer":
+        return f"{value.class_name}${value.object_id}" if f.polymorphic else value.object_id
+    if f.type in ("Object", "Array"):
+        return encode(value)
+    if f.type == "Number":
+        return float(value)
+    return value
+
+
+def apply(change: Change, current: Any) -> Any:
+    """A change applied in Python to a field's current decoded value (for the hooked path, which holds a row lock)."""
+    if change.kind == "set":
+        return change.value
+    if change.kind == "inc":
+        return (current if isinstance(current, (int, float)) and not isinstance(current, bool) else 0) + change.value
+    base = list(current) if isinstance(current, list) else []
+    if change.kind == "add":
+        return base + list(change.value)
+    if change.kind == "addu":
+        for v in change.value:
+            if v not in base:
+                base.append(v)
+        return base
+    if change.kind == "remove":
+        return [v for v in base if v not in change.value]
+    if change.kind == "path":
+        return set_paths(current if isinstance(current, dict) else {}, change.value)
+    return current
+
+
+def set_paths(obj: dict[str, Any], edits: list[tuple[tuple[str, ...], Any, bool]]) -> dict[str, Any]:
+    """A copy of `obj` with each (path, value, delete) edit applied, creating intermediate objects."""
+    import copy
+
+    out = copy.deepcopy(obj)
+    for path, value, delete in edits:
+        node = out
+        for part in path[:-1]:
+            if not isinstance(node.get(part), dict):
+                node[part] = {}
+            node = node[part]
+        if delete:
+            node.pop(path[-1], None)
+        else:
+            node[path[-1]] = value
+    return out

@@ -1,0 +1,288 @@
+"""The CRM's business rules, registered through the public Cloud Code API (parsecrm.cloud) like any deployment's.
+
+Users are private (readable by themselves) and readable by `Managers`, who assign deals to reps.
+Ownership: every Company, Contact, Deal and Activity records `createdBy` (always the session user; clients cannot
+set or change it). ACLs are computed here, never taken from clients: read+write for the owner(s) and the role
+`Managers` (whose `roles` relation holds `Admins`, so admins inherit it). A Deal's owners are its creator and its
+`assignedTo`; reassigning a deal recomputes the ACL, so the previous assignee loses access. An Activity is also
+readable by the assignee of the Deal it belongs to.
+
+Reassigning a deal moves the access to its activities too: they are re-permissioned for the new assignee.
+
+Deleting: a Company → its contacts and deals keep existing with `company` unset. A Contact or Deal that still has
+activities is refused (142) unless the request's context says `{"cascade": true}`, which deletes them together;
+deals pointing at a deleted contact get `contact` unset; a deleted deal's stage history goes with it.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from .. import errors, objects
+from ..cloud import Cloud, ParseError, ParseObject, Request
+from ..security.acl import columns as acl_columns
+from ..security.caller import MASTER
+from ..settings import Settings
+from ..values import Pointer, iso
+from . import analytics, dashboard, setup
+
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
+ACTIVITY_TYPES = ("call", "email", "meeting", "note")
+OWNED = ("Company", "Contact", "Deal", "Activity")
+
+
+def _fail(message: str) -> ParseError:
+    return ParseError(errors.VALIDATION_ERROR, message)
+
+
+def _acl(*owners: Pointer | None) -> dict[str, Any]:
+    acl: dict[str, Any] = {"role:Managers": {"read": True, "write": True}}
+    for owner in owners:
+        if isinstance(owner, Pointer):
+            acl[owner.object_id] = {"read": True, "write": True}
+    return acl
+
+
+def _protect(req: Request, *owners: Pointer | None) -> None:
+    """Set the object's ACL from its owners (the master key may set its own)."""
+    obj = req.object
+    assert obj is not None
+    if not req.master or "ACL" not in obj.attributes:
+        obj.set("ACL", _acl(*owners))
+
+
+def _text(req: Request, key: str, *, required: bool = False, label: str = "") -> None:
+    obj = req.object
+    assert obj is not None
+    value = obj.get(key)
+    if isinstance(value, str):
+        trimmed = value.strip()
+        if trimmed != value:
+            obj.set(key, trimmed)
+        value = trimmed
+    if required and not value:
+        raise _fail(f"{label or obj.class_name + '.' + key} is required")
+
+
+def _owner(req: Request) -> Pointer | None:
+    """Stamp createdBy on create (from the session, never the client); refuse changing it afterwards."""
+    obj = req.object
+    assert obj is not None
+    if req.original is None:
+        if req.caller.user_id:
+            obj.set("createdBy", Pointer("_User", req.caller.user_id))
+        elif not req.master:
+            raise _fail("a signed-in user is required")
+        return obj.get("createdBy")
+    before, now = req.original.get("createdBy"), obj.get("createdBy")
+    if before != now and not req.master:
+        raise ParseError(errors.OPERATION_FORBIDDEN, "createdBy cannot be changed")
+    return now
+
+
+def normalise_email(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ParseError(errors.INVALID_EMAIL_ADDRESS, "Email address format is invalid.")
+    email = value.strip().lower()
+    if not email:
+        return None
+    if not EMAIL.match(email):
+        raise ParseError(errors.INVALID_EMAIL_ADDRESS, f"Email address format is invalid: {value[:80]}")
+    return email
+
+
+def normalise_website(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise _fail("website must be a string")
+    text = value.strip()
+    if not text:
+        return None
+    if "://" not in text:
+        text = "https://" + text
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname or "." not in parts.hostname:
+        raise _fail(f"website is not a valid address: {value[:80]}")
+    netloc = parts.hostname.lower() + (f":{parts.port}" if parts.port else "")
+    path = parts.path.rstrip("/")
+    return urlunsplit((parts.scheme.lower(), netloc, path, parts.query, ""))
+
+
+def _set_normalised(req: Request, key: str, fn: Any) -> None:
+    obj = req.object
+    assert obj is not None
+    if key not in obj.attributes and req.original is not None and not obj.dirty(key):
+        return
+    value = fn(obj.get(key))
+    if value != obj.get(key):
+        if value is None:
+            obj.unset(key)
+        else:
+            obj.set(key, value)
+
+
+def build(settings: Settings) -> Cloud:
+    cloud = Cloud()
+    stages = settings.deal_stages
+
+    cloud.on_startup(setup.apply)
+
+    @cloud.before_save("_User")
+    async def user_visible_to_managers(req: Request) -> None:
+        """Users stay private (only themselves), but managers must see reps to assign deals: read for Managers."""
+        obj = req.object
+        assert obj is not None
+        if req.original is None and isinstance(obj.get("ACL"), dict) and "role:Managers" not in obj.get("ACL"):
+            obj.set("ACL", {**obj.get("ACL"), "role:Managers": {"read": True}})
+
+    @cloud.before_save("Company")
+    async def company(req: Request) -> None:
+        _text(req, "name", required=True, label="Company name")
+        _set_normalised(req, "website", normalise_website)
+        _protect(req, _owner(req))
+
+    @cloud.before_save("Contact")
+    async def contact(req: Request) -> None:
+        _text(req, "name", required=True, label="Contact name")
+        _set_normalised(req, "email", normalise_email)
+        _protect(req, _owner(req))
+
+    @cloud.before_save("Deal")
+    async def deal(req: Request) -> None:
+        obj = req.object
+        assert obj is not None
+        _text(req, "title", required=True, label="Deal title")
+        stage = obj.get("stage")
+        if stage is None:
+            stage = "lead"
+            obj.set("stage", stage)
+        if stage not in stages:
+            raise _fail(f"stage must be one of {', '.join(stages)}")
+        amount = obj.get("amount")
+        if amount is not None and amount < 0:
+            raise _fail("amount must be zero or more")
+        owner = _owner(req)
+        if obj.get("assignedTo") is None and owner is not None:
+            obj.set("assignedTo", owner)
+        _protect(req, owner, obj.get("assignedTo"))
+        before = req.original.get("stage") if req.original is not None else None
+        if before != stage:
+            req.after_write(_record_stage_change(req, before, stage, obj.get("ACL")))
+        if req.original is not None and req.original.get("assignedTo") != obj.get("assignedTo"):
+            req.after_write(_activities_follow_assignee(req, obj.get("assignedTo")))
+
+    @cloud.before_save("Activity")
+    async def activity(req: Request) -> None:
+        obj = req.object
+        assert obj is not None
+        kind = obj.get("type")
+        if kind is None:
+            raise _fail(f"Activity.type is required: one of {', '.join(ACTIVITY_TYPES)}")
+        if kind not in ACTIVITY_TYPES:
+            raise _fail(f"Activity.type must be one of {', '.join(ACTIVITY_TYPES)}")
+        _text(req, "subject")
+        related = obj.get("relatedTo")
+        changed = req.original is None or related != req.original.get("relatedTo")
+        found = None
+        if isinstance(related, Pointer) and (changed or not req.master):
+            # one query answers both questions: may the caller read it, and (for a deal) who is it assigned to
+            keys = "assignedTo" if related.class_name == "Deal" else "objectId"
+            where = {"where": {"objectId": related.object_id}, "keys": keys, "limit": 1}
+            rows = await objects.query(req.backend, req.caller, related.class_name, where, unit=req.unit)
+            found = rows[0] if rows else None
+            if found is None and changed:
+                raise _fail(
+                    f"relatedTo must be a Contact or Deal you can read ({related.class_name} {related.object_id})"
+                )
+        if obj.get("done") is True and obj.get("completedAt") is None:
+            obj.set("completedAt", datetime.now(UTC))
+        elif obj.get("done") is False and obj.get("completedAt") is not None:
+            was_done = req.original is not None and req.original.get("done") is True
+            if was_done:  # re-opened: it is no longer completed
+                obj.unset("completedAt")
+        owner = _owner(req)
+        deal_owner = None
+        assigned = (found or {}).get("assignedTo")
+        if isinstance(assigned, dict):
+            deal_owner = Pointer("_User", assigned["objectId"])
+        _protect(req, owner, deal_owner)
+
+    @cloud.before_delete("Company")
+    async def company_deleted(req: Request) -> None:
+        oid = req.object.id  # type: ignore[union-attr]
+        for cls in ("Contact", "Deal"):
+            await req.unit.conn.execute(f'UPDATE "{cls}" SET "company" = NULL WHERE "company" = $1', oid)
+
+    @cloud.before_delete("Contact")
+    async def contact_deleted(req: Request) -> None:
+        oid = req.object.id  # type: ignore[union-attr]
+        await _activities_follow(req, "Contact", oid)
+        await req.unit.conn.execute('UPDATE "Deal" SET "contact" = NULL WHERE "contact" = $1', oid)
+
+    @cloud.before_delete("Deal")
+    async def deal_deleted(req: Request) -> None:
+        oid = req.object.id  # type: ignore[union-attr]
+        await _activities_follow(req, "Deal", oid)
+        await req.unit.conn.execute('DELETE FROM "DealStageChange" WHERE "deal" = $1', oid)
+
+    cloud.define("pipelineSummary")(analytics.pipeline_summary_function(stages))
+    dashboard.register(cloud, stages)
+    return cloud
+
+
+def _record_stage_change(req: Request, before: str | None, after: str, acl: Any):
+    """Every stage change of a deal, in the deal's own transaction: who, from, to, when."""
+
+    async def record(saved: ParseObject) -> None:
+        body: dict[str, Any] = {
+            "deal": saved.pointer().to_json(),
+            "to": after,
+            "changedAt": {"__type": "Date", "iso": iso(datetime.now(UTC))},
+            "ACL": acl or _acl(),
+        }
+        if before is not None:
+            body["from"] = before
+        if req.caller.user_id:
+            body["changedBy"] = {"__type": "Pointer", "className": "_User", "objectId": req.caller.user_id}
+        objects.create_later(req.unit, MASTER, "DealStageChange", body)
+
+    return record
+
+
+def _activities_follow_assignee(req: Request, assignee: Pointer | None):
+    """A reassigned deal's activities move with it: the new assignee reads them, the previous one no longer."""
+
+    async def follow(saved: ParseObject) -> None:
+        rows = await req.unit.conn.fetch(
+            'SELECT "objectId", "createdBy" FROM "Activity" WHERE "relatedTo" = $1', f"Deal${saved.id}"
+        )
+        updates = []
+        for row in rows:
+            creator = Pointer("_User", row["createdBy"]) if row["createdBy"] else None
+            rperm, wperm, acl = acl_columns(_acl(creator, assignee))
+            updates.append((row["objectId"], rperm, wperm, acl))
+        if updates:
+            await req.unit.conn.executemany(
+                'UPDATE "Activity" SET "_rperm" = $2, "_wperm" = $3, "_acl" = $4 WHERE "objectId" = $1', updates
+            )
+
+    return follow
+
+
+async def _activities_follow(req: Request, cls: str, oid: str) -> None:
+    key = f"{cls}${oid}"
+    count = await req.unit.conn.fetchval('SELECT count(*) FROM "Activity" WHERE "relatedTo" = $1', key)
+    if not count:
+        return
+    if not req.context.get("cascade"):
+        raise _fail(
+            f"this {cls.lower()} has {count} activit{'y' if count == 1 else 'ies'}; delete them first or delete "
+            'with the context {"cascade": true}'
+        )
+    await req.unit.conn.execute('DELETE FROM "Activity" WHERE "relatedTo" = $1', key)

@@ -1,0 +1,1 @@
+import{d as e}from"./_plugin-vue_export-helper-BEoyXrrN.js";var t=[`lead`,`qualified`,`proposal`,`negotiation`,`won`,`lost`];function n(n){return t.includes(n)?e(`stage.${n}`):n}export{n as t};

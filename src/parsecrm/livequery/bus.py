@@ -1,0 +1,66 @@
+"""The bus: how changes captured by the feed's trigger reach the hub of every server process.
+
+PostgreSQL LISTEN/NOTIFY on `parsecrm_live`, on the process's one listening connection (storage/notify.py), which
+also carries the auth channel: both go into the hub's single queue in the order PostgreSQL delivered them, so a
+log-out that committed before a change is applied before that change is judged. Spilled payloads are fetched once
+per process here, and swept after a while by any process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import asyncpg
+import orjson
+
+from ..security.sessions import AUTH_CHANNEL
+from ..storage.notify import Listener
+from ..storage.schema import SCHEMA_CHANNEL
+from .feed import LIVE_CHANNEL, Change, to_change, unknown_columns
+from .hub import Hub
+
+log = logging.getLogger("parsecrm.livequery")
+
+SPILL_KEEP_SECONDS = 300
+
+
+class NotifyBus:
+    def __init__(self, pool: asyncpg.Pool, listener: Listener, hub: Hub, on_schema: Any) -> None:
+        self.pool = pool
+        self.listener = listener
+        self.hub = hub
+        self.on_schema = on_schema
+
+    async def start(self) -> None:
+        put = self.hub.events.put_nowait
+        self.listener.on(AUTH_CHANNEL, lambda payload: put(("auth", payload)))
+        self.listener.on(SCHEMA_CHANNEL, lambda _payload: self.on_schema())
+        await self.listener.listen(LIVE_CHANNEL, lambda payload: put(("live", payload)))
+
+    async def decode(self, payload: str) -> Change | None:
+        if payload == "*":  # the listener reconnected: events in the gap are lost (as in Parse, no replay)
+            log.warning("live query listener reconnected; changes during the gap were not delivered")
+            return None
+        if payload.startswith("#"):
+            payload = await self.pool.fetchval('SELECT "payload" FROM "_LiveSpill" WHERE "id" = $1', int(payload[1:]))
+            if payload is None:
+                return None
+        event = orjson.loads(payload)
+        schemas = self.hub.schemas
+        schema = await schemas.get(event["c"])
+        if schema is not None and (unknown_columns(schema, event.get("n")) or unknown_columns(schema, event.get("o"))):
+            schemas.invalidate()  # the write added a field this process has not heard of yet
+            schema = await schemas.get(event["c"])
+        return to_change(schema, event) if schema is not None else None
+
+    async def sweep(self) -> None:
+        while True:
+            await asyncio.sleep(60)
+            try:
+                await self.pool.execute(
+                    'DELETE FROM "_LiveSpill" WHERE "at" < now() - make_interval(secs => $1)', SPILL_KEEP_SECONDS
+                )
+            except (OSError, asyncpg.PostgresError):
+                log.warning("live query spill sweep failed", exc_info=True)

@@ -1,0 +1,309 @@
+"""The hub: open subscriptions indexed by class, and the judgement of every change for every subscriber.
+
+Per subscriber and event, the object before and after the change are each matched against the subscription's
+`where` (the evaluator of query/evaluate.py, the same semantics as the SQL compiler) and judged readable by the
+subscriber through `security.policy` (CLP with pointer permissions, then ACL) — see `_judge`. A subscriber who loses
+read access gets `leave` with the last state they could read, never the new one; one who gains it gets `enter`
+without `original`. Protected fields are stripped from `object` and `original`; `keys` cuts both.
+
+Changes and session changes are handled one at a time, in the order PostgreSQL delivered them, by one task
+(`run`): a log-out or role change is applied before any event that committed after it is judged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import orjson
+
+from .. import errors
+from ..cloud.objects import ParseObject
+from ..cloud.registry import Request
+from ..errors import ParseError
+from ..query.evaluate import CompiledWhere, compile_where
+from ..security import policy
+from ..security.caller import Caller
+from ..security.sessions import token_key
+from ..storage.schema import ClassSchema
+from ..values import iso
+from .feed import Change
+
+log = logging.getLogger("parsecrm.livequery")
+
+ALWAYS_SHOWN = ("objectId", "createdAt", "updatedAt", "ACL")
+
+
+def read_rule(schema: ClassSchema, caller: Caller) -> policy.ReadRule:
+    """The one call into the permission rules (becomes the caller's `Policy` when it lands): CLP, pointer
+    permissions and ACL (`can_read`), protected fields (`visible`)."""
+    return policy.read_rule(schema, caller)
+
+
+class Sink(Protocol):
+    client_id: int
+
+    def push(self, frame: str) -> None: ...
+
+
+@dataclass(eq=False)
+class Subscription:
+    client: Sink
+    request_id: int
+    class_name: str
+    where: CompiledWhere
+    keys: frozenset[str] | None
+    watch: tuple[str, ...] | None
+    caller: Caller
+    expires_at: datetime | None  # of the session the caller came from
+    head: str = ""  # the frame fields every event to this subscription starts with
+    _rule: tuple[ClassSchema, policy.ReadRule] | None = None
+
+    def rule(self, schema: ClassSchema) -> policy.ReadRule:
+        """The caller's read rule for this version of the class (schema objects are replaced on any change)."""
+        held = self._rule
+        if held is None or held[0] is not schema:
+            held = self._rule = (schema, read_rule(schema, self.caller))
+        return held[1]
+
+    def __post_init__(self) -> None:
+        install = self.caller.installation_id
+        self.head = (
+            f'"clientId":{self.client.client_id},'
+            + (f'"installationId":{orjson.dumps(install).decode()},' if install else "")
+            + f'"requestId":{self.request_id}'
+        )
+
+
+@dataclass
+class Hub:
+    schemas: Any  # storage.schema.SchemaCache
+    sessions: Any  # security.sessions.Sessions
+    cloud: Any  # cloud.registry.Cloud
+    by_class: dict[str, dict[tuple[int, int], Subscription]] = field(default_factory=dict)
+    events: asyncio.Queue[tuple[str, Any]] = field(default_factory=asyncio.Queue)
+    wheres: dict[bytes, CompiledWhere] = field(default_factory=dict)
+    delivered: int = 0
+
+    # -- subscriptions --------------------------------------------------------------------------------------------
+    def compile(self, where: dict[str, Any]) -> CompiledWhere:
+        """The compiled where, shared by every subscription with the same query (see _Matches)."""
+        key = orjson.dumps(where, option=orjson.OPT_SORT_KEYS)
+        found = self.wheres.get(key)
+        if found is None:
+            if len(self.wheres) > 10_000:
+                self.wheres.clear()
+            found = self.wheres[key] = compile_where(where)
+        return found
+
+    def add(self, sub: Subscription) -> None:
+        self.by_class.setdefault(sub.class_name, {})[(sub.client.client_id, sub.request_id)] = sub
+
+    def remove(self, client_id: int, request_id: int) -> Subscription | None:
+        for subs in self.by_class.values():
+            found = subs.pop((client_id, request_id), None)
+            if found is not None:
+                return found
+        return None
+
+    def drop_client(self, client_id: int) -> None:
+        for subs in self.by_class.values():
+            for key in [k for k in subs if k[0] == client_id]:
+                del subs[key]
+
+    def count(self) -> int:
+        return sum(len(s) for s in self.by_class.values())
+
+    # -- the ordered stream of changes and session changes ---------------------------------------------------------
+    async def run(self, decode: Callable[[str], Any]) -> None:
+        while True:
+            kind, payload = await self.events.get()
+            try:
+                if kind == "auth":
+                    await self.sessions_changed(payload)
+                else:
+                    change = await decode(payload)
+                    if change is not None:
+                        await self.publish(change)
+            except Exception:  # one bad event must not stop the stream
+                log.exception("live query event failed")
+            await asyncio.sleep(0)  # let the clients' writers send between events: a burst never piles up
+
+    async def sessions_changed(self, payload: str) -> None:
+        """Re-resolve the sessions a NOTIFY on the auth channel names (the session cache already dropped them); a
+        subscription whose session is gone gets error 209 and ends: no event reaches a logged-out session."""
+        kind, _, value = payload.partition(":")
+
+        def hit(s: Subscription) -> bool:
+            if kind == "t":
+                return token_key(s.caller.session_token or "") == value
+            if kind == "u":
+                return s.caller.user_id == value
+            return True  # roles changed, or the listener reconnected and may have missed something
+
+        for subs in self.by_class.values():
+            for key, sub in list(subs.items()):
+                if sub.caller.session_token and hit(sub):
+                    await self._refresh(subs, key, sub)
+
+    async def _refresh(
+        self, subs: dict[tuple[int, int], Subscription], key: tuple[int, int], sub: Subscription
+    ) -> None:
+        try:
+            info = await self.sessions.resolve(sub.caller.session_token)
+        except ParseError:
+            subs.pop(key, None)
+            sub.client.push(error_frame(errors.INVALID_SESSION_TOKEN, "Invalid session token", sub.request_id))
+            return
+        c = sub.caller
+        sub._rule = None
+        sub.caller = Caller(
+            master=c.master,
+            read_only=c.read_only,
+            user_id=info.user_id,
+            user=info.user,
+            roles=info.roles,
+            session_token=c.session_token,
+            installation_id=c.installation_id,
+            ip=c.ip,
+        )
+        sub.expires_at = info.expires_at
+
+    # -- events ---------------------------------------------------------------------------------------------------
+    async def publish(self, change: Change) -> None:
+        subs = self.by_class.get(change.class_name)
+        if not subs:
+            return
+        schema = await self.schemas.get(change.class_name)
+        if schema is None:
+            return
+        memo = _Matches(change, datetime.now(UTC))
+        now = memo.now
+        rendered: dict[tuple[Any, ...], str] = {}
+        hooked = self.cloud.has("afterEvent", change.class_name)
+        for key, sub in list(subs.items()):
+            if sub.expires_at is not None and sub.expires_at <= now:
+                subs.pop(key, None)
+                sub.client.push(error_frame(errors.INVALID_SESSION_TOKEN, "Session expired", sub.request_id))
+                continue
+            verdict = _judge(schema, sub, change, memo)
+            if verdict is None:
+                continue
+            op, obj, original = verdict
+            if hooked:
+                hook_verdict = await self._after_event(sub, op, obj, original)
+                if hook_verdict is None:
+                    continue
+                obj, original = hook_verdict
+            cache = rendered if not hooked else {}  # a hook's objects are new per subscriber: nothing to share
+            frame = (
+                f'{{"op":"{op}",{sub.head},"object":{_render(schema, sub, obj, cache)}'
+                + (f',"original":{_render(schema, sub, original, cache)}' if original is not None else "")
+                + "}"
+            )
+            sub.client.push(frame)
+            self.delivered += 1
+
+    async def _after_event(
+        self, sub: Subscription, op: str, obj: dict[str, Any], original: dict[str, Any] | None
+    ) -> tuple[dict[str, Any], dict[str, Any] | None] | None:
+        cls = sub.class_name
+        req = Request(
+            "afterEvent",
+            sub.caller,
+            object=ParseObject.from_json(cls, obj),
+            original=ParseObject.from_json(cls, original) if original is not None else None,
+            event=op,
+        )
+        try:
+            await self.cloud.run("afterEvent", cls, req)
+        except ParseError as exc:
+            sub.client.push(error_frame(exc.code, exc.message, sub.request_id))
+            return None
+        if not req.send_event or req.object is None:
+            return None
+        return _object_json(req.object), (_object_json(req.original) if req.original is not None else None)
+
+
+class _Matches:
+    """Per event: whether the object before / after matches a where, evaluated once per distinct where (the hub
+    shares one compiled where between subscriptions with the same query)."""
+
+    __slots__ = ("change", "new", "now", "old")
+
+    def __init__(self, change: Change, now: datetime) -> None:
+        self.change, self.now = change, now
+        self.old: dict[int, bool] = {}
+        self.new: dict[int, bool] = {}
+
+    def before(self, where: CompiledWhere) -> bool:
+        found = self.old.get(id(where))
+        if found is None:
+            found = self.old[id(where)] = where.matches(self.change.old or {}, now=self.now)
+        return found
+
+    def after(self, where: CompiledWhere) -> bool:
+        found = self.new.get(id(where))
+        if found is None:
+            found = self.new[id(where)] = where.matches(self.change.new or {}, now=self.now)
+        return found
+
+
+def _judge(
+    schema: ClassSchema, sub: Subscription, change: Change, memo: _Matches
+) -> tuple[str, dict[str, Any], dict[str, Any] | None] | None:
+    """Which event (if any) this change is for this subscriber: (op, object, original)."""
+    old, new, rule = change.old, change.new, sub.rule(schema)
+    old_seen = old is not None and rule.can_read(old, change.old_rperm)
+    new_seen = new is not None and rule.can_read(new, change.new_rperm)
+    was = old_seen and memo.before(sub.where)
+    now_in = new_seen and memo.after(sub.where)
+    if new is None:
+        return ("delete", old, None) if was else None  # type: ignore[return-value]
+    if old is None:
+        return ("create", new, None) if now_in and _watched(sub, None, new) else None
+    if was and now_in:
+        return ("update", new, old) if _watched(sub, old, new) else None
+    if was:  # left the query, or lost read access: then it leaves with the last state the subscriber could read
+        return ("leave", new, old) if new_seen else ("leave", old, None)  # type: ignore[return-value]
+    if now_in:  # entered; `original` only if the subscriber could read it
+        return ("enter", new, old if old_seen else None)
+    return None
+
+
+def _watched(sub: Subscription, old: dict[str, Any] | None, new: dict[str, Any]) -> bool:
+    if not sub.watch:
+        return True
+    return any((old or {}).get(f) != new.get(f) for f in sub.watch)
+
+
+def _render(schema: ClassSchema, sub: Subscription, obj: dict[str, Any], cache: dict[tuple[Any, ...], str]) -> str:
+    """The object as this subscriber may see it, as JSON text; equal renderings are serialised once per event."""
+    shown = sub.rule(schema).visible(obj)
+    if sub.keys is not None:
+        shown = {k: v for k, v in shown.items() if k in sub.keys or k in ALWAYS_SHOWN}
+    key = (id(obj), None) if shown is obj else (id(obj), *shown)
+    text = cache.get(key)
+    if text is None:
+        text = cache[key] = orjson.dumps({"className": schema.name, **shown}).decode()
+    return text
+
+
+def _object_json(obj: ParseObject) -> dict[str, Any]:
+    out = obj.to_json()
+    out.pop("className", None)
+    for name, when in (("createdAt", obj.created_at), ("updatedAt", obj.updated_at)):
+        if when is not None:
+            out[name] = iso(when)
+    return out
+
+
+def error_frame(code: int, message: str, request_id: int | None = None, reconnect: bool = False) -> str:
+    body: dict[str, Any] = {"op": "error", "code": code, "error": message, "reconnect": reconnect}
+    if request_id is not None:
+        body["requestId"] = request_id
+    return orjson.dumps(body).decode()

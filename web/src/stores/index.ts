@@ -1,0 +1,19 @@
+/** Forgetting every user's data at once (log-out, expired session): the next user starts from fresh stores. */
+import type { Pinia } from 'pinia';
+import { useActivitiesStore } from './activities';
+import { useCompaniesStore } from './companies';
+import { useContactsStore } from './contacts';
+import { useDashboardStore } from './dashboard';
+import { usePipelineStore } from './pipeline';
+import { useUsersStore } from './users';
+
+const DATA_STORES = [useActivitiesStore, useCompaniesStore, useContactsStore, useDashboardStore, usePipelineStore, useUsersStore];
+
+export function forgetData(pinia: Pinia): void {
+  for (const useStore of DATA_STORES) {
+    if (!(useStore.$id in pinia.state.value)) continue;
+    const store = useStore(pinia);
+    store.$dispose();
+    delete pinia.state.value[useStore.$id];
+  }
+}
