@@ -13,6 +13,8 @@ import pytest
 
 from conftest import Api, Server, unique
 
+HTTP = httpx.Client(timeout=60)  # one pool: a client per request reloads the CA bundle (~50 ms)
+
 DEPTHS = (101, 350, 500, 900)
 
 
@@ -37,7 +39,7 @@ def raw(server: Server, method: str, path: str, content: bytes = b"", token: str
         h["X-Parse-Master-Key"] = server.master_key
     elif token:
         h["X-Parse-Session-Token"] = token
-    return httpx.request(method, server.url + "/" + path, content=content, headers=h, timeout=30, **kw)
+    return HTTP.request(method, server.url + "/" + path, content=content, headers=h, timeout=30, **kw)
 
 
 def assert_too_deep(r: httpx.Response) -> None:
@@ -59,12 +61,12 @@ def test_deep_json_is_a_4xx_everywhere(server: Server, depth: int) -> None:
     # the JS SDK's transport: a text/plain POST with _method GET, the query in the body
     keys = {"_method": "GET", "_ApplicationId": server.app_id, "_MasterKey": server.master_key}
     envelope = orjson.dumps(keys)[:-1] + b',"where":' + nested_or(depth + 1).encode() + b"}"
-    assert_too_deep(httpx.post(f"{server.url}/classes/Deal", content=envelope, timeout=30))
+    assert_too_deep(HTTP.post(f"{server.url}/classes/Deal", content=envelope, timeout=30))
     batch = {"requests": [{"method": "POST", "path": f"/parse/classes/{cls}", "body": {"v": 1}}]}
     body = orjson.dumps(batch)[:-1] + b',"x":' + nested_array(depth) + b"}"
     assert_too_deep(raw(server, "POST", "batch", body, "master"))
     context = {"X-Parse-Cloud-Context": nested_object(depth).decode()}
-    r = httpx.post(
+    r = HTTP.post(
         f"{server.url}/classes/{cls}",
         json={"v": 1},
         timeout=30,

@@ -76,7 +76,8 @@ def _run(args: argparse.Namespace, key_note: str | None) -> None:
         from .crm import seed
 
         seed.run_demo_if_empty()
-    _banner(settings, web, key_note or settings.master_key + "   (generated now; not shown again)")
+    kept = settings.data_dir / "master_key"
+    _banner(settings, web, key_note or f"{settings.master_key}   (generated now, kept in {kept}; not shown again)")
     import uvicorn
 
     uvicorn.run(

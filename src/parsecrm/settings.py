@@ -152,7 +152,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("database_url", "DATABASE_URL", str, "", "PostgreSQL DSN. Unset: the embedded PostgreSQL under `CRM_DATA_DIR/pg`", "*(unset)*"),
     Setting("data_dir", "CRM_DATA_DIR", _path, Path(".data"), "Where the embedded database and the generated master key live"),
     Setting("app_id", "PARSE_APP_ID", str, "crm", "Application id every request must carry"),
-    Setting("master_key", "PARSE_MASTER_KEY", str, "", "Full access; accepted only from `PARSE_MASTER_KEY_IPS`. Unset: `crm serve` generates one once and keeps it in `.data/master_key`", "*(generated)*"),
+    Setting("master_key", "PARSE_MASTER_KEY", str, "", "Full access; accepted only from `PARSE_MASTER_KEY_IPS`. A generated key is shown once, by the run that made it; later banners say where it is kept", "generated once, kept in `.data/master_key`"),
     Setting("master_key_ips", "PARSE_MASTER_KEY_IPS", _networks, _networks("127.0.0.1/32,::1/128"), "Networks the master key is accepted from", "`127.0.0.1/32,::1/128`"),
     Setting("read_only_master_key", "PARSE_READ_ONLY_MASTER_KEY", str, "", "Reads everything, writes nothing (119)", "*(unset)*"),
     Setting("javascript_key", "PARSE_JAVASCRIPT_KEY", str, "", "When this or the REST key is set, non-master requests must carry one of them", "*(unset)*"),
