@@ -27,7 +27,7 @@ from ..cloud.requests import DataAccess, EventRequest
 from ..errors import ParseError
 from ..query.evaluate import CompiledWhere, compile_where
 from ..security.caller import Caller
-from ..security.policy import Policy
+from ..security.policy import Policy, Reader
 from ..security.sessions import token_key
 from ..storage.model import ClassSchema
 from ..values import iso
@@ -55,10 +55,17 @@ class Subscription:
     caller: Caller
     expires_at: datetime | None  # of the session the caller came from
     head: str = ""  # the frame fields every event to this subscription starts with
-    # The caller's permissions: the one Policy every read path asks (CLP, pointer permissions and ACL through
-    # `can_read`, protected fields through `visible_fields`); what it derives per class version is memoised on the
-    # caller, so judging an event costs dictionary lookups.
+    # The caller's permissions: the one Policy every read path asks. Its reader for the current class version
+    # (CLP, pointer permissions, ACL through the row's _rperm, protected fields) is held here, so judging an event
+    # re-derives nothing; schema objects are replaced on any change, which makes a new reader.
     policy: Policy = field(init=False)
+    _reader: Reader | None = None
+
+    def reader(self, schema: ClassSchema) -> Reader:
+        held = self._reader
+        if held is None or held.schema is not schema:
+            held = self._reader = self.policy.reader(schema, "find")
+        return held
 
     def __post_init__(self) -> None:
         self.policy = Policy(self.caller)
@@ -72,7 +79,7 @@ class Subscription:
 
 @dataclass
 class Hub:
-    schemas: Any  # storage.schema.SchemaCache
+    schemas: Any  # storage.cache.SchemaCache
     sessions: Any  # security.sessions.Sessions
     cloud: Any  # cloud.registry.Cloud
     data: Callable[[Caller], DataAccess]  # Cloud Code's data API for a caller (afterEvent hooks query with it)
@@ -163,7 +170,7 @@ class Hub:
             ip=c.ip,
         )
         sub.expires_at = info.expires_at
-        sub.policy = Policy(sub.caller)  # roles may have changed: nothing derived for the old caller is kept
+        sub.policy, sub._reader = Policy(sub.caller), None  # roles may have changed: nothing derived is kept
 
     # -- events ---------------------------------------------------------------------------------------------------
     async def publish(self, change: Change) -> None:
@@ -249,9 +256,9 @@ def _judge(
     schema: ClassSchema, sub: Subscription, change: Change, memo: _Matches
 ) -> tuple[str, dict[str, Any], dict[str, Any] | None] | None:
     """Which event (if any) this change is for this subscriber: (op, object, original)."""
-    old, new, policy = change.old, change.new, sub.policy
-    old_seen = old is not None and policy.can_read(schema, old, "find", rperm=change.old_rperm)
-    new_seen = new is not None and policy.can_read(schema, new, "find", rperm=change.new_rperm)
+    old, new, reader = change.old, change.new, sub.reader(schema)
+    old_seen = old is not None and reader.can_read(old, change.old_rperm)
+    new_seen = new is not None and reader.can_read(new, change.new_rperm)
     was = old_seen and memo.before(sub.where)
     now_in = new_seen and memo.after(sub.where)
     if new is None:
@@ -275,7 +282,7 @@ def _watched(sub: Subscription, old: dict[str, Any] | None, new: dict[str, Any])
 
 def _render(schema: ClassSchema, sub: Subscription, obj: dict[str, Any], cache: dict[tuple[Any, ...], str]) -> str:
     """The object as this subscriber may see it, as JSON text; equal renderings are serialised once per event."""
-    shown = sub.policy.visible_fields(schema, obj) if sub.policy.hidden(schema) else obj
+    shown = sub.reader(schema).visible(obj)
     if sub.keys is not None:
         shown = {k: v for k, v in shown.items() if k in sub.keys or k in ALWAYS_SHOWN}
     key = (id(obj), None) if shown is obj else (id(obj), *shown)

@@ -16,6 +16,8 @@ resolvers and agent tools. One Policy serves one caller (one request); `Policy.M
                                                      # live-query change row with its `_rperm`)
     policy.visible_fields(schema, obj)               # obj without the fields hidden from this caller
     policy.can_write(schema, obj)
+    policy.reader(schema, "find")                    # can_read / visible prepared for one class version (live
+                                                     # queries judge every event with it)
 
 The rules: the class-level permission (CLP) of the operation must admit the caller (public, a principal, or
 `requiresAuthentication`, possibly narrowed to rows whose pointer fields point at the caller); then the row's ACL
@@ -270,15 +272,20 @@ class Policy:
     ) -> bool:
         """Whether the caller may read `obj` (its CLP, ACL and pointer permissions; not its hidden fields). `rperm`:
         the row's `_rperm` when it is at hand (a live-query change row), judged instead of `obj`'s ACL."""
+        return self.reader(schema, op).can_read(obj, rperm)
+
+    def reader(self, schema: ClassSchema, op: str = "find") -> Reader:
+        """`can_read` and `visible_fields` for one class version and operation, derived once: a holder (a live-query
+        subscription judging every event) asks it without re-deriving anything. Memoised for the caller."""
+        return self._memo("reader:" + op, schema, lambda s: self._reader(s, op))
+
+    def _reader(self, schema: ClassSchema, op: str) -> Reader:
         try:
             pointer_fields = self.check(schema, op)
         except ParseError:
-            return False
-        if self.caller.can_read_all:
-            return True
-        if not (self._acl_admits(obj, "read") if rperm is None else self._rperm_admits(rperm)):
-            return False
-        return self._points_at_caller(schema, obj, pointer_fields)
+            return Reader(self, schema, True, False, frozenset(), (), {})
+        principals = frozenset(self.caller.principals)
+        return Reader(self, schema, False, self.caller.can_read_all, principals, pointer_fields, self.hidden(schema))
 
     def can_write(self, schema: ClassSchema, obj: Mapping[str, Any], op: str = "update") -> bool:
         """Whether the caller may update (or, with op="delete", delete) `obj`."""
@@ -306,9 +313,6 @@ class Policy:
                 continue
             out[key] = value
         return out
-
-    def _rperm_admits(self, rperm: Collection[str]) -> bool:
-        return any(p in rperm for p in self.caller.principals)
 
     def _acl_admits(self, obj: Mapping[str, Any], perm: str) -> bool:
         acl = obj.get("ACL")
@@ -347,6 +351,36 @@ def _is_user_pointer(value: Any, user_id: str | None) -> bool:
         and value.get("className") == "_User"
         and value.get("objectId") == user_id
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Reader:
+    """A Policy's read rules for one class version and operation (`Policy.reader`): the CLP's verdict and pointer
+    fields, the caller's principals and hidden fields, derived once. Judging an object costs a few lookups."""
+
+    policy: Policy
+    schema: ClassSchema
+    denied: bool  # the CLP refuses the operation outright
+    everything: bool  # master or read-only master
+    principals: frozenset[str]
+    pointer_fields: tuple[str, ...]  # a row must point at the caller through one of these (empty: no such rule)
+    hidden: Mapping[str, HiddenField]
+
+    def can_read(self, obj: Mapping[str, Any], rperm: Collection[str] | None = None) -> bool:
+        if self.denied:
+            return False
+        if self.everything:
+            return True
+        if rperm is None:
+            if not self.policy._acl_admits(obj, "read"):
+                return False
+        elif self.principals.isdisjoint(rperm):
+            return False
+        return not self.pointer_fields or self.policy._points_at_caller(self.schema, obj, self.pointer_fields)
+
+    def visible(self, obj: Mapping[str, Any]) -> Mapping[str, Any]:
+        """`obj` itself when nothing is hidden from the caller, else `Policy.visible_fields`."""
+        return self.policy.visible_fields(self.schema, obj) if self.hidden else obj
 
 
 Policy.MASTER = Policy(MASTER)
