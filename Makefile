@@ -52,8 +52,12 @@ src/parsecrm/web/dist/index.html: web/node_modules/.package-lock.json $(WEB_SOUR
 
 web: src/parsecrm/web/dist/index.html
 
+## make lint: ruff (lint everywhere, formatting of src/), the type checker (mypy --strict on src/, pyproject.toml)
+## and vue-tsc on the web app
 lint: install web-deps
 	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src
+	$(BIN)/mypy
 	cd web && npx vue-tsc --build
 
 ## make test: installs what the tests need, then runs them all (pytest starts real servers on a real PostgreSQL)

@@ -29,7 +29,7 @@ from bench.load import summarize
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 _PS_ACL = '("_rperm" IS NULL OR "_rperm" && $%d::text[])'
-# our ACL-scoped index (storage/schema.py acl_index_fields): (stage, principal) pairs in one GIN index
+# our ACL-scoped index (storage/model.py ClassSchema.acl_index_fields): (stage, principal) pairs in one GIN index
 _SCOPED = (
     'parsecrm_scoped("stage", "_rperm") && (SELECT array_agg($1 || chr(31) || p) FROM unnest($2::text[]) p)'
 )

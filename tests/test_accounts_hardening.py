@@ -20,6 +20,8 @@ import pytest
 
 from conftest import Api, Server, unique
 
+HTTP = httpx.Client(timeout=60)  # one pool: a client per request reloads the CA bundle (~50 ms)
+
 INVALID = "Invalid username/password."
 SMALL_POOL = {"CRM_DB_POOL_SIZE": "4"}  # the machine's PostgreSQL is shared: 100 connections for everyone
 
@@ -28,7 +30,7 @@ def login(server: Server, username: str, password: str, ip: str | None = None) -
     headers = {"X-Parse-Application-Id": server.app_id}
     if ip:
         headers["X-Forwarded-For"] = ip  # uvicorn trusts it from 127.0.0.1 (a local reverse proxy)
-    return httpx.post(
+    return HTTP.post(
         server.url + "/login", json={"username": username, "password": password}, headers=headers, timeout=60
     )
 
@@ -143,7 +145,7 @@ def test_a_pending_reset_link_dies_on_password_or_email_change(api: Api, server:
     edit = {"password": "changed-pw"} if change == "password" else {"email": f"{unique('new')}@example.com"}
     r = api.put(f"users/{user['objectId']}", edit, as_=user["sessionToken"])
     assert r.status_code == 200, r.text
-    r = httpx.post(link, data={"new_password": "attacker-pw"})
+    r = HTTP.post(link, data={"new_password": "attacker-pw"})
     assert (r.status_code, r.json()["code"]) == (404, 101), r.text
     assert login(server, user["username"], "attacker-pw").status_code == 404
 
@@ -152,7 +154,7 @@ def test_reset_links_never_reach_the_log(api: Api, server: Server) -> None:
     user = api.signup(email=f"{unique('l')}@example.com")
     api.post("requestPasswordReset", {"email": user["email"]}, as_=None)
     token = reset_link(server, user["email"]).split("token=")[1]
-    httpx.get(reset_link(server, user["email"]))  # opening the page is logged by no one either
+    HTTP.get(reset_link(server, user["email"]))  # opening the page is logged by no one either
     log = server.log_path.read_text()
     assert token not in log and "request_password_reset?token=" not in log
     assert "outbox" in log  # the log says where the message went
@@ -180,7 +182,7 @@ def limited(make_server: Callable[..., Server]) -> Server:
 
 
 def signup_as(server: Server, ip: str, name: str | None = None) -> httpx.Response:
-    return httpx.post(
+    return HTTP.post(
         server.url + "/users",
         json={"username": name or unique("rl"), "password": "pw"},
         headers={"X-Parse-Application-Id": server.app_id, "X-Forwarded-For": ip},
@@ -209,7 +211,7 @@ def test_signup_and_reset_are_limited_per_address(limited: Server) -> None:
     assert [signup_as(limited, "10.4.0.1").status_code for _ in range(4)] == [201, 201, 201, 429]
     h = {"X-Parse-Application-Id": limited.app_id, "X-Forwarded-For": "10.5.0.1"}
     codes = [
-        httpx.post(
+        HTTP.post(
             limited.url + "/requestPasswordReset", json={"email": f"{unique('x')}@example.com"}, headers=h
         ).status_code
         for _ in range(4)
@@ -217,7 +219,7 @@ def test_signup_and_reset_are_limited_per_address(limited: Server) -> None:
     assert codes == [200, 200, 200, 429]
     mail = {"email": f"{unique('same')}@example.com"}
     codes = [
-        httpx.post(
+        HTTP.post(
             limited.url + "/requestPasswordReset", json=mail, headers={**h, "X-Forwarded-For": f"10.6.{i}.1"}
         ).status_code
         for i in range(3)
@@ -229,7 +231,7 @@ def test_batch_items_are_limited_too(limited: Server) -> None:
     requests = [
         {"method": "POST", "path": "/parse/login", "body": {"username": unique("b"), "password": "x"}} for _ in range(8)
     ]
-    r = httpx.post(
+    r = HTTP.post(
         limited.url + "/batch",
         json={"requests": requests},
         headers={"X-Parse-Application-Id": limited.app_id, "X-Forwarded-For": "10.7.0.1"},
@@ -243,7 +245,7 @@ def test_batch_items_are_limited_too(limited: Server) -> None:
 def test_the_master_key_is_never_limited(limited: Server) -> None:
     h = {"X-Parse-Application-Id": limited.app_id, "X-Parse-Master-Key": limited.master_key}
     codes = [
-        httpx.post(limited.url + "/users", json={"username": unique("m"), "password": "pw"}, headers=h).status_code
+        HTTP.post(limited.url + "/users", json={"username": unique("m"), "password": "pw"}, headers=h).status_code
         for _ in range(5)
     ]
     assert codes == [201] * 5
@@ -269,8 +271,13 @@ def make_manager(api: Api) -> dict[str, str]:
     return manager
 
 
-def test_invite_only_signup(make_server: Callable[..., Server]) -> None:
-    srv = make_server({"CRM_SIGNUP": "invite", **SMALL_POOL})
+@pytest.fixture(scope="module")
+def invite_only(make_server: Callable[..., Server]) -> Server:
+    return make_server({"CRM_SIGNUP": "invite", **SMALL_POOL})
+
+
+def test_invite_only_signup(invite_only: Server) -> None:
+    srv = invite_only
     api = Api(srv)
     r = api.post("users", {"username": unique("x"), "password": "pw"}, as_=None)
     assert (r.status_code, r.json()["code"]) == (400, 119), r.text
@@ -290,17 +297,17 @@ def test_invite_only_signup(make_server: Callable[..., Server]) -> None:
     assert r.status_code == 200 and r.json()["result"]["email"] == email, r.text
     link = invite_link(srv, email)
     assert link.split("token=")[1] not in srv.log_path.read_text()
-    page = httpx.get(link)
+    page = HTTP.get(link)
     assert page.status_code == 200 and 'name="password"' in page.text
-    r = httpx.post(link, data={"username": unique("invited"), "password": "new-pw"})
+    r = HTTP.post(link, data={"username": unique("invited"), "password": "new-pw"})
     assert r.status_code == 201, r.text
     created = api.get(f"users/{r.json()['objectId']}").json()
     assert created["email"] == email
-    assert httpx.post(link, data={"username": unique("again"), "password": "pw"}).json()["code"] == 101  # once
+    assert HTTP.post(link, data={"username": unique("again"), "password": "pw"}).json()["code"] == 101  # once
 
 
-def test_an_sdk_signs_up_with_the_invitation_token(make_server: Callable[..., Server]) -> None:
-    srv = make_server({"CRM_SIGNUP": "invite", **SMALL_POOL})
+def test_an_sdk_signs_up_with_the_invitation_token(invite_only: Server) -> None:
+    srv = invite_only
     api = Api(srv)
     email = f"{unique('sdk')}@example.com"
     assert api.post("functions/inviteUser", {"email": email}).status_code == 200
@@ -325,7 +332,7 @@ def test_domain_signup_needs_the_mailed_link(make_server: Callable[..., Server])
     assert (r.status_code, r.json()["code"]) == (400, 119)
     email = f"{unique('a')}@acme.test"
     assert api.post("functions/requestInvite", {"email": email}, as_=None).json() == {"result": {}}
-    r = httpx.post(invite_link(srv, email), data={"username": unique("acme"), "password": "pw"})
+    r = HTTP.post(invite_link(srv, email), data={"username": unique("acme"), "password": "pw"})
     assert r.status_code == 201, r.text
     assert api.post("functions/requestInvite", {"email": email}, as_=None).json() == {"result": {}}  # no probing
     assert len(srv.mails(email)) == 1

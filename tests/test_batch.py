@@ -69,3 +69,19 @@ def test_malformed_items_fail_the_whole_batch(api: Api) -> None:
         r = api.post("batch", {"requests": [{"method": "POST", "path": f"/parse/classes/{cls}", "body": {}}, item]})
         assert (r.status_code, r.json()["code"]) == (400, 107)
     assert api.get(f"classes/{cls}", params={"count": 1, "limit": 0}).json().get("count", 0) == 0
+
+
+def test_a_batch_that_creates_a_class_reads_it(api: Api) -> None:
+    """Reads and writes take the same transaction: a read inside a batch sees the class the batch just created
+    (it used to consult the committed schema cache and answer [])."""
+    cls = unique("Fresh")
+    r = api.post("batch", {"requests": [
+        {"method": "POST", "path": f"/parse/classes/{cls}", "body": {"n": 1}},
+        {"method": "GET", "path": f"/parse/classes/{cls}", "body": {"where": {"n": 1}}},
+        {"method": "GET", "path": f"/parse/classes/{cls}?count=1&limit=0"},
+    ]})
+    assert r.status_code == 200, r.text
+    created, found, counted = r.json()
+    oid = created["success"]["objectId"]
+    assert [o["objectId"] for o in found["success"]["results"]] == [oid]
+    assert counted["success"]["count"] == 1

@@ -20,10 +20,18 @@ def cloud_api(make_server: Callable[..., Server]) -> Api:
 
 def test_functions(cloud_api: Api) -> None:
     user = cloud_api.signup(unique("fn"))
-    r = cloud_api.post("functions/hello", {"x": 1, "when": {"__type": "Date", "iso": "2025-01-01T00:00:00.000Z"}},
-                       as_=user["sessionToken"])
-    assert r.json() == {"result": {"hello": user["username"], "master": False,
-                                   "params": {"x": 1, "when": {"__type": "Date", "iso": "2025-01-01T00:00:00.000Z"}}}}
+    r = cloud_api.post(
+        "functions/hello",
+        {"x": 1, "when": {"__type": "Date", "iso": "2025-01-01T00:00:00.000Z"}},
+        as_=user["sessionToken"],
+    )
+    assert r.json() == {
+        "result": {
+            "hello": user["username"],
+            "master": False,
+            "params": {"x": 1, "when": {"__type": "Date", "iso": "2025-01-01T00:00:00.000Z"}},
+        }
+    }
     assert cloud_api.post("functions/hello", {}, as_=None).json()["result"]["hello"] == "stranger"
     assert cloud_api.post("functions/explode", {}).json() == {"code": 141, "error": "plain python error"}
     assert cloud_api.post("functions/refuse", {}).json() == {"code": 142, "error": "not today"}
@@ -73,10 +81,15 @@ def test_unexpected_failure_in_a_batch_item_is_logged(cloud_api: Api) -> None:
     """Issue 9: an unexpected exception inside one batch item answers that item with code 1, lets the other items
     commit, and leaves its traceback in the server log with the item it came from."""
     mount = "/parse"
-    r = cloud_api.post("batch", {"requests": [
-        {"method": "POST", "path": f"{mount}/classes/Note", "body": {"text": "fine"}},
-        {"method": "POST", "path": f"{mount}/classes/Broken", "body": {"x": 1}},
-    ]})
+    r = cloud_api.post(
+        "batch",
+        {
+            "requests": [
+                {"method": "POST", "path": f"{mount}/classes/Note", "body": {"text": "fine"}},
+                {"method": "POST", "path": f"{mount}/classes/Broken", "body": {"x": 1}},
+            ]
+        },
+    )
     assert r.status_code == 200
     first, second = r.json()
     assert "objectId" in first["success"]
@@ -84,3 +97,22 @@ def test_unexpected_failure_in_a_batch_item_is_logged(cloud_api: Api) -> None:
     log = cloud_api.server.log()
     assert "batch item 1: POST /classes/Broken" in log
     assert "Traceback" in log and "UndefinedTableError" in log
+
+
+def test_crm_cascades_go_through_the_hooks(cloud_api: Api) -> None:
+    """Issue 9: deleting a contact with {"cascade": true} deletes its activities through the one path, so their
+    delete hooks fire (the CRM's rules used to delete them with raw SQL)."""
+    rep = cloud_api.signup(unique("casc"))
+    token = rep["sessionToken"]
+    contact = cloud_api.post("classes/Contact", {"name": "Ann"}, as_=token).json()["objectId"]
+    pointer = {"__type": "Pointer", "className": "Contact", "objectId": contact}
+    activities = [
+        cloud_api.post("classes/Activity", {"type": "call", "relatedTo": pointer}, as_=token).json()["objectId"]
+        for _ in range(2)
+    ]
+    r = cloud_api.delete(
+        f"classes/Contact/{contact}", as_=token, headers={"X-Parse-Cloud-Context": '{"cascade": true}'}
+    )
+    assert r.status_code == 200, r.text
+    deleted = cloud_api.post("functions/deletedActivities", {}).json()["result"]
+    assert set(activities) <= set(deleted)

@@ -163,3 +163,47 @@ def test_seed_snippet_queries(api: Api, rep: dict[str, Any]) -> None:
     create(api, rep, "Activity", {"type": "email", "relatedTo": ptr("Contact", contact)})
     acts = api.get("classes/Activity", params={"where": {"relatedTo": ptr("Contact", contact)}}, as_=token).json()
     assert len(acts["results"]) == 1
+
+
+def test_types_are_checked_before_the_rules_see_values(api: Api, rep: dict[str, Any]) -> None:
+    """Issue 8 item 9: a wrongly typed value is 111 from the schema, never a rule's TypeError (141)."""
+    r = create(api, rep, "Deal", {"title": "t", "amount": "lots"})
+    assert r.status_code == 400 and r.json()["code"] == 111, r.text
+    deal = create(api, rep, "Deal", {"title": "t"}).json()["objectId"]
+    r = api.put(f"classes/Deal/{deal}", {"amount": "lots"}, as_=rep["sessionToken"])
+    assert r.status_code == 400 and r.json()["code"] == 111, r.text
+
+
+def test_cascades_respect_what_the_caller_cannot_see(api: Api, rep: dict[str, Any]) -> None:
+    """Issue 8 item 7: a manager's activity on a rep's contact is invisible to the rep; deleting the contact must
+    neither delete it nor reveal it (no count, no content): 142, ask a manager."""
+    manager = api.signup(unique("mgr"))
+    role = api.get("roles", params={"where": {"name": "Managers"}}).json()["results"][0]["objectId"]
+    api.put(f"roles/{role}", {"users": {"__op": "AddRelation", "objects": [ptr("_User", manager["objectId"])]}})
+    contact = create(api, rep, "Contact", {"name": "Bea"}).json()["objectId"]
+    mine = create(api, rep, "Activity", {"type": "note", "relatedTo": ptr("Contact", contact)}).json()["objectId"]
+    theirs = api.post(
+        "classes/Activity", {"type": "call", "relatedTo": ptr("Contact", contact)}, as_=manager["sessionToken"]
+    ).json()["objectId"]
+    assert api.get(f"classes/Activity/{theirs}", as_=rep["sessionToken"]).status_code == 404
+    for context in ("{}", '{"cascade": true}'):
+        r = api.delete(
+            f"classes/Contact/{contact}", as_=rep["sessionToken"], headers={"X-Parse-Cloud-Context": context}
+        )
+        assert (r.status_code, r.json()["code"]) == (400, 142), r.text
+        assert "ask a manager" in r.json()["error"] and "2" not in r.json()["error"]
+    assert api.get(f"classes/Activity/{theirs}").status_code == 200
+    assert api.get(f"classes/Activity/{mine}").status_code == 200
+    # the manager sees both, and may cascade
+    r = api.delete(f"classes/Contact/{contact}", as_=manager["sessionToken"])
+    assert r.json() == {
+        "code": 142,
+        "error": 'this contact has 2 activities; delete them first or delete with the context {"cascade": true}',
+    }
+    r = api.delete(
+        f"classes/Contact/{contact}",
+        as_=manager["sessionToken"],
+        headers={"X-Parse-Cloud-Context": '{"cascade": true}'},
+    )
+    assert r.status_code == 200, r.text
+    assert api.get(f"classes/Activity/{theirs}").status_code == 404

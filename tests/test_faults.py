@@ -29,6 +29,8 @@ import pytest
 
 from conftest import Api, Server, start_server, unique
 
+HTTP = httpx.Client(timeout=60)  # one pool: a client per request reloads the CA bundle (~50 ms)
+
 WRITERS = 6
 
 
@@ -196,7 +198,7 @@ def test_postgres_restart_under_write_load(own_postgres, admin_dsn: str) -> None
             f"503 for {max(outage) - min(outage):.2f}s (database down {started - stopped:.2f}s),",
             f"first success {recovered - started:.2f}s after it was back",
         )
-        after = httpx.get(
+        after = HTTP.get(
             f"{srv.url}/classes/{cls}",
             params={"count": 1, "limit": 0},
             timeout=10,

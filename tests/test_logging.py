@@ -13,6 +13,8 @@ import pytest
 
 from conftest import Api, Server, unique
 
+HTTP = httpx.Client(timeout=60)  # one pool: a client per request reloads the CA bundle (~50 ms)
+
 HOOKS = Path(__file__).resolve().parent / "fixtures" / "fault_hooks.py"
 
 
@@ -32,7 +34,7 @@ def lines_with(log: str, needle: str) -> list[str]:
 
 def test_a_server_error_is_logged_once_with_traceback_and_request_id(srv: Server) -> None:
     rid = "rid-" + unique()
-    r = httpx.post(
+    r = HTTP.post(
         f"{srv.url}/classes/BrokenSql",
         json={"a": 1},
         timeout=30,
@@ -55,7 +57,7 @@ def test_an_unexpected_error_inside_a_batch_item_is_logged(srv: Server) -> None:
             {"method": "POST", "path": "/parse/classes/Fine", "body": {"a": 1}},
         ]
     }
-    r = httpx.post(
+    r = HTTP.post(
         f"{srv.url}/batch", json=body, timeout=30, headers={"X-Parse-Application-Id": srv.app_id, "X-Request-Id": rid}
     )
     assert r.status_code == 200
@@ -74,8 +76,8 @@ def test_no_secret_reaches_the_log_or_the_client(srv: Server) -> None:
     r = api.post("functions/leak", {"key": srv.master_key}, as_=token)
     assert r.status_code == 400 and r.json()["code"] == 141
     answer = r.text
-    r = httpx.get(f"{srv.url}/apps/{srv.app_id}/request_password_reset", params={"token": "SeCrEtToKeN456"})
-    httpx.post(
+    r = HTTP.get(f"{srv.url}/apps/{srv.app_id}/request_password_reset", params={"token": "SeCrEtToKeN456"})
+    HTTP.post(
         f"{srv.url}/login",
         json={"username": user["username"], "password": "hunter2-password"},
         headers={"X-Parse-Application-Id": srv.app_id},
@@ -100,7 +102,7 @@ def test_no_secret_reaches_the_log_or_the_client(srv: Server) -> None:
 def test_json_log_lines(make_server: Callable[..., Server]) -> None:
     srv = make_server({"PARSE_CLOUD": str(HOOKS), "CRM_LOG_FORMAT": "json", "CRM_DB_POOL_SIZE": "3"})
     rid = "rid-" + unique()
-    httpx.post(
+    HTTP.post(
         f"{srv.url}/classes/BrokenSql",
         json={"a": 1},
         timeout=30,

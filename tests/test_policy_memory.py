@@ -2,9 +2,9 @@
 
 Random class-level permissions (public, roles, requiresAuthentication, pointer permissions, readUserFields,
 protectedFields with userField: groups), random ACLs and pointer values on real rows in PostgreSQL, and random
-callers (anonymous, users with roles, master): for each, the rows `read_filter`'s SQL selects must be the rows
-`can_read_object` admits, and the fields `hidden_fields`' SQL leaves in each row must be those `visible_object`
-leaves.
+callers (anonymous, users with roles, master): for each, the rows `Policy.read_sql` selects must be the rows
+`Policy.can_read` admits on the row's `_rperm`, and the fields the SQL projection leaves in each row must be those
+`Policy.visible_fields` leaves. (tests/test_policy_property.py checks the same through the server, with ACLs.)
 """
 
 from __future__ import annotations
@@ -19,11 +19,12 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from parsecrm.errors import ParseError
 from parsecrm.query.project import Shape, row_json
 from parsecrm.query.sql import Context, Params
-from parsecrm.security import policy
 from parsecrm.security.caller import Caller
-from parsecrm.storage.schema import ClassSchema, Field
+from parsecrm.security.policy import Policy
+from parsecrm.storage.model import ClassSchema, Field
 
 USERS = ["u1", "u2", "u3"]
 ROLES = ["A", "B"]
@@ -120,31 +121,31 @@ async def load(conn: asyncpg.Connection, data: list[dict[str, Any]]) -> None:
 async def sql_answers(conn: asyncpg.Connection, schema: ClassSchema, caller: Caller) -> dict[str, Any] | None:
     """objectId → the row's JSON as the SQL read path gives it to `caller`; None if the class is denied."""
     params = Params()
-    ctx = Context({"Thing": schema}, policy.read_filter(caller), params)
+    rules = Policy(caller)
     try:
-        cond = ctx.read_filter(schema, "t", "find", params) or "TRUE"
-    except policy.ParseError:
+        cond = rules.read_sql(schema, "t", "find", params) or "TRUE"
+    except ParseError:
         return None
-    select = row_json(schema, "t", Shape(), ctx, policy.hidden_fields(caller))
-    cond = params.pin_unused(cond)
+    select = row_json(schema, "t", Shape(), Context({"Thing": schema}, rules, params))
     found = await conn.fetch(f'SELECT "objectId", {select} AS j FROM "Thing" t WHERE {cond}', *params.values)
     return {r["objectId"]: orjson.loads(r["j"]) for r in found}
 
 
 async def memory_answers(conn: asyncpg.Connection, schema: ClassSchema, caller: Caller) -> dict[str, Any] | None:
-    """The same, judged in memory on every row as the master key reads it (what a live-query event carries)."""
+    """The same, judged in memory on every row as the master key reads it with its `_rperm` (what a live-query
+    event carries)."""
+    rules = Policy(caller)
     try:
-        policy.check_class(schema, caller, "find")
-    except policy.ParseError:
+        rules.check(schema, "find")
+    except ParseError:
         return None
     master = Params()
-    ctx = Context({"Thing": schema}, policy.read_filter(Caller(master=True)), master)
-    select = row_json(schema, "t", Shape(), ctx, lambda *_: {})
+    select = row_json(schema, "t", Shape(), Context({"Thing": schema}, Policy.MASTER, master))
     out = {}
-    for r in await conn.fetch(f'SELECT "objectId", "_rperm", {select} AS j FROM "Thing" t'):
+    for r in await conn.fetch(f'SELECT "objectId", "_rperm", {select} AS j FROM "Thing" t', *master.values):
         obj = orjson.loads(r["j"])
-        if policy.can_read_object(schema, caller, obj, list(r["_rperm"])):
-            out[r["objectId"]] = policy.visible_object(schema, caller, obj)
+        if rules.can_read(schema, obj, "find", rperm=list(r["_rperm"])):
+            out[r["objectId"]] = rules.visible_fields(schema, obj)
     return out
 
 

@@ -147,6 +147,38 @@ def test_even_the_master_key_cannot_change_what_a_session_is_made_with(api: Api,
     assert (r.status_code, r.json()["code"]) == (400, SYSTEM_KEYS["_Session"][key].code)
 
 
+def test_clients_never_add_fields_to_system_classes(api: Api) -> None:
+    """Issue 8 item 6: a new column on `_Session` (or a relation table) is DDL on a table every request reads; only
+    the master key may add fields to system classes, whatever PARSE_ALLOW_CLIENT_CLASS_CREATION says (the test
+    server allows client class creation)."""
+    user = api.signup()
+    token = user["sessionToken"]
+    sid = api.get("sessions/me", as_=token).json()["objectId"]
+    me = {"__type": "Pointer", "className": "_User", "objectId": user["objectId"]}
+    for path, body in [
+        (f"sessions/{sid}", {"pwnField": "x"}),
+        (f"sessions/{sid}", {"pwnRel": {"__op": "AddRelation", "objects": [me]}}),
+        (f"users/{user['objectId']}", {"pwnField": "x"}),
+    ]:
+        r = api.put(path, body, as_=token)
+        assert (r.status_code, r.json()["code"]) == (400, 119), (path, r.text)
+    fields = api.get("schemas/_Session").json()["fields"]
+    assert "pwnField" not in fields and "pwnRel" not in fields
+    assert "pwnField" not in api.get("schemas/_User").json()["fields"]
+
+
+def test_an_installation_saves_without_adding_fields(api: Api) -> None:
+    """The SDKs' installation fields are part of `_Installation`, so a client saves one although it may never add
+    a field to a system class."""
+    body = {"installationId": unique("inst"), "deviceType": "web", "appName": "crm", "channels": [], "badge": 0}
+    r = api.post("installations", body, as_=None)
+    assert r.status_code == 201, r.text
+    assert (
+        api.post("installations", {**body, "installationId": unique("inst"), "color": "red"}, as_=None).json()["code"]
+        == 119
+    )
+
+
 @pytest.mark.parametrize("key", ["installationId", "deviceType"])
 def test_an_installation_stays_the_device_it_was_registered_as(api: Api, victim: Victim, key: str) -> None:
     """parse-server refuses (136) to change either, the master key included: another device's id would take over
@@ -166,6 +198,8 @@ def test_clients_cannot_list_or_delete_installations(api: Api, victim: Victim) -
 
 @pytest.mark.parametrize("cls", sorted(ROUTES))
 def test_system_classes_get_no_client_fields(api: Api, victim: Victim, cls: str) -> None:
-    """addField is master-only on every system class (default CLPs): a client's unknown key adds no column."""
-    schema = api.get(f"schemas/{cls}").json()
-    assert schema["classLevelPermissions"]["addField"] == {}
+    """addField is master-only on every system class (Policy.check): a client's unknown key adds no column."""
+    key = "pwn" + unique("f").replace("_", "")
+    r = api.put(object_path(cls, victim), {key: "x"}, as_=victim.token)
+    assert (r.status_code, r.json()["code"]) == (400, 119), r.text
+    assert key not in api.get(f"schemas/{cls}").json()["fields"]

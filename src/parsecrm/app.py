@@ -35,6 +35,40 @@ access_log = logging.getLogger("parsecrm.access")
 
 JSON_HEADERS = [(b"content-type", b"application/json; charset=utf-8"), *CORS_HEADERS]
 NOT_FOUND = b'{"code":108,"error":"Not Found"}'
+WATCH_AFTER = 0.1  # seconds into a request from which a client's disconnect cancels it
+
+
+class ClientWatch:
+    """Cancels a request's task when its client disconnects, so a slow query it started is cancelled in
+    PostgreSQL and its connection goes back to the pool. Only requests still running after WATCH_AFTER are
+    watched: the timer costs nothing, a watching task is made only for the slow few."""
+
+    def __init__(self, receive: Receive) -> None:
+        self.receive = receive
+        self.task = asyncio.current_task()
+        self.gone = False
+        self._timer: asyncio.TimerHandle | None = None
+        self._watcher: asyncio.Task[None] | None = None
+
+    def arm(self) -> None:
+        """Start watching (call once the request body has been read: the next message is the disconnect)."""
+        self._timer = asyncio.get_running_loop().call_later(WATCH_AFTER, self._start)
+
+    def _start(self) -> None:
+        self._watcher = asyncio.ensure_future(self._wait())
+
+    async def _wait(self) -> None:
+        while (await self.receive())["type"] != "http.disconnect":
+            pass
+        self.gone = True
+        if self.task is not None:
+            self.task.cancel()
+
+    def close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        if self._watcher is not None:
+            self._watcher.cancel()
 
 
 class App:
@@ -119,8 +153,19 @@ class App:
             timing.start()
         rid = logs.new_request_id(_header(scope, b"x-request-id"))
         token = logs.REQUEST_ID.set(rid)  # every log line written for this request carries its id
+        watch = ClientWatch(receive)
         try:
-            reply, body = await self._answer(scope, receive, path)
+            try:
+                reply, body = await self._answer(scope, receive, path, watch)
+            except asyncio.CancelledError:
+                if not watch.gone:
+                    raise
+                asyncio.current_task().uncancel()  # type: ignore[union-attr]
+                elapsed = time.perf_counter() - started
+                log.info("client went away: %s %s cancelled after %.3f s", scope["method"], path, elapsed)
+                return
+            finally:
+                watch.close()
             own_type = any(k == b"content-type" for k, _ in reply.headers)
             headers = (CORS_HEADERS if own_type else JSON_HEADERS) + reply.headers + [(b"x-request-id", rid.encode())]
             if self.settings.debug:
@@ -131,11 +176,11 @@ class App:
         finally:
             logs.REQUEST_ID.reset(token)
 
-    async def _answer(self, scope: Scope, receive: Receive, path: str) -> tuple[Reply, bytes]:
+    async def _answer(self, scope: Scope, receive: Receive, path: str, watch: ClientWatch) -> tuple[Reply, bytes]:
         """The reply and its encoded body; any exception becomes Parse's error shape (errors.reply_for logs the
         unexpected ones, with the request id on the line). Error texts may echo input: they are redacted."""
         try:
-            reply = await self.handle(scope, receive, path[len(self.mount) :].strip("/"))
+            reply = await self.handle(scope, receive, path[len(self.mount) :].strip("/"), watch)
             return reply, reply.encoded()
         except RecursionError:  # a safety net: the decode-time depth limit should make this unreachable
             log.warning("%s %s: input nested too deeply for the recursion limit", scope["method"], path)
@@ -146,12 +191,13 @@ class App:
             extra = list(getattr(exc, "headers", ()))  # e.g. a rate limit's Retry-After
             if status == 503:
                 extra.append((b"retry-after", b"1"))
-        if isinstance(error.get("error"), str):
-            error["error"] = logs.redact(error["error"])
+        message = error.get("error")
+        if isinstance(message, str):
+            error["error"] = logs.redact(message)
         reply = Reply(error, status, extra)
         return reply, reply.encoded()
 
-    async def handle(self, scope: Scope, receive: Receive, rel: str) -> Reply:
+    async def handle(self, scope: Scope, receive: Receive, rel: str, watch: ClientWatch) -> Reply:
         backend = self.backend
         if backend is None:
             raise ParseError(errors.INTERNAL_SERVER_ERROR, "starting", status=503)
@@ -168,6 +214,7 @@ class App:
         client = scope.get("client")
         ip = client[0] if client else None
         raw = await self._read_body(receive)
+        watch.arm()
         depth = self.settings.max_json_depth
         query = parse_query_string(scope.get("query_string", b""), depth, self.settings.max_query_bytes)
         if auth is Auth.LINK:  # a page opened from a mail: its token is the credential, its form the body
@@ -190,7 +237,6 @@ class App:
                 lambda b: _replay_headers(self.settings.server_url, call, b),
             )
         return await ROUTER.dispatch(backend, call, None)
-
 
     async def _files(self, backend: Backend, scope: Scope, receive: Receive, rel: str) -> Reply:
         """/files, answered before routing: its bodies are bytes (or base64 in the JS SDK's envelope), not API JSON,

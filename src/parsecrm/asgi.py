@@ -32,6 +32,8 @@ def create_app(settings: Settings | None = None) -> App:
         logs.add_secret(secret)
     if not settings.database_url:
         raise SystemExit("DATABASE_URL is not set; start the server with `crm serve`, which can embed PostgreSQL")
+    if not settings.master_key:
+        raise SystemExit("PARSE_MASTER_KEY is not set; set it, or start the server with `crm serve`, which makes one")
     return App(settings, settings.database_url, build_cloud(settings))
 
 

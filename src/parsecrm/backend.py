@@ -21,9 +21,9 @@ from .security.sessions import AUTH_CHANNEL, Sessions
 from .security.tokens import ApiTokens
 from .settings import Settings
 from .storage import system_tables
+from .storage.cache import DDL_CHANNEL, SCHEMA_CHANNEL, SchemaCache
 from .storage.notify import Listener
 from .storage.pool import create_pool
-from .storage.schema import DDL_CHANNEL, SCHEMA_CHANNEL, SchemaCache
 
 CONFIG_CHANNEL = "parsecrm_config"
 
@@ -48,7 +48,11 @@ class Backend:
         """Connect, create what every process needs (`bootstrap_sql`: statements of the layers above, e.g. the
         idempotency table), listen for invalidations and run the Cloud Code start-up hooks."""
         pool = await create_pool(
-            dsn, settings.db_pool_size, connect_timeout=settings.db_connect_timeout, count_statements=settings.debug
+            dsn,
+            settings.db_pool_size,
+            settings.statement_timeout_ms,
+            connect_timeout=settings.db_connect_timeout,
+            count_statements=settings.debug,
         )
         # The schema cache loads through a pool of its own. A write holds its connection while it looks up its
         # class; when the cache has just been dropped (a NOTIFY, a reconnect after PostgreSQL restarted) and every

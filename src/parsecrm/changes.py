@@ -11,7 +11,7 @@ from typing import Any
 
 from . import errors
 from .errors import ParseError
-from .storage.schema import ClassSchema, Field, describe
+from .storage.model import ClassSchema, Field, describe
 from .values import Pointer, check_field_name, decode, encode, type_of
 
 READ_ONLY_KEYS = {"createdAt", "updatedAt", "className", "__type"}
@@ -251,8 +251,8 @@ def apply(change: Change, current: Any) -> Any:
     if change.kind == "set":
         return change.value
     if change.kind == "inc":
-        base = current if isinstance(current, (int, float)) and not isinstance(current, bool) else 0
-        total = base + change.value
+        number = current if isinstance(current, (int, float)) and not isinstance(current, bool) else 0
+        total = number + change.value
         finite(total, "the result of Increment")
         return total
     base = list(current) if isinstance(current, list) else []

@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from . import logs
-from .settings import Settings, from_env
+from .settings import Settings, from_env, persistent_master_key
 
 
 def _database_url() -> str:
@@ -63,9 +63,11 @@ def serve(args: argparse.Namespace) -> None:
 
 def _run(args: argparse.Namespace, key_note: str | None) -> None:
     settings = from_env()
+    if not settings.master_key:  # generated once and kept under the data directory; workers get it from here
+        os.environ["PARSE_MASTER_KEY"] = persistent_master_key(settings.data_dir)
+        settings = from_env()
     logs.add_secret(settings.master_key)
     logs.add_secret(settings.read_only_master_key)
-    os.environ["PARSE_MASTER_KEY"] = settings.master_key  # workers must agree on a generated key
     os.environ.setdefault("CRM_DATA_DIR", str(settings.data_dir))
     web = os.environ.get("CRM_WEB_DIR") or _default_web_dir()
     if web:
@@ -74,7 +76,8 @@ def _run(args: argparse.Namespace, key_note: str | None) -> None:
         from .crm import seed
 
         seed.run_demo_if_empty()
-    _banner(settings, web, key_note or settings.master_key + "   (generated now; not shown again)")
+    kept = settings.data_dir / "master_key"
+    _banner(settings, web, key_note or f"{settings.master_key}   (generated now, kept in {kept}; not shown again)")
     import uvicorn
 
     uvicorn.run(
@@ -136,12 +139,18 @@ def _banner(settings: Settings, web: str | None, master_key: str) -> None:
         f"  API (Parse REST)   {base}{settings.mount_path}",
         *([f"  App                {base}/"] if web else []),
         f"  GraphQL            {base}{settings.graphql_path}   (playground in a browser)",
-        *([f"  Reference          {base}/schema   {base}/api   {base}{settings.mount_path}/openapi.json"]
-          if settings.api_reference else []),
-        *([f"  MCP (AI agents)    {base}/mcp   (API token as Bearer; see {base}{settings.mount_path}/agent-prompt)"]
-          if settings.mcp_enabled and settings.crm_enabled else []),
+        *(
+            [f"  Reference          {base}/schema   {base}/api   {base}{settings.mount_path}/openapi.json"]
+            if settings.api_reference
+            else []
+        ),
+        *(
+            [f"  MCP (AI agents)    {base}/mcp   (API token as Bearer; see {base}{settings.mount_path}/agent-prompt)"]
+            if settings.mcp_enabled and settings.crm_enabled
+            else []
+        ),
         f"  Application ID     {settings.app_id}",
-        f"  Master key         {master_key}   (accepted from {', '.join(settings.master_key_ips)} only)",
+        f"  Master key         {master_key}   (accepted from {', '.join(map(str, settings.master_key_ips))} only)",
         f"  JavaScript key     {settings.javascript_key or '(none required)'}",
         f"  Database           {where}",
     ]

@@ -101,7 +101,7 @@ def http_status(code: int) -> int:
     return _STATUS_OF.get(code, 400)
 
 
-_STATUS_OF = {
+_STATUS_OF: dict[int, int] = {
     ErrorCode.OBJECT_NOT_FOUND: 404,
     ErrorCode.INTERNAL_SERVER_ERROR: 500,
     ErrorCode.CONNECTION_FAILED: 429,  # the only server-sent 100 is a rate limiter's

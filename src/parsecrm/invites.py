@@ -19,15 +19,15 @@ import secrets
 from datetime import timedelta
 from typing import Any
 
-import asyncpg
-
 from . import errors, mail
 from .backend import Backend
-from .cloud.registry import Cloud, Request
+from .cloud.registry import Cloud
+from .cloud.requests import FunctionRequest
 from .errors import ParseError
 from .security import ratelimit
 from .security.caller import Caller
-from .values import iso, now_ms
+from .storage.pool import Connection
+from .values import EMAIL, iso, now_ms
 
 INVITERS = frozenset({"Managers", "Admins"})
 INVALID_INVITE = "This invitation is invalid, has been used or has expired."
@@ -37,7 +37,7 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-async def admit(backend: Backend, caller: Caller, fields: dict[str, Any], conn: asyncpg.Connection) -> None:
+async def admit(backend: Backend, caller: Caller, fields: dict[str, Any], conn: Connection) -> None:
     """Inside a sign-up's transaction: raise unless the sign-up policy admits this account; consume its
     invitation (`inviteToken`, removed from `fields`; the invited address becomes the account's email)."""
     token = fields.pop("inviteToken", None)
@@ -65,8 +65,6 @@ async def admit(backend: Backend, caller: Caller, fields: dict[str, Any], conn: 
 
 
 def _address(params: dict[str, Any]) -> str:
-    from .users import EMAIL
-
     email = params.get("email")
     if not isinstance(email, str) or not email.strip():
         raise ParseError(errors.EMAIL_MISSING, "you must provide an email")
@@ -100,12 +98,17 @@ async def _send_invitation(backend: Backend, email: str, inviter: str | None, wh
     return {"email": email, "expiresAt": {"__type": "Date", "iso": iso(expires)}}
 
 
-async def invite_user(req: Request) -> dict[str, Any]:
+def _backend(req: FunctionRequest) -> Backend:
+    assert req.backend is not None  # the server always runs functions with its backend
+    return req.backend
+
+
+async def invite_user(req: FunctionRequest) -> dict[str, Any]:
     """`inviteUser {email}`: managers and admins (and the master key) invite a colleague by mail."""
     caller = req.caller
     if not caller.master and not (caller.roles & INVITERS):
         raise ParseError(errors.OPERATION_FORBIDDEN, "Only managers and admins can invite users.")
-    backend: Backend = req.backend
+    backend = _backend(req)
     email = _address(req.params)
     if await _account_exists(backend, email):
         raise ParseError(errors.EMAIL_TAKEN, "Account already exists for this email address.")
@@ -114,10 +117,10 @@ async def invite_user(req: Request) -> dict[str, Any]:
     return await _send_invitation(backend, email, caller.user_id, "You have been invited to the team's CRM.")
 
 
-async def request_invite(req: Request) -> dict[str, Any]:
+async def request_invite(req: FunctionRequest) -> dict[str, Any]:
     """`requestInvite {email}` (CRM_SIGNUP=domains): an address at an allowed domain gets an invitation by mail.
     The answer is the same whether or not the address already has an account, so it cannot probe for accounts."""
-    backend: Backend = req.backend
+    backend = _backend(req)
     s = backend.settings
     if s.signup != "domains":
         raise ParseError(errors.OPERATION_FORBIDDEN, "Invitations are sent by managers on this server.")

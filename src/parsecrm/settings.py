@@ -1,6 +1,10 @@
-"""Settings: one frozen object read from the environment at start-up, validated once.
+"""Settings: one table of every knob (name, environment variable, type, default, help), one loader, one frozen
+`Settings` object made at start-up.
 
-Every knob the server has is here, with its environment variable and default; README's table mirrors this file.
+`from_env()` reads the environment once and stops start-up with a `SettingsError` naming the first variable it
+cannot read ("PARSE_MASTER_KEY_IPS: '10.0.0.300/8' is not a network"). It has no side effects: the master key
+that `crm serve` generates when none is set is made and kept by the CLI (`persistent_master_key`). README's table
+is generated from `SETTINGS` (`python -m parsecrm.settings` prints it; tests/test_docs.py checks it is current).
 """
 
 from __future__ import annotations
@@ -8,30 +12,77 @@ from __future__ import annotations
 import ipaddress
 import os
 import secrets
-from collections.abc import Mapping
+import sys
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-
-def _bool(value: str | None, default: bool) -> bool:
-    if value is None or value == "":
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+DEAL_STAGES = ("lead", "qualified", "proposal", "negotiation", "won", "lost")
 
 
-def _int(name: str, default: int) -> int:
-    raw = os.environ.get(name, "")
-    try:
-        return int(raw) if raw else default
-    except ValueError as exc:
-        raise SystemExit(f"{name} must be an integer, got {raw!r}") from exc
+class SettingsError(SystemExit):
+    """A variable that cannot be read: start-up stops with this message."""
 
 
-def _list(value: str | None, default: tuple[str, ...]) -> tuple[str, ...]:
-    if value is None:
-        return default
-    return tuple(part.strip() for part in value.split(",") if part.strip())
+def _bool(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{raw!r} is not a boolean (true/false)")
+
+
+def _count(raw: str) -> int:
+    value = int(raw)
+    if value < 0:
+        raise ValueError(f"{raw!r} is negative")
+    return value
+
+
+def _positive(raw: str) -> int:
+    value = int(raw)
+    if value < 1:
+        raise ValueError(f"{raw!r} must be at least 1")
+    return value
+
+
+def _names(raw: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+
+def _networks(raw: str) -> tuple[Network, ...]:
+    out = []
+    for part in _names(raw):
+        try:
+            out.append(ipaddress.ip_network(part, strict=False))
+        except ValueError as exc:
+            raise ValueError(f"{part!r} is not a network (e.g. 10.0.0.0/8 or ::1/128)") from exc
+    return tuple(out)
+
+
+def _path(raw: str) -> Path:
+    return Path(raw)
+
+
+def _mount(raw: str) -> str:
+    return "/" + raw.strip("/")
+
+
+def _url(raw: str) -> str:
+    return raw.strip().rstrip("/")
+
+
+FILE_ADAPTERS = ("postgres", "filesystem", "s3")
+
+
+def _files_adapter(raw: str) -> str:
+    value = raw.strip().lower()
+    if value not in FILE_ADAPTERS:
+        raise ValueError(f"{raw!r} is not one of {', '.join(FILE_ADAPTERS)}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -42,62 +93,174 @@ class Rate:
     seconds: float
 
 
-def _rate(name: str, value: str | None, default: Rate | None, enabled: bool) -> Rate | None:
-    """`N/S` (N requests per S seconds); `off` or `0` disables one limit, PARSE_RATE_LIMITS=off all of them."""
-    if not enabled:
-        return None
-    if value is None or value.strip() == "":
-        return default
-    text = value.strip().lower()
+def _rate(raw: str) -> Rate | None:
+    """`N/S` (N requests per S seconds); `off` or `0` disables one limit (PARSE_RATE_LIMITS=false all of them)."""
+    text = raw.strip().lower()
     if text in ("off", "0", "none"):
         return None
     count, _, seconds = text.partition("/")
     try:
         rate = Rate(int(count), float(seconds))
     except ValueError as exc:
-        raise SystemExit(f"{name} must look like 30/60 (requests per seconds) or off, got {value!r}") from exc
+        raise ValueError(f"{raw!r} must look like 30/60 (requests per seconds) or off") from exc
     if rate.count < 1 or not 0 < rate.seconds < 10**7:
-        raise SystemExit(f"{name} must be a positive count per a positive number of seconds, got {value!r}")
+        raise ValueError(f"{raw!r} must be a positive count per a positive number of seconds")
     return rate
 
 
-def _choice(name: str, value: str | None, choices: tuple[str, ...]) -> str:
-    text = (value or choices[0]).strip().lower()
-    if text not in choices:
-        raise SystemExit(f"{name} must be one of {', '.join(choices)}, got {value!r}")
-    return text
+def _choice(*choices: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        text = raw.strip().lower()
+        if text not in choices:
+            raise ValueError(f"must be one of {', '.join(choices)}, got {raw!r}")
+        return text
+
+    return parse
+
+
+def _domains(raw: str) -> tuple[str, ...]:
+    return tuple(d.lower().lstrip("@") for d in _names(raw))
+
+
+def _seconds(raw: str) -> float:
+    value = float(raw)
+    if not value > 0:
+        raise ValueError(f"{raw!r} must be a positive number of seconds")
+    return value
+
+
+@dataclass(frozen=True)
+class Setting:
+    field: str  # the attribute of Settings
+    env: str
+    parse: Callable[[str], Any]
+    default: Any
+    help: str
+    shown: str = ""  # the default as README shows it, when it is not the plain value
+
+    def readme_default(self) -> str:
+        if self.shown:
+            return self.shown
+        if isinstance(self.default, bool):
+            return f"`{str(self.default).lower()}`"
+        if isinstance(self.default, tuple):
+            return "`" + ",".join(str(v) for v in self.default) + "`"
+        return f"`{self.default}`"
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("database_url", "DATABASE_URL", str, "", "PostgreSQL DSN. Unset: the embedded PostgreSQL under `CRM_DATA_DIR/pg`", "*(unset)*"),
+    Setting("data_dir", "CRM_DATA_DIR", _path, Path(".data"), "Where the embedded database and the generated master key live"),
+    Setting("app_id", "PARSE_APP_ID", str, "crm", "Application id every request must carry"),
+    Setting("master_key", "PARSE_MASTER_KEY", str, "", "Full access; accepted only from `PARSE_MASTER_KEY_IPS`. A generated key is shown once, by the run that made it; later banners say where it is kept", "generated once, kept in `.data/master_key`"),
+    Setting("master_key_ips", "PARSE_MASTER_KEY_IPS", _networks, _networks("127.0.0.1/32,::1/128"), "Networks the master key is accepted from", "`127.0.0.1/32,::1/128`"),
+    Setting("read_only_master_key", "PARSE_READ_ONLY_MASTER_KEY", str, "", "Reads everything, writes nothing (119)", "*(unset)*"),
+    Setting("javascript_key", "PARSE_JAVASCRIPT_KEY", str, "", "When this or the REST key is set, non-master requests must carry one of them", "*(unset)*"),
+    Setting("rest_api_key", "PARSE_REST_API_KEY", str, "", "See `PARSE_JAVASCRIPT_KEY`", "*(unset)*"),
+    Setting("allow_client_class_creation", "PARSE_ALLOW_CLIENT_CLASS_CREATION", _bool, False, "Whether clients (not the master key) may create classes"),
+    Setting("session_length", "PARSE_SESSION_LENGTH", _positive, 365 * 24 * 3600, "Session lifetime in seconds"),
+    Setting("bcrypt_rounds", "PARSE_BCRYPT_ROUNDS", _positive, 10, "bcrypt cost for new password hashes"),
+    Setting("login_max_failures", "PARSE_LOGIN_MAX_FAILURES", _count, 5, "Failed log-ins before an account is locked (`0`: never locked)"),
+    Setting("login_lockout_seconds", "PARSE_LOGIN_LOCKOUT_SECONDS", _count, 300, "How long a locked account stays locked"),
+    Setting("max_body_bytes", "PARSE_MAX_BODY_BYTES", _positive, 20 * 1024 * 1024, "Request body limit (413 above it)"),
+    Setting("max_limit", "PARSE_MAX_LIMIT", _positive, 10_000, "Largest `limit` a non-master find may use"),
+    Setting("statement_timeout_ms", "PARSE_STATEMENT_TIMEOUT_MS", _count, 5000, "Longest any SQL statement of a request may run (master key included); longer ones are cancelled and answered 124 \"Timeout\". `0`: no limit. Schema changes, purges and `crm` commands are exempt"),
+    Setting("max_where_depth", "PARSE_MAX_WHERE_DEPTH", _positive, 20, "Deepest nesting of a `where` (`$or`/`$and`/`$nor`, sub-queries, nested values): deeper is 102"),
+    Setting("max_where_clauses", "PARSE_MAX_WHERE_CLAUSES", _positive, 1000, "Most conditions in one `where`: more is 102"),
+    Setting("max_query_params", "PARSE_MAX_QUERY_PARAMS", _positive, 10_000, "Most SQL parameters one query may need (PostgreSQL's hard limit is 32767): more is 102"),
+    Setting("max_regex_length", "PARSE_MAX_REGEX_LENGTH", _positive, 1000, "Longest `$regex` pattern: longer is 102 (back-references and nested quantifiers are always 102)"),
+    Setting("batch_limit", "PARSE_BATCH_LIMIT", _positive, 1000, "Largest non-master `/batch`"),
+    Setting("idempotency_ttl", "PARSE_IDEMPOTENCY_TTL", _positive, 300, "Seconds a write's answer is kept for replay to retries with the same `X-Parse-Request-Id`"),
+    Setting("mount_path", "PARSE_MOUNT_PATH", _mount, "/parse", "Where the API is mounted"),
+    Setting("public_url", "PARSE_PUBLIC_SERVER_URL", str, "", "Used in `Location` headers and links", "`http://HOST:PORT/parse`"),
+    Setting("cloud", "PARSE_CLOUD", str, "", "Your Cloud Code: a module name or a `.py` path defining `cloud = Cloud()`", "*(unset)*"),
+    Setting("crm_enabled", "CRM_ENABLED", _bool, True, "Apply the CRM schema and rules (off: a plain Parse-compatible server)"),
+    Setting("deal_stages", "CRM_DEAL_STAGES", _names, DEAL_STAGES, "Allowed `Deal.stage` values"),
+    Setting("db_pool_size", "CRM_DB_POOL_SIZE", _positive, 10, "Connections per server process"),
+    Setting("web_dir", "CRM_WEB_DIR", _path, None, "Static web app served at `/`", "the built app (`src/parsecrm/web/dist`, package data)"),
+    Setting("debug", "CRM_DEBUG", _bool, False, "Adds a `Server-Timing` header with each request's stages (parse, plan, sql, db, hooks)"),
+    Setting("host", "HOST", str, "127.0.0.1", "Listen address"),
+    Setting("port", "PORT", _positive, 1337, "Listen port"),
+    # -- live queries (livequery/) --
+    Setting("live_query_classes", "PARSE_LIVE_QUERY_CLASSES", _names, ("Deal", "Activity", "Contact", "Company"), "Classes whose changes are published to live queries", "`Deal,Activity,Contact,Company`"),
+    Setting("live_query_client_buffer", "PARSE_LIVE_QUERY_CLIENT_BUFFER", _positive, 1000, "Frames queued per live-query client before it is disconnected as too slow (close code 1013)"),
+    # -- GraphQL and the reference pages (README: "GraphQL and the API reference") --
+    Setting("graphql_path", "PARSE_GRAPHQL_PATH", _mount, "/graphql", "Where GraphQL is served (outside the mount, like parse-server's `graphQLPath`)"),
+    Setting("graphql_introspection", "CRM_GRAPHQL_INTROSPECTION", _bool, True, "`false` refuses `__schema`/`__type` queries"),
+    Setting("graphql_max_depth", "CRM_GRAPHQL_MAX_DEPTH", _positive, 12, "Deepest selection nesting a GraphQL query may have (400 above it)"),
+    Setting("graphql_max_cost", "CRM_GRAPHQL_MAX_COST", _positive, 20_000, "Largest estimated GraphQL cost (fields x objects; a connection counts `first` or 100 objects)"),
+    Setting("api_reference", "CRM_API_REFERENCE", _bool, True, "Serve `/schema`, `/api` and `/parse/openapi.json` (they show every class's fields)"),
+    # -- AI guide: API tokens and the MCP server (docs/ai-guide.md) --
+    Setting("token_rate_limit", "CRM_TOKEN_RATE_LIMIT", _count, 300, "Requests a minute per API token, counted across all server processes (429 / code 100 with Retry-After beyond, as parse-server's rate limiter; `0`: unlimited)"),
+    Setting("mcp_enabled", "CRM_MCP_ENABLED", _bool, True, "Serve MCP over streamable HTTP at `/mcp` (bearer API tokens)"),
+    # -- files (files/): where bytes live, who may upload, what and how much --
+    Setting("files_adapter", "PARSE_FILES_ADAPTER", _files_adapter, "postgres", "Where file bytes live: `postgres` (in the database, 1 MiB chunks: nothing else needed), `filesystem`, or `s3`"),
+    Setting("files_dir", "PARSE_FILES_DIR", _path, None, "The `filesystem` adapter's directory", "`CRM_DATA_DIR/files`"),
+    Setting("file_max_bytes", "PARSE_FILE_MAX_BYTES", _positive, 20 * 1024 * 1024, "Largest file (413, code 130, above it)"),
+    Setting("file_upload_public", "PARSE_FILE_UPLOAD_PUBLIC", _bool, False, "parse-server's `fileUpload.enableForPublic`: uploads without a session"),
+    Setting("file_upload_anonymous", "PARSE_FILE_UPLOAD_ANONYMOUS", _bool, False, "`fileUpload.enableForAnonymousUser`"),
+    Setting("file_upload_authenticated", "PARSE_FILE_UPLOAD_AUTHENTICATED", _bool, True, "`fileUpload.enableForAuthenticatedUser`"),
+    Setting("file_extensions", "PARSE_FILE_EXTENSIONS", _names, ("^(?!(h|H)(t|T)(m|M)(l|L)?$)",), "`fileUpload.fileExtensions`: comma-separated patterns an extension must match (`*`: any); the default refuses `html`/`htm`", "`^(?!(h\\|H)(t\\|T)(m\\|M)(l\\|L)?$)`"),
+    Setting("s3_bucket", "PARSE_S3_BUCKET", str, "", "The `s3` adapter's bucket", "*(unset)*"),
+    Setting("s3_endpoint", "PARSE_S3_ENDPOINT", _url, "", "The `s3` adapter's endpoint (path-style, e.g. `https://s3.eu-west-1.amazonaws.com` or a MinIO URL)", "*(unset)*"),
+    Setting("s3_region", "PARSE_S3_REGION", str, "us-east-1", "Signing region of the `s3` adapter"),
+    Setting("s3_access_key", "PARSE_S3_ACCESS_KEY", str, "", "The `s3` adapter's access key (requests are signed with AWS Signature V4)", "*(unset)*"),
+    Setting("s3_secret_key", "PARSE_S3_SECRET_KEY", str, "", "The `s3` adapter's secret key", "*(unset)*"),
+    Setting("s3_prefix", "PARSE_S3_PREFIX", str, "", "A key prefix inside the bucket", "*(empty)*"),
+    # -- hardening (issue 8): request limits, rate limits, sign-up policy, logging (README: "Limits and hardening") --
+    Setting("max_json_depth", "PARSE_MAX_JSON_DEPTH", _positive, 100, "Deepest nesting of objects/arrays in any JSON the server decodes (bodies, `where`, function params, context); deeper → 400, code 107"),
+    Setting("max_query_bytes", "PARSE_MAX_QUERY_BYTES", _positive, 1024 * 1024, "Largest query string (`?where=…`); larger → 414, code 107"),
+    Setting("rate_limits", "PARSE_RATE_LIMITS", _bool, True, "`false` turns every rate limit below off"),
+    Setting("rate_login_ip", "PARSE_RATE_LIMIT_LOGIN_IP", _rate, Rate(30, 60), "Log-ins (and `verifyPassword`) per client address; over it → 429 `{\"code\":100,\"error\":\"Too many requests.\"}` with `Retry-After`, as parse-server answers", "`30/60`"),
+    Setting("rate_login_user", "PARSE_RATE_LIMIT_LOGIN_USER", _rate, Rate(10, 60), "Log-ins per account named (username or email), from any address", "`10/60`"),
+    Setting("rate_signup_ip", "PARSE_RATE_LIMIT_SIGNUP_IP", _rate, Rate(20, 3600), "Sign-ups and invitation requests per client address", "`20/3600`"),
+    Setting("rate_reset_ip", "PARSE_RATE_LIMIT_RESET_IP", _rate, Rate(10, 3600), "Password-reset requests per client address", "`10/3600`"),
+    Setting("rate_reset_user", "PARSE_RATE_LIMIT_RESET_USER", _rate, Rate(3, 3600), "Reset and invitation mails per address mailed", "`3/3600`"),
+    Setting("signup", "CRM_SIGNUP", _choice("open", "invite", "domains"), "open", "Who may create an account: `open`, `invite` or `domains` (see below)"),
+    Setting("signup_domains", "CRM_SIGNUP_DOMAINS", _domains, (), "With `CRM_SIGNUP=domains`: the email domains that may ask for an invitation (`example.com,example.org`)", "*(unset)*"),
+    Setting("invite_ttl", "CRM_INVITE_TTL", _positive, 7 * 24 * 3600, "Seconds an invitation link works"),
+    Setting("mail_dir", "CRM_MAIL_DIR", _path, None, "Without a mail sender (`@cloud.mail_sender`), mails are written here, one file each, never to the log", "`CRM_DATA_DIR/outbox`"),
+    Setting("db_connect_timeout", "CRM_DB_CONNECT_TIMEOUT", _seconds, 5.0, "Seconds to wait for a database connection; while PostgreSQL is away requests answer 503 (code 1, `Retry-After: 1`) and the server recovers by itself", "`5`"),
+    Setting("log_format", "CRM_LOG_FORMAT", _choice("text", "json"), "text", "`json`: one JSON object per log line (`time`, `level`, `logger`, `message`, `request_id`, `exception`)"),
+    Setting("access_log", "CRM_ACCESS_LOG", _bool, False, "One line per API request (address, method, path, status, size, time, request id), redacted"),
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
 class Settings:
+    database_url: str = ""  # empty: the embedded PostgreSQL under data_dir
+    data_dir: Path = Path(".data")
     app_id: str = "crm"
     master_key: str = ""
+    master_key_ips: tuple[Network, ...] = _networks("127.0.0.1/32,::1/128")
     read_only_master_key: str = ""
     javascript_key: str = ""
     rest_api_key: str = ""
-    database_url: str = ""  # empty: the embedded PostgreSQL under data_dir
-    data_dir: Path = Path(".data")
-    host: str = "127.0.0.1"
-    port: int = 1337
-    mount_path: str = "/parse"
-    public_url: str = ""
     allow_client_class_creation: bool = False
-    master_key_ips: tuple[str, ...] = ("127.0.0.1/32", "::1/128")
     session_length: int = 365 * 24 * 3600  # seconds
-    max_body_bytes: int = 20 * 1024 * 1024
-    max_limit: int = 10_000  # a find never returns more rows than this
-    batch_limit: int = 1000  # sub-requests per /batch for non-master callers
-    idempotency_ttl: int = 300  # seconds a replayable response is kept
     bcrypt_rounds: int = 10
     login_max_failures: int = 5  # failed log-ins per account before lock-out
     login_lockout_seconds: int = 300
+    max_body_bytes: int = 20 * 1024 * 1024
+    max_limit: int = 10_000  # a find never returns more rows than this
+    statement_timeout_ms: int = 5000  # every SQL statement a request runs (0: none)
+    max_where_depth: int = 20
+    max_where_clauses: int = 1000
+    max_query_params: int = 10_000  # PostgreSQL's protocol allows 32 767 parameters per statement
+    max_regex_length: int = 1000
+    batch_limit: int = 1000  # sub-requests per /batch for non-master callers
+    idempotency_ttl: int = 300  # seconds a replayable response is kept
+    mount_path: str = "/parse"
+    public_url: str = ""
     cloud: str = ""  # an importable module or a .py path with the deployment's own hooks
     crm_enabled: bool = True  # apply the CRM schema and register its rules
-    deal_stages: tuple[str, ...] = ("lead", "qualified", "proposal", "negotiation", "won", "lost")
+    deal_stages: tuple[str, ...] = DEAL_STAGES
     db_pool_size: int = 10
-    debug: bool = False
     web_dir: Path | None = None
-    # -- GraphQL and the reference pages (README: "GraphQL") -------------------------------------------------------
+    debug: bool = False
+    host: str = "127.0.0.1"
+    port: int = 1337
+    # -- GraphQL and the reference pages ------------------------------------------------------------------------
     graphql_path: str = "/graphql"  # outside the mount, like parse-server's graphQLPath
     graphql_introspection: bool = True  # off: __schema/__type are refused (and the playground cannot autocomplete)
     graphql_max_depth: int = 12  # deepest selection nesting a query may have (introspection fields excepted)
@@ -123,12 +286,10 @@ class Settings:
     # -- live queries (livequery/) --------------------------------------------------------------------------------
     live_query_classes: tuple[str, ...] = ("Deal", "Activity", "Contact", "Company")  # classes that publish events
     live_query_client_buffer: int = 1000  # frames queued per WebSocket before the client is cut off as too slow
-
-    # -- hardening (issue 8): request limits, rate limits, sign-up policy, logging ------------------------------------
-    # Kept together so the settings table can absorb them in one piece; README's "Limits and hardening" table.
+    # -- hardening (issue 8): request limits, rate limits, sign-up policy, logging --------------------------------
     max_json_depth: int = 100  # nesting levels of any JSON the server decodes (MongoDB's own document limit)
     max_query_bytes: int = 1024 * 1024  # a query string (`where=` …) larger than this is refused
-    db_connect_timeout: float = 5.0  # seconds; while PostgreSQL is away requests answer 503 after at most this
+    rate_limits: bool = True  # false: every rate_* below is None (from_env applies it)
     rate_login_ip: Rate | None = Rate(30, 60)  # log-ins per client address
     rate_login_user: Rate | None = Rate(10, 60)  # log-ins per account named (username or email)
     rate_signup_ip: Rate | None = Rate(20, 3600)  # sign-ups (and invite requests) per client address
@@ -137,7 +298,8 @@ class Settings:
     signup: str = "open"  # open | invite | domains
     signup_domains: tuple[str, ...] = ()
     invite_ttl: int = 7 * 24 * 3600  # seconds an invitation link works
-    mail_dir: Path | None = None  # the development mail sender's outbox (default: data_dir/outbox)
+    mail_dir: Path | None = None  # the development mail sender's outbox (from_env: data_dir/outbox)
+    db_connect_timeout: float = 5.0  # seconds; while PostgreSQL is away requests answer 503 after at most this
     log_format: str = "text"  # text | json
     access_log: bool = False
 
@@ -152,17 +314,48 @@ class Settings:
             addr = ipaddress.ip_address(ip)
         except ValueError:
             return False
-        for net in self.master_key_ips:
-            try:
-                if addr in ipaddress.ip_network(net, strict=False):
-                    return True
-            except ValueError:
-                continue
-        return False
+        return any(addr in net for net in self.master_key_ips)
 
 
-def _persistent_master_key(data_dir: Path) -> str:
-    """A master key generated once and kept under the data directory, so restarts keep clients working."""
+def from_env(env: Mapping[str, str] | None = None) -> Settings:
+    """The settings the environment asks for; a SettingsError names the first variable that cannot be read."""
+    source = os.environ if env is None else env
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        raw = source.get(setting.env)
+        if raw is None or raw.strip() == "":
+            values[setting.field] = setting.default
+            continue
+        try:
+            values[setting.field] = setting.parse(raw)
+        except ValueError as exc:
+            raise SettingsError(f"{setting.env}: {exc}") from exc
+    values["data_dir"] = Path(values["data_dir"]).resolve()
+    if values["files_dir"] is None:
+        values["files_dir"] = values["data_dir"] / "files"
+    if values["files_adapter"] == "s3" and not (values["s3_bucket"] and values["s3_endpoint"]):
+        raise SettingsError("PARSE_FILES_ADAPTER: s3 needs PARSE_S3_BUCKET and PARSE_S3_ENDPOINT")
+    return Settings(**_derived(values))
+
+
+_RATES = ("rate_login_ip", "rate_login_user", "rate_signup_ip", "rate_reset_ip", "rate_reset_user")
+
+
+def _derived(values: dict[str, Any]) -> dict[str, Any]:
+    """Settings that depend on others: the master rate-limit switch, the outbox under the data directory, and
+    `domains` sign-up, which is meaningless without domains."""
+    if not values["rate_limits"]:
+        values.update(dict.fromkeys(_RATES))
+    mail_dir = values["mail_dir"]
+    values["mail_dir"] = Path(mail_dir).resolve() if mail_dir else values["data_dir"] / "outbox"
+    if values["signup"] == "domains" and not values["signup_domains"]:
+        raise SettingsError("CRM_SIGNUP_DOMAINS: CRM_SIGNUP=domains needs the domains (e.g. example.com,example.org)")
+    return values
+
+
+def persistent_master_key(data_dir: Path) -> str:
+    """A master key generated once and kept under the data directory, so restarts keep clients working (what
+    `crm serve` uses when PARSE_MASTER_KEY is unset)."""
     path = data_dir / "master_key"
     if path.exists():
         return path.read_text().strip()
@@ -173,113 +366,12 @@ def _persistent_master_key(data_dir: Path) -> str:
     return key
 
 
-def from_env(env: dict[str, str] | None = None) -> Settings:
-    e = os.environ if env is None else env
-    data_dir = Path(e.get("CRM_DATA_DIR", ".data")).resolve()
-    master_key = e.get("PARSE_MASTER_KEY", "") or _persistent_master_key(data_dir)
-    mount = "/" + e.get("PARSE_MOUNT_PATH", "/parse").strip("/")
-    stages = _list(e.get("CRM_DEAL_STAGES"), Settings.deal_stages)
-    web_dir = e.get("CRM_WEB_DIR")
-    return Settings(
-        app_id=e.get("PARSE_APP_ID", "crm"),
-        master_key=master_key,
-        read_only_master_key=e.get("PARSE_READ_ONLY_MASTER_KEY", ""),
-        javascript_key=e.get("PARSE_JAVASCRIPT_KEY", ""),
-        rest_api_key=e.get("PARSE_REST_API_KEY", ""),
-        database_url=e.get("DATABASE_URL", ""),
-        data_dir=data_dir,
-        host=e.get("HOST", "127.0.0.1"),
-        port=_int("PORT", 1337) if env is None else int(e.get("PORT", "1337")),
-        mount_path=mount,
-        public_url=e.get("PARSE_PUBLIC_SERVER_URL", ""),
-        allow_client_class_creation=_bool(e.get("PARSE_ALLOW_CLIENT_CLASS_CREATION"), False),
-        master_key_ips=_list(e.get("PARSE_MASTER_KEY_IPS"), Settings.master_key_ips),
-        session_length=int(e.get("PARSE_SESSION_LENGTH", Settings.session_length)),
-        max_body_bytes=int(e.get("PARSE_MAX_BODY_BYTES", Settings.max_body_bytes)),
-        max_limit=int(e.get("PARSE_MAX_LIMIT", Settings.max_limit)),
-        batch_limit=int(e.get("PARSE_BATCH_LIMIT", Settings.batch_limit)),
-        idempotency_ttl=int(e.get("PARSE_IDEMPOTENCY_TTL", Settings.idempotency_ttl)),
-        bcrypt_rounds=int(e.get("PARSE_BCRYPT_ROUNDS", Settings.bcrypt_rounds)),
-        login_max_failures=int(e.get("PARSE_LOGIN_MAX_FAILURES", Settings.login_max_failures)),
-        login_lockout_seconds=int(e.get("PARSE_LOGIN_LOCKOUT_SECONDS", Settings.login_lockout_seconds)),
-        cloud=e.get("PARSE_CLOUD", ""),
-        crm_enabled=_bool(e.get("CRM_ENABLED"), True),
-        deal_stages=stages,
-        db_pool_size=int(e.get("CRM_DB_POOL_SIZE", Settings.db_pool_size)),
-        debug=_bool(e.get("CRM_DEBUG"), False),
-        web_dir=Path(web_dir) if web_dir else None,
-        graphql_path="/" + e.get("PARSE_GRAPHQL_PATH", "/graphql").strip("/"),
-        graphql_introspection=_bool(e.get("CRM_GRAPHQL_INTROSPECTION"), True),
-        graphql_max_depth=int(e.get("CRM_GRAPHQL_MAX_DEPTH", Settings.graphql_max_depth)),
-        graphql_max_cost=int(e.get("CRM_GRAPHQL_MAX_COST", Settings.graphql_max_cost)),
-        api_reference=_bool(e.get("CRM_API_REFERENCE"), True),
-        # live queries
-        live_query_classes=_list(e.get("PARSE_LIVE_QUERY_CLASSES"), Settings.live_query_classes),
-        live_query_client_buffer=int(e.get("PARSE_LIVE_QUERY_CLIENT_BUFFER", Settings.live_query_client_buffer)),
-        # -- AI guide --
-        token_rate_limit=int(e.get("CRM_TOKEN_RATE_LIMIT", Settings.token_rate_limit)),
-        mcp_enabled=_bool(e.get("CRM_MCP_ENABLED"), True),
-        **_file_settings(e, data_dir),
-        **_hardening(e, data_dir),
-    )
+def markdown_table() -> str:
+    """README's settings table."""
+    lines = ["| Variable | Default | Meaning |", "|---|---|---|"]
+    lines += [f"| `{s.env}` | {s.readme_default()} | {s.help} |" for s in SETTINGS]
+    return "\n".join(lines)
 
 
-def _file_settings(e: Mapping[str, str], data_dir: Path) -> dict[str, Any]:
-    adapter = e.get("PARSE_FILES_ADAPTER", "postgres").strip().lower()
-    if adapter not in ("postgres", "filesystem", "s3"):
-        raise SystemExit(f"PARSE_FILES_ADAPTER must be postgres, filesystem or s3, got {adapter!r}")
-    if adapter == "s3" and not (e.get("PARSE_S3_BUCKET") and e.get("PARSE_S3_ENDPOINT")):
-        raise SystemExit("PARSE_FILES_ADAPTER=s3 needs PARSE_S3_BUCKET and PARSE_S3_ENDPOINT")
-    return {
-        "files_adapter": adapter,
-        "files_dir": Path(e.get("PARSE_FILES_DIR") or data_dir / "files"),
-        "file_max_bytes": int(e.get("PARSE_FILE_MAX_BYTES", Settings.file_max_bytes)),
-        "file_upload_public": _bool(e.get("PARSE_FILE_UPLOAD_PUBLIC"), Settings.file_upload_public),
-        "file_upload_anonymous": _bool(e.get("PARSE_FILE_UPLOAD_ANONYMOUS"), Settings.file_upload_anonymous),
-        "file_upload_authenticated": _bool(
-            e.get("PARSE_FILE_UPLOAD_AUTHENTICATED"), Settings.file_upload_authenticated
-        ),
-        "file_extensions": _list(e.get("PARSE_FILE_EXTENSIONS"), Settings.file_extensions),
-        "s3_bucket": e.get("PARSE_S3_BUCKET", ""),
-        "s3_endpoint": e.get("PARSE_S3_ENDPOINT", "").rstrip("/"),
-        "s3_region": e.get("PARSE_S3_REGION", Settings.s3_region),
-        "s3_access_key": e.get("PARSE_S3_ACCESS_KEY", ""),
-        "s3_secret_key": e.get("PARSE_S3_SECRET_KEY", ""),
-        "s3_prefix": e.get("PARSE_S3_PREFIX", ""),
-    }
-
-
-def _hardening(e: Any, data_dir: Path) -> dict[str, Any]:
-    """The hardening block of Settings (see the field comments there)."""
-    limits = _bool(e.get("PARSE_RATE_LIMITS"), True)
-    signup = _choice("CRM_SIGNUP", e.get("CRM_SIGNUP"), ("open", "invite", "domains"))
-    domains = tuple(d.lower().lstrip("@") for d in _list(e.get("CRM_SIGNUP_DOMAINS"), ()))
-    if signup == "domains" and not domains:
-        raise SystemExit("CRM_SIGNUP=domains needs CRM_SIGNUP_DOMAINS (e.g. example.com,example.org)")
-    mail_dir = e.get("CRM_MAIL_DIR")
-    return {
-        "max_json_depth": int(e.get("PARSE_MAX_JSON_DEPTH", Settings.max_json_depth)),
-        "max_query_bytes": int(e.get("PARSE_MAX_QUERY_BYTES", Settings.max_query_bytes)),
-        "db_connect_timeout": float(e.get("CRM_DB_CONNECT_TIMEOUT", Settings.db_connect_timeout)),
-        "rate_login_ip": _rate(
-            "PARSE_RATE_LIMIT_LOGIN_IP", e.get("PARSE_RATE_LIMIT_LOGIN_IP"), Settings.rate_login_ip, limits
-        ),
-        "rate_login_user": _rate(
-            "PARSE_RATE_LIMIT_LOGIN_USER", e.get("PARSE_RATE_LIMIT_LOGIN_USER"), Settings.rate_login_user, limits
-        ),
-        "rate_signup_ip": _rate(
-            "PARSE_RATE_LIMIT_SIGNUP_IP", e.get("PARSE_RATE_LIMIT_SIGNUP_IP"), Settings.rate_signup_ip, limits
-        ),
-        "rate_reset_ip": _rate(
-            "PARSE_RATE_LIMIT_RESET_IP", e.get("PARSE_RATE_LIMIT_RESET_IP"), Settings.rate_reset_ip, limits
-        ),
-        "rate_reset_user": _rate(
-            "PARSE_RATE_LIMIT_RESET_USER", e.get("PARSE_RATE_LIMIT_RESET_USER"), Settings.rate_reset_user, limits
-        ),
-        "signup": signup,
-        "signup_domains": domains,
-        "invite_ttl": int(e.get("CRM_INVITE_TTL", Settings.invite_ttl)),
-        "mail_dir": Path(mail_dir).resolve() if mail_dir else data_dir / "outbox",
-        "log_format": _choice("CRM_LOG_FORMAT", e.get("CRM_LOG_FORMAT"), ("text", "json")),
-        "access_log": _bool(e.get("CRM_ACCESS_LOG"), False),
-    }
+if __name__ == "__main__":
+    sys.stdout.write(markdown_table() + "\n")

@@ -17,28 +17,26 @@ Invariants:
 from __future__ import annotations
 
 import asyncio
-import re
 import secrets
 from datetime import timedelta
 from typing import Any
 
-import asyncpg
 import bcrypt
 import orjson
 
 from . import errors, invites, mail, objects
 from .backend import Backend
 from .cloud.objects import ParseObject
-from .cloud.registry import Request
+from .cloud.requests import LoginRequest, LogoutRequest
 from .errors import ParseError
 from .objects import Unit, in_unit
 from .security import ratelimit
 from .security.caller import MASTER, Caller
 from .security.sessions import notify as notify_auth
 from .security.sessions import token_key
-from .values import now_ms
+from .storage.pool import Connection
+from .values import EMAIL, now_ms
 
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 IDENTIFIER_LOCK = 7243003  # advisory-lock class for "this username/email is being claimed"
 LOCKED = "Your account is locked due to multiple failed login attempts. Please try again later."
 INVALID_LOGIN = "Invalid username/password."
@@ -136,7 +134,7 @@ async def sign_up(backend: Backend, caller: Caller, body: Any, *, unit: Unit | N
     return await in_unit(backend, unit, work)
 
 
-async def _identifiers_free(conn: asyncpg.Connection, user_id: str, username: Any, email: Any) -> None:
+async def _identifiers_free(conn: Connection, user_id: str, username: Any, email: Any) -> None:
     """Inside the write's transaction, after it: refuse a username that is another account's email, or an email
     that is another account's username. The advisory locks (held to commit) make two concurrent claims of one
     identifier wait for each other, so the second one sees the first."""
@@ -186,10 +184,15 @@ async def log_in(backend: Backend, caller: Caller, params: dict[str, Any]) -> by
     if not await verify_password(password, row["_hashed_password"], rounds):
         raise ParseError(errors.OBJECT_NOT_FOUND, INVALID_LOGIN)  # the attempt is already counted
     user_id = row["objectId"]
-    user_json = await objects.fetch_one(backend, MASTER, "_User", user_id)
+    user_json = await objects.fetch_json(backend, MASTER, "_User", user_id)
     assert user_json is not None
     if backend.cloud.has("beforeLogin", "_User"):
-        req = Request("beforeLogin", caller, object=ParseObject.from_json("_User", user_json), backend=backend)
+        req = LoginRequest(
+            caller=caller,
+            data=objects.CloudData(backend, caller, None),
+            backend=backend,
+            object=ParseObject.from_json("_User", user_json),
+        )
         await backend.cloud.run("beforeLogin", "_User", req)
 
     async def work(u: Unit) -> str:
@@ -204,7 +207,13 @@ async def log_in(backend: Backend, caller: Caller, params: dict[str, Any]) -> by
     token = await in_unit(backend, None, work)
     user_json["sessionToken"] = token
     if backend.cloud.has("afterLogin", "_User"):
-        req = Request("afterLogin", caller, object=ParseObject.from_json("_User", user_json), backend=backend)
+        req = LoginRequest(
+            caller=caller,
+            data=objects.CloudData(backend, caller, None),
+            backend=backend,
+            trigger="afterLogin",
+            object=ParseObject.from_json("_User", user_json),
+        )
         await backend.cloud.run("afterLogin", "_User", req)
     return orjson.dumps(user_json)
 
@@ -234,7 +243,7 @@ async def _claim_attempt(backend: Backend, user_id: str) -> bool:
 async def me(backend: Backend, caller: Caller) -> bytes:
     if not caller.session_token or not caller.user_id:
         raise ParseError(errors.INVALID_SESSION_TOKEN, "Invalid session token")
-    user_json = await objects.fetch_one(backend, MASTER, "_User", caller.user_id)
+    user_json = await objects.fetch_json(backend, MASTER, "_User", caller.user_id)
     if user_json is None:
         raise ParseError(errors.INVALID_SESSION_TOKEN, "Invalid session token")
     user_json["sessionToken"] = caller.session_token
@@ -253,7 +262,11 @@ async def log_out(backend: Backend, caller: Caller) -> dict[str, Any]:
     if row is not None and backend.cloud.has("afterLogout", "_Session"):
         session = ParseObject("_Session", {"sessionToken": caller.session_token}, row["objectId"])
         await backend.cloud.run(
-            "afterLogout", "_Session", Request("afterLogout", caller, object=session, backend=backend)
+            "afterLogout",
+            "_Session",
+            LogoutRequest(
+                caller=caller, data=objects.CloudData(backend, caller, None), backend=backend, object=session
+            ),
         )
     return {}
 

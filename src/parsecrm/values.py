@@ -10,6 +10,7 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from . import errors
@@ -18,6 +19,8 @@ from .errors import ParseError
 FIELD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 CLASS_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 SYSTEM_CLASSES = frozenset({"_User", "_Role", "_Session", "_Installation"})
+
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")  # an email address, as users and invitations accept it
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,19 +45,26 @@ def iso(dt: datetime) -> str:
     return dt.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
-def parse_iso(value: Any) -> datetime:
-    if not isinstance(value, str):
-        raise ParseError(errors.INCORRECT_TYPE, "invalid date")
-    text = value.strip()
+@lru_cache(maxsize=4096)
+def parse_iso_or_none(text: str) -> datetime | None:
+    """An ISO 8601 date (UTC when it names no zone) as an instant in UTC, or None when it is not one — also when
+    it lies outside years 1-9999 once shifted to UTC (`0001-01-01T00:00:00+14:00`)."""
+    text = text.strip()
     if text.endswith("Z"):
         text = text[:-1] + "+00:00"
     try:
         dt = datetime.fromisoformat(text)
-    except ValueError as exc:
-        raise ParseError(errors.INCORRECT_TYPE, f"invalid date: {value[:40]}") from exc
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return dt
+        return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+    except (ValueError, OverflowError):
+        return None
+
+
+def parse_iso(value: Any) -> datetime:
+    """A date a client sent, or 111."""
+    found = parse_iso_or_none(value) if isinstance(value, str) else None
+    if found is None:
+        raise ParseError(errors.INCORRECT_TYPE, f"invalid date: {str(value)[:40]}")
+    return found
 
 
 def valid_class_name(name: Any) -> bool:

@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from conftest import Api, Server, unique
 from parsecrm.livequery.feed import row_to_object
 from parsecrm.query.evaluate import compile_where
-from parsecrm.storage.schema import ClassSchema
+from parsecrm.storage.model import ClassSchema
 
 TARGETS = ["Contact", "Deal"]
 IDS = ["a1", "a2", "b1"]

@@ -29,7 +29,8 @@ import pytest
 from hypothesis import HealthCheck, assume, given, note, settings
 from hypothesis import strategies as st
 
-from parsecrm.query.evaluate import ListResolver, ParseQueryError, compile_where
+from parsecrm.errors import ParseError
+from parsecrm.query.evaluate import ListResolver, compile_where
 
 SEED = 20240607
 N_ROWS = 60
@@ -335,7 +336,7 @@ RAW_PATTERNS = [
     "\\Bb",
     "(?i)^abc",
     "a{2}",
-    "(a)\\1",
+    "(a)b?",
 ]
 REGEX_OPTIONS = ["", "", "", "i", "m", "s", "x", "im", "is"]
 
@@ -502,7 +503,7 @@ def describe(ds: Dataset, ids: set[str]) -> str:
 def assert_same_results(ds: Dataset, where: Any) -> None:
     try:
         expected = expected_ids(ds, where)
-    except ParseQueryError as exc:
+    except ParseError as exc:
         resp = ds.find(where, limit=1000)
         assert_parse_response(resp, f"where={json.dumps(where)}")
         assert resp.status_code >= 400, f"evaluator: {exc.message}; server accepted where={json.dumps(where)}"
@@ -712,7 +713,7 @@ def test_where_property_fuzz_values(dataset: Dataset, key: str, op: str, text: s
     assert_parse_response(resp, f"where={json.dumps(where)}")
     try:
         expected = expected_ids(dataset, where)
-    except ParseQueryError:
+    except ParseError:
         assert resp.status_code >= 400, f"evaluator rejects where={json.dumps(where)}, server answered {resp.text}"
         return
     if resp.status_code == 200 and op not in ("$regex", "$options", "$text"):
@@ -739,7 +740,7 @@ def test_where_property_fuzz_field_names(dataset: Dataset, name: str, shape: str
     assert_parse_response(resp, context)
     try:
         expected = expected_ids(dataset, where)
-    except ParseQueryError:
+    except ParseError:
         assert resp.status_code >= 400, f"invalid field name accepted: {context} → {resp.text}"
         return
     if resp.status_code == 200:
@@ -775,3 +776,30 @@ def test_where_property_table_intact(dataset: Dataset) -> None:
     """After all the injection attempts the class still holds every row."""
     body = _check(dataset.find({}, count=1, limit=0))
     assert body["count"] == N_ROWS
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "now",
+        "1 day ago",
+        "in 2 days",
+        "10 years ago",
+        "in 10 years",
+        "2 weeks 3 days ago",
+        "60 yrs ago",
+        "1.5 days ago",
+        "in 1.5 days",
+        "3 h ago",
+        "in x days",
+        "1 day",
+        "nan days ago",
+        "1e300 years ago",
+    ],
+)
+def test_relative_time_agreement(dataset: Dataset, text: str) -> None:
+    """`$relativeTime` means one thing to the SQL compiler and the evaluator: the same texts are refused (107),
+    the same objects match. They once disagreed ("1.5 days ago": accepted by one, refused by the other)."""
+    for key in ("d", "createdAt"):
+        for op in ("$lt", "$gte"):
+            assert_same_results(dataset, {key: {op: {"$relativeTime": text}}})

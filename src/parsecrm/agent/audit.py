@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from .. import objects
-from ..cloud import Cloud, ParseObject, Request
+from ..cloud import Cloud, ParseObject
+from ..cloud.requests import DeleteRequest, SaveRequest
 from ..security.caller import MASTER, Caller
 from ..values import iso
 
@@ -36,11 +37,16 @@ def changed_fields(before: dict[str, Any] | None, after: dict[str, Any] | None) 
 
 
 async def record(
-    req: Request, caller: Caller, action: str, oid: str, before: dict[str, Any] | None, after: dict[str, Any] | None
+    req: SaveRequest | DeleteRequest,
+    caller: Caller,
+    action: str,
+    oid: str,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
 ) -> None:
     user = caller.user or {}
     who = user.get("username") or caller.user_id
-    cls = req.object.class_name if req.object is not None else ""
+    cls = req.object.class_name
     body = {
         "action": action,
         "targetClass": cls,
@@ -54,10 +60,11 @@ async def record(
         "summary": f"{action} {cls} {oid} via agent token {caller.token_name!r} on behalf of {who}",
         "ACL": {caller.user_id: {"read": True}} if caller.user_id else {},
     }
+    assert req.backend is not None, "the server sets the backend on every hook request"
     await objects.create(req.backend, MASTER, AUDIT_CLASS, body, unit=req.unit)
 
 
-async def _on_save(req: Request) -> None:
+async def _on_save(req: SaveRequest) -> None:
     caller = req.caller
     if not caller.token_id:
         return
@@ -70,8 +77,8 @@ async def _on_save(req: Request) -> None:
     req.after_write(saved)
 
 
-async def _on_delete(req: Request) -> None:
-    if req.caller.token_id and req.object is not None:
+async def _on_delete(req: DeleteRequest) -> None:
+    if req.caller.token_id:
         await record(req, req.caller, "delete", req.object.id or "", object_json(req.object), None)
 
 

@@ -3,7 +3,7 @@ same class-level permissions, ACLs and Cloud Code hooks apply as on REST. No SQL
 user's data (only the audit record, which clients cannot write, is created as master).
 
 This module is the only one under agent/ that imports `objects` and the function registry: when the core's
-public Cloud Code API (`req.query/get/save/delete`) lands, the switch is local to this file.
+entry points change, the switch is local to this file.
 
 Writes run in one transaction together with their audit record (`AgentChange`, written by `agent.audit`'s hooks
 for every API-token write on any entrance): both commit or neither does.
@@ -17,11 +17,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
 from .. import errors, objects
 from ..backend import Backend
-from ..cloud.registry import Request, call
+from ..cloud.registry import call
+from ..cloud.requests import FunctionRequest
 from ..errors import ParseError
 from ..objects import Unit
 from ..security.caller import MASTER, Caller
@@ -55,16 +54,15 @@ class WriteResult:
 
 
 async def find(backend: Backend, caller: Caller, class_name: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-    return await objects.query(backend, caller, class_name, params)
+    return await objects.query_json(backend, caller, class_name, params)
 
 
 async def count(backend: Backend, caller: Caller, class_name: str, where: dict[str, Any] | None = None) -> int:
-    body = await objects.find(backend, caller, class_name, {"where": where or {}, "count": 1, "limit": 0})
-    return int(orjson.loads(body)["count"])
+    return await objects.count(backend, caller, class_name, where or {})
 
 
 async def get(backend: Backend, caller: Caller, class_name: str, object_id: str) -> dict[str, Any]:
-    found = await objects.fetch_one(backend, caller, class_name, object_id)
+    found = await objects.fetch_json(backend, caller, class_name, object_id)
     if found is None:
         raise ParseError(errors.OBJECT_NOT_FOUND, f"No {class_name} {object_id} that you can read.")
     return found
@@ -75,7 +73,8 @@ async def run_function(backend: Backend, caller: Caller, name: str, params: dict
     fn = backend.cloud.functions.get(name)
     if fn is None:
         raise ParseError(errors.SCRIPT_FAILED, f'Invalid function: "{name}"')
-    req = Request("function", caller, params=params, function_name=name, backend=backend)
+    data = objects.CloudData(backend, caller, None)
+    req = FunctionRequest(caller=caller, data=data, params=params, function_name=name, backend=backend)
     return await call(fn, req)
 
 
@@ -111,7 +110,7 @@ async def _in_transaction(
 async def _change_id(backend: Backend, unit: Unit, object_id: str) -> str | None:
     """The audit record the write just made (agent.audit records every token write, in the same transaction)."""
     params = {"where": {"targetId": object_id}, "order": "-createdAt", "limit": 1, "keys": "objectId"}
-    found = await objects.query(backend, MASTER, AUDIT_CLASS, params, unit=unit)
+    found = await objects.query_json(backend, MASTER, AUDIT_CLASS, params, unit=unit)
     return str(found[0]["objectId"]) if found else None
 
 
@@ -122,7 +121,7 @@ async def create(
         created = await objects.create(backend, caller, class_name, body, unit=unit)
         oid = str(created["objectId"])
         await objects.flush_deferred(backend, unit)
-        after = _plain(await objects.fetch_one(backend, caller, class_name, oid, conn=unit.conn))
+        after = _plain(await objects.fetch_json(backend, caller, class_name, oid, unit=unit))
         return WriteResult(oid, None, after, await _change_id(backend, unit, oid))
 
     return (await _in_transaction(backend, dry_run, work)).as_json(dry_run)
@@ -132,10 +131,10 @@ async def update(
     backend: Backend, caller: Caller, class_name: str, object_id: str, body: dict[str, Any], *, dry_run: bool
 ) -> dict[str, Any]:
     async def work(unit: Unit) -> WriteResult:
-        before = _plain(await objects.fetch_one(backend, caller, class_name, object_id, conn=unit.conn))
+        before = _plain(await objects.fetch_json(backend, caller, class_name, object_id, unit=unit))
         await objects.update(backend, caller, class_name, object_id, body, unit=unit)
         await objects.flush_deferred(backend, unit)
-        after = _plain(await objects.fetch_one(backend, caller, class_name, object_id, conn=unit.conn))
+        after = _plain(await objects.fetch_json(backend, caller, class_name, object_id, unit=unit))
         return WriteResult(object_id, before, after, await _change_id(backend, unit, object_id))
 
     return (await _in_transaction(backend, dry_run, work)).as_json(dry_run)
@@ -155,14 +154,14 @@ async def undo(backend: Backend, caller: Caller, change_id: str, *, force: bool 
     """Undo one agent write as `caller` (who must be able to read its audit record, i.e. its user): a create is
     deleted, an update's changed fields are put back, a deleted object is created again with its id and fields (its
     owner and ACL are computed afresh, as for any create). Refused if the object changed since, unless `force`."""
-    found = await objects.query(backend, caller, AUDIT_CLASS, {"where": {"objectId": change_id}, "limit": 1})
+    found = await objects.query_json(backend, caller, AUDIT_CLASS, {"where": {"objectId": change_id}, "limit": 1})
     if not found:
         raise ParseError(errors.OBJECT_NOT_FOUND, f"No agent change {change_id} of yours.")
     change = found[0]
     if change.get("undoneAt"):
         raise ParseError(errors.VALIDATION_ERROR, "This change was already undone.")
     cls, oid, action = change["targetClass"], change["targetId"], change["action"]
-    current = await objects.fetch_one(backend, caller, cls, oid)
+    current = await objects.fetch_json(backend, caller, cls, oid)
     if action == "delete":
         if current is not None:
             raise ParseError(errors.DUPLICATE_VALUE, f"{cls} {oid} exists again; nothing to restore.")

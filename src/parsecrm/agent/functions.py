@@ -17,10 +17,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from .. import errors
-from ..cloud import Cloud, ParseError, Request
+from ..backend import Backend
+from ..cloud import Cloud, ParseError
+from ..cloud.requests import FunctionRequest
 from ..security.caller import Caller
 from ..settings import Settings
-from ..storage.schema import STARTUP_LOCK
+from ..storage.cache import STARTUP_LOCK
+from ..storage.pool import NO_TIMEOUT
 from ..values import iso
 from . import audit, data, prompt
 
@@ -51,11 +54,12 @@ AUDIT_CLP: dict[str, Any] = {
 }
 
 
-async def apply_schema(backend: Any) -> None:
+async def apply_schema(backend: Backend) -> None:
     async with backend.pool.acquire() as conn, conn.transaction():
+        await conn.execute(NO_TIMEOUT)
         await conn.execute("SELECT pg_advisory_xact_lock($1)", STARTUP_LOCK)
         await backend.schemas.ensure_class(
-            data.AUDIT_CLASS, AUDIT_FIELDS, AUDIT_CLP, {"user_created": {"user": 1, "createdAt": -1}}, conn=conn
+            audit.AUDIT_CLASS, AUDIT_FIELDS, AUDIT_CLP, {"user_created": {"user": 1, "createdAt": -1}}, conn=conn
         )
     backend.schemas.invalidate()
 
@@ -92,49 +96,54 @@ def _token_params(params: dict[str, Any]) -> tuple[str, bool, datetime | None]:
     return name.strip(), read_only, datetime.now(UTC) + timedelta(days=days)
 
 
+def _backend(req: FunctionRequest) -> Backend:
+    assert req.backend is not None, "the server sets the backend on every function request"
+    return req.backend
+
+
 def build(settings: Settings) -> Cloud:
     cloud = Cloud()
     cloud.on_startup(apply_schema)
     audit.register(cloud)
 
     @cloud.define("createApiToken")
-    async def create_api_token(req: Request) -> dict[str, Any]:
+    async def create_api_token(req: FunctionRequest) -> dict[str, Any]:
         """A new token for the signed-in user; the secret is in this answer only."""
         user_id = _session_user(req.caller)
         name, read_only, expires = _token_params(req.params)
-        secret, row = await req.backend.tokens.create(user_id, name, read_only, expires)
+        secret, row = await _backend(req).tokens.create(user_id, name, read_only, expires)
         return {**_listed(row), "token": secret}
 
     @cloud.define("listApiTokens")
-    async def list_api_tokens(req: Request) -> list[dict[str, Any]]:
+    async def list_api_tokens(req: FunctionRequest) -> list[dict[str, Any]]:
         """The signed-in user's tokens, without secrets."""
-        return [_listed(r) for r in await req.backend.tokens.list(_session_user(req.caller))]
+        return [_listed(r) for r in await _backend(req).tokens.list(_session_user(req.caller))]
 
     @cloud.define("revokeApiToken")
-    async def revoke_api_token(req: Request) -> dict[str, Any]:
+    async def revoke_api_token(req: FunctionRequest) -> dict[str, Any]:
         """Revoke one of the signed-in user's tokens, effective at once everywhere."""
         token_id = req.params.get("id")
         if not isinstance(token_id, str):
             raise ParseError(errors.INVALID_JSON, "id (the token's id from listApiTokens) is required.")
-        if not await req.backend.tokens.revoke(_session_user(req.caller), token_id):
+        if not await _backend(req).tokens.revoke(_session_user(req.caller), token_id):
             raise ParseError(errors.OBJECT_NOT_FOUND, "No such token of yours.")
         return {"revoked": True}
 
     @cloud.define("undoAgentChange")
-    async def undo_agent_change(req: Request) -> dict[str, Any]:
+    async def undo_agent_change(req: FunctionRequest) -> dict[str, Any]:
         """Undo one write an agent made on the caller's behalf."""
         change_id = req.params.get("id")
         if not isinstance(change_id, str):
             raise ParseError(errors.INVALID_JSON, "id (the AgentChange objectId) is required.")
         if not req.caller.user_id and not req.caller.master:
             raise ParseError(errors.INVALID_SESSION_TOKEN, "Sign in to undo agent changes.")
-        return await data.undo(req.backend, req.caller, change_id, force=req.params.get("force") is True)
+        return await data.undo(_backend(req), req.caller, change_id, force=req.params.get("force") is True)
 
     @cloud.define("agentPrompt")
-    async def agent_prompt(req: Request) -> str:
+    async def agent_prompt(req: FunctionRequest) -> str:
         """The agent prompt rendered from the live schema (markdown)."""
         if not req.caller.user_id and not req.caller.master:
             raise ParseError(errors.INVALID_SESSION_TOKEN, "Sign in to read the agent prompt.")
-        return await prompt.render(req.backend)
+        return await prompt.render(_backend(req))
 
     return cloud

@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 
 from .. import errors
+from ..asgi_types import Scope
 from ..backend import Backend
 from ..errors import ParseError, Unauthorized
 from ..protocol.transport import CORS_HEADERS, authenticate
@@ -24,7 +25,6 @@ from . import prompt
 
 log = logging.getLogger("parsecrm.agent")
 
-Scope = dict[str, Any]
 MCP_CORS = [
     (b"access-control-allow-origin", b"*"),
     (b"access-control-allow-methods", b"GET,POST,DELETE,OPTIONS"),

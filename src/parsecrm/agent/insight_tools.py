@@ -8,7 +8,7 @@ from pydantic import Field
 
 from ..security.caller import Caller
 from ..values import iso, parse_iso
-from . import data
+from . import audit, data
 from .runner import READS, Agent, Limit, date_value
 
 
@@ -81,4 +81,4 @@ def register(mcp: MCPServer, agent: Agent) -> None:
     async def list_agent_changes(ctx: Context, limit: Limit = 20) -> list[dict[str, Any]]:
         """The writes agents made on your behalf, newest first (undo one with undo_agent_change)."""
         params = {"order": "-createdAt", "limit": limit}
-        return await agent.run(ctx, lambda caller: data.find(backend, caller, data.AUDIT_CLASS, params))
+        return await agent.run(ctx, lambda caller: data.find(backend, caller, audit.AUDIT_CLASS, params))

@@ -14,7 +14,7 @@ from ..backend import Backend
 from ..crm import setup as crm_setup
 from ..crm.rules import ACTIVITY_TYPES
 from ..reference import model
-from ..storage.schema import Field
+from ..storage.model import Field
 
 CRM_CLASSES = ("_User", "Company", "Contact", "Deal", "Activity", "DealStageChange", "AgentChange")
 HIDDEN_FIELDS = frozenset({"objectId", "createdAt", "updatedAt", "ACL", "authData", "emailVerified"})

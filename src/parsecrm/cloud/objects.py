@@ -56,8 +56,17 @@ class ParseObject:
         return bool(self._dirty) if key is None else key in self._dirty
 
     @property
-    def dirty_keys(self) -> set[str]:
-        return set(self._dirty)
+    def dirty_keys(self) -> frozenset[str]:
+        return frozenset(self._dirty)
+
+    @property
+    def unset_keys(self) -> frozenset[str]:
+        return frozenset(self._unset)
+
+    def clean(self) -> None:
+        """Forget which keys changed (the object was just saved)."""
+        self._dirty.clear()
+        self._unset.clear()
 
     def pointer(self) -> Pointer:
         assert self.id is not None, "an unsaved object has no pointer"

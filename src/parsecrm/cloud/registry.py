@@ -7,13 +7,23 @@ import importlib.util
 import inspect
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from ..errors import ErrorCode, ParseError
-from ..security.caller import Caller
-from .objects import ParseObject
+from ..errors import ErrorCode, ParseError, as_api_error
+from .requests import (
+    AfterFindRequest,
+    ConnectRequest,
+    DeleteRequest,
+    EventRequest,
+    FindRequest,
+    FunctionRequest,
+    LoginRequest,
+    LogoutRequest,
+    Request,
+    SaveRequest,
+    SubscribeRequest,
+)
 
 log = logging.getLogger("parsecrm.cloud")
 
@@ -32,112 +42,94 @@ TRIGGERS = (
     "afterEvent",
 )
 
-Handler = Callable[["Request"], Awaitable[Any] | Any]
+Handler = Callable[[Any], Awaitable[Any] | Any]
+SaveHook = Callable[[SaveRequest], Awaitable[None] | None]
+DeleteHook = Callable[[DeleteRequest], Awaitable[None] | None]
+FindHook = Callable[[FindRequest], Awaitable[None] | None]
+AfterFindHook = Callable[[AfterFindRequest], Awaitable[None] | None]
+LoginHook = Callable[[LoginRequest], Awaitable[None] | None]
+LogoutHook = Callable[[LogoutRequest], Awaitable[None] | None]
+Function = Callable[[FunctionRequest], Awaitable[Any] | Any]
 Mailer = Callable[[str, str, str], Awaitable[None]]
-
-
-@dataclass
-class Request:
-    """What a hook or function receives (parse-server's `request`)."""
-
-    trigger: str
-    caller: Caller
-    object: ParseObject | None = None
-    original: ParseObject | None = None
-    params: dict[str, Any] = field(default_factory=dict)
-    context: dict[str, Any] = field(default_factory=dict)
-    query: dict[str, Any] | None = None  # beforeFind: the find parameters (where, order, limit, …), mutable
-    objects: list[ParseObject] | None = None  # afterFind: the results, replaceable
-    function_name: str | None = None
-    backend: Any = None  # the Backend, for hooks that query (see parsecrm.backend)
-    unit: Any = None  # the write's transaction (objects.Unit): writes a hook makes with it commit or fail together
-    in_transaction: list[Callable[[ParseObject], Awaitable[None]]] = field(default_factory=list)
-    event: str | None = None  # afterEvent: create, enter, update, leave or delete
-    send_event: bool = True  # afterEvent: set False to drop the event for this subscriber
-
-    def after_write(self, fn: Callable[[ParseObject], Awaitable[None]]) -> None:
-        """beforeSave only: run `fn(saved_object)` right after the row is written, inside the same transaction
-        (the saved object has its objectId, also for a new object)."""
-        self.in_transaction.append(fn)
-
-    @property
-    def user(self) -> dict[str, Any] | None:
-        return self.caller.user
-
-    @property
-    def master(self) -> bool:
-        return self.caller.master
-
-    @property
-    def ip(self) -> str | None:
-        return self.caller.ip
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return self.caller.headers
-
-    @property
-    def installation_id(self) -> str | None:
-        return self.caller.installation_id
+ConnectHook = Callable[[ConnectRequest], Awaitable[None] | None]
+SubscribeHook = Callable[[SubscribeRequest], Awaitable[None] | None]
+EventHook = Callable[[EventRequest], Awaitable[None] | None]
+StartupHook = Callable[[Any], Awaitable[None]]
+H = TypeVar("H")
 
 
 class Cloud:
+    """The registry of one deployment's hooks and functions (the CRM's rules register on one too)."""
+
     def __init__(self) -> None:
         self.triggers: dict[tuple[str, str], list[Handler]] = {}
-        self.functions: dict[str, Handler] = {}
-        self.startup: list[Callable[[Any], Awaitable[None]]] = []
+        self.functions: dict[str, Function] = {}
+        self.startup: list[StartupHook] = []
         self.mailer: Mailer | None = None
 
     # -- registration ---------------------------------------------------------------------------------------------
-    def _trigger(self, name: str, class_name: str) -> Callable[[Handler], Handler]:
-        def register(fn: Handler) -> Handler:
-            self.triggers.setdefault((name, class_name), []).append(fn)
+    def _trigger(self, name: str, class_name: str) -> Callable[[H], H]:
+        def register(fn: H) -> H:
+            self.triggers.setdefault((name, class_name), []).append(fn)  # type: ignore[arg-type]
             return fn
 
         return register
 
-    def before_save(self, class_name: str) -> Callable[[Handler], Handler]:
+    def before_save(self, class_name: str) -> Callable[[SaveHook], SaveHook]:
+        """Run before an object of the class is created or updated; may change `req.object` or raise to refuse."""
         return self._trigger("beforeSave", class_name)
 
-    def after_save(self, class_name: str) -> Callable[[Handler], Handler]:
+    def after_save(self, class_name: str) -> Callable[[SaveHook], SaveHook]:
+        """Run after a save committed; errors are logged only (the save already happened)."""
         return self._trigger("afterSave", class_name)
 
-    def before_delete(self, class_name: str) -> Callable[[Handler], Handler]:
+    def before_delete(self, class_name: str) -> Callable[[DeleteHook], DeleteHook]:
+        """Run before an object of the class is deleted, in its transaction; raise to refuse."""
         return self._trigger("beforeDelete", class_name)
 
-    def after_delete(self, class_name: str) -> Callable[[Handler], Handler]:
+    def after_delete(self, class_name: str) -> Callable[[DeleteHook], DeleteHook]:
+        """Run after a delete committed; errors are logged only."""
         return self._trigger("afterDelete", class_name)
 
-    def before_find(self, class_name: str) -> Callable[[Handler], Handler]:
+    def before_find(self, class_name: str) -> Callable[[FindHook], FindHook]:
+        """Run before a find/get/count on the class; may rewrite `req.find_params`."""
         return self._trigger("beforeFind", class_name)
 
-    def after_find(self, class_name: str) -> Callable[[Handler], Handler]:
+    def after_find(self, class_name: str) -> Callable[[AfterFindHook], AfterFindHook]:
+        """Run on a find's results; may change or replace `req.objects`."""
         return self._trigger("afterFind", class_name)
 
-    def before_login(self) -> Callable[[Handler], Handler]:
+    def before_login(self) -> Callable[[LoginHook], LoginHook]:
+        """Run when a password was right, before the session is made; raise to refuse the log-in."""
         return self._trigger("beforeLogin", "_User")
 
-    def after_login(self) -> Callable[[Handler], Handler]:
+    def after_login(self) -> Callable[[LoginHook], LoginHook]:
+        """Run after a log-in made its session."""
         return self._trigger("afterLogin", "_User")
 
-    def after_logout(self) -> Callable[[Handler], Handler]:
+    def after_logout(self) -> Callable[[LogoutHook], LogoutHook]:
+        """Run after a session was ended by log-out."""
         return self._trigger("afterLogout", "_Session")
 
-    def before_connect(self) -> Callable[[Handler], Handler]:
+    def before_connect(self) -> Callable[[ConnectHook], ConnectHook]:
         """A live-query client connects (`req.caller`, `req.installation_id`); raise to refuse it."""
         return self._trigger("beforeConnect", "@Connect")
 
-    def before_subscribe(self, class_name: str) -> Callable[[Handler], Handler]:
-        """A live-query subscription (`req.query`: className, where, keys, watch — editable); raise to refuse."""
+    def before_subscribe(self, class_name: str) -> Callable[[SubscribeHook], SubscribeHook]:
+        """A live-query subscription (`req.subscription`: className, where, keys, watch — editable); raise to
+        refuse."""
         return self._trigger("beforeSubscribe", class_name)
 
-    def after_event(self, class_name: str) -> Callable[[Handler], Handler]:
+    def after_event(self, class_name: str) -> Callable[[EventHook], EventHook]:
         """A live-query event about to go to one subscriber (`req.event`, `req.object`, `req.original`, editable);
         set `req.send_event = False` to drop it."""
         return self._trigger("afterEvent", class_name)
 
-    def define(self, name: str) -> Callable[[Handler], Handler]:
-        def register(fn: Handler) -> Handler:
+    def define(self, name: str) -> Callable[[Function], Function]:
+        """A Cloud function, called by `POST /functions/<name>` (`Parse.Cloud.run`); its return value is the
+        result."""
+
+        def register(fn: Function) -> Function:
             self.functions[name] = fn
             return fn
 
@@ -149,7 +141,8 @@ class Cloud:
         self.mailer = fn
         return fn
 
-    def on_startup(self, fn: Callable[[Any], Awaitable[None]]) -> Callable[[Any], Awaitable[None]]:
+    def on_startup(self, fn: StartupHook) -> StartupHook:
+        """Run once per server process at start-up, with the Backend."""
         self.startup.append(fn)
         return fn
 
@@ -165,11 +158,12 @@ class Cloud:
         return (trigger, class_name) in self.triggers
 
     async def run(self, trigger: str, class_name: str, request: Request) -> None:
+        """Run the trigger's hooks in registration order; the first error stops them."""
         for fn in self.triggers.get((trigger, class_name), ()):
             await call(fn, request)
 
 
-async def call(fn: Handler, request: Request) -> Any:
+async def call(fn: Callable[[Any], Any], request: Request) -> Any:
     """Run a hook; anything but a ParseError becomes code 141 with its message, as in parse-server."""
     try:
         result = fn(request)
@@ -179,6 +173,9 @@ async def call(fn: Handler, request: Request) -> Any:
     except ParseError:
         raise
     except Exception as exc:
+        known = as_api_error(exc)  # e.g. a query the hook ran hit the statement timeout: 124, not 141
+        if known is not None:
+            raise known from exc
         log.exception("cloud code %s failed", getattr(fn, "__name__", fn))
         raise ParseError(ErrorCode.SCRIPT_FAILED, str(exc) or type(exc).__name__) from exc
 

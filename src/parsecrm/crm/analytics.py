@@ -5,20 +5,19 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from ..cloud import Request
-from ..query.sql import Context
-from ..security import policy
+from .. import objects
+from ..cloud import FunctionRequest
 
 # Chance of closing per stage, for the weighted pipeline. Stages not listed (custom ones) count at 50%.
 PROBABILITY = {"lead": 0.1, "qualified": 0.25, "proposal": 0.5, "negotiation": 0.75, "won": 1.0, "lost": 0.0}
 
 
-async def pipeline_summary(request: Request, stages: Sequence[str]) -> dict[str, Any]:
+async def pipeline_summary(request: FunctionRequest, stages: Sequence[str]) -> dict[str, Any]:
     backend = request.backend
-    schemas = await backend.schemas.all()
-    ctx = Context(schemas, policy.read_filter(request.caller))
-    deal_rule = ctx.read_filter(schemas["Deal"], "t", "find", ctx.params) or "TRUE"
-    history_rule = ctx.read_filter(schemas["DealStageChange"], "h", "find", ctx.params) or "TRUE"
+    assert backend is not None
+    rules = await objects.rules_for(backend, request.caller)
+    deal_rule = rules.rule("Deal", "t")
+    history_rule = rules.rule("DealStageChange", "h")
     sql = f"""
         WITH per_stage AS (
             SELECT t."stage" AS stage, count(*) AS n, coalesce(sum(t."amount"), 0) AS total
@@ -34,7 +33,7 @@ async def pipeline_summary(request: Request, stages: Sequence[str]) -> dict[str,
         SELECT coalesce(p.stage, d.stage) AS stage, coalesce(p.n, 0) AS n, coalesce(p.total, 0) AS total, d.days
         FROM per_stage p FULL JOIN durations d ON d.stage = p.stage
     """
-    rows = {r["stage"]: r for r in await backend.pool.fetch(sql, *ctx.params.values)}
+    rows = {r["stage"]: r for r in await backend.pool.fetch(sql, *rules.params.values)}
     out = []
     for stage in list(stages) + sorted(s for s in rows if s not in stages and s is not None):
         r = rows.get(stage)
@@ -61,8 +60,8 @@ async def pipeline_summary(request: Request, stages: Sequence[str]) -> dict[str,
     }
 
 
-def pipeline_summary_function(stages: Sequence[str]) -> Callable[[Request], Awaitable[dict[str, Any]]]:
-    async def run(request: Request) -> dict[str, Any]:
+def pipeline_summary_function(stages: Sequence[str]) -> Callable[[FunctionRequest], Awaitable[dict[str, Any]]]:
+    async def run(request: FunctionRequest) -> dict[str, Any]:
         return await pipeline_summary(request, stages)
 
     run.__name__ = "pipelineSummary"

@@ -63,9 +63,14 @@ def register(sub: Any, database_url: Callable[[], str]) -> None:
     files_sub = p.add_subparsers(dest="files_command", required=True)
     orphans = files_sub.add_parser("orphans", help="list (or --delete) files that nothing refers to")
     orphans.add_argument("--delete", action="store_true", help="remove them (bytes and index entry)")
-    orphans.add_argument("--min-age", type=float, default=3600, metavar="SECONDS",
-                         help="only files uploaded at least this long ago (default 3600: an upload is usually "
-                              "followed by the save that refers to it)")
+    orphans.add_argument(
+        "--min-age",
+        type=float,
+        default=3600,
+        metavar="SECONDS",
+        help="only files uploaded at least this long ago (default 3600: an upload is usually "
+        "followed by the save that refers to it)",
+    )
     orphans.set_defaults(fn=runner(_file_orphans))
 
 
@@ -114,7 +119,7 @@ __all__ = ["register"]
 
 async def _drop_field(backend: Backend, args: argparse.Namespace) -> None:
     """Schema as code only ever adds; removing a field (and its data) is this explicit, confirmed command."""
-    from ..storage.schema import q
+    from ..storage.model import q
 
     schema = await backend.schemas.require(args.class_name)
     if args.field not in schema.fields:
@@ -126,9 +131,10 @@ async def _drop_field(backend: Backend, args: argparse.Namespace) -> None:
             f"SELECT count(*) FROM {q(schema.name)} WHERE {q(args.field)} IS NOT NULL"
         )
     if not args.yes:
-        print(f"{args.class_name}.{args.field} ({f.type}) holds a value in {holding} objects; "
-              "run again with --yes to drop it and that data")
+        print(
+            f"{args.class_name}.{args.field} ({f.type}) holds a value in {holding} objects; "
+            "run again with --yes to drop it and that data"
+        )
         return
     await backend.schemas.update_class(args.class_name, {args.field: {"__op": "Delete"}}, None, None)
     print(f"dropped {args.class_name}.{args.field} ({holding} values)")
-

@@ -16,10 +16,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from .. import errors
-from ..cloud import Cloud, ParseError, Request
-from ..query.sql import Context, Params
-from ..security import policy
+from .. import errors, objects
+from ..backend import Backend
+from ..cloud import Cloud, FunctionRequest, ParseError
+from ..objects.read import RuleScope
 from .analytics import PROBABILITY
 
 CLOSED = ("won", "lost")
@@ -58,39 +58,35 @@ def _month_start(day: date, add: int = 0) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
-class _Rules:
-    """The caller's read conditions for the classes a figure reads, sharing one parameter list."""
-
-    def __init__(self, request: Request, schemas: dict[str, Any]) -> None:
-        self.ctx = Context(schemas, policy.read_filter(request.caller))
-        self.schemas = schemas
-
-    @property
-    def params(self) -> Params:
-        return self.ctx.params
-
-    def read(self, class_name: str, alias: str) -> str:
-        return self.ctx.read_filter(self.schemas[class_name], alias, "find", self.ctx.params) or "TRUE"
-
-    def add(self, value: Any, cast: str) -> str:
-        return self.ctx.params.add(value, cast)
+async def _rules(request: FunctionRequest) -> RuleScope:
+    """The caller's read rules for the classes a figure reads (one parameter list per statement): the same Policy
+    every read path asks."""
+    return await objects.rules_for(_backend(request), request.caller)
 
 
-def _deal_filters(rules: _Rules, alias: str, owner: str | None, close_from: date | None, close_to: date | None) -> str:
-    parts = [rules.read("Deal", alias)]
+def _backend(request: FunctionRequest) -> Backend:
+    backend = request.backend
+    assert backend is not None  # functions always run with the server's backend
+    return backend
+
+
+def _deal_filters(
+    rules: RuleScope, alias: str, owner: str | None, close_from: date | None, close_to: date | None
+) -> str:
+    parts = [rules.rule("Deal", alias)]
     if owner:
-        parts.append(f'{alias}."assignedTo" = {rules.add(owner, "::text")}')
+        parts.append(f'{alias}."assignedTo" = {rules.params.add(owner, "::text")}')
     if close_from:
-        parts.append(f'{alias}."expectedCloseDate" >= {rules.add(_midnight(close_from), "::timestamptz")}')
+        parts.append(f'{alias}."expectedCloseDate" >= {rules.params.add(_midnight(close_from), "::timestamptz")}')
     if close_to:
         end = _midnight(close_to + timedelta(days=1))
-        parts.append(f'{alias}."expectedCloseDate" < {rules.add(end, "::timestamptz")}')
+        parts.append(f'{alias}."expectedCloseDate" < {rules.params.add(end, "::timestamptz")}')
     return " AND ".join(parts)
 
 
-async def pipeline_board(request: Request, stages: Sequence[str]) -> dict[str, Any]:
-    backend = request.backend
-    rules = _Rules(request, await backend.schemas.all())
+async def pipeline_board(request: FunctionRequest, stages: Sequence[str]) -> dict[str, Any]:
+    backend = _backend(request)
+    rules = await _rules(request)
     params = request.params
     where = _deal_filters(rules, "t", _owner(params), _day(params, "closeFrom"), _day(params, "closeTo"))
     sql = f"""
@@ -115,16 +111,15 @@ def _probability_sql(alias: str) -> str:
     return f'(CASE {alias}."stage" {cases} ELSE 0.5 END)'
 
 
-async def dashboard(request: Request, stages: Sequence[str]) -> dict[str, Any]:
-    backend = request.backend
-    schemas = await backend.schemas.all()
+async def dashboard(request: FunctionRequest, stages: Sequence[str]) -> dict[str, Any]:
+    backend = _backend(request)
     params = request.params
     owner = _owner(params)
     today = _day(params, "today") or datetime.now(UTC).date()
     this_month = _month_start(today)
 
     # 1. open pipeline by stage, and the win rate (all closed deals the caller can read)
-    rules = _Rules(request, schemas)
+    rules = await _rules(request)
     where = _deal_filters(rules, "t", owner, None, None)
     by_stage = {
         r["stage"]: r
@@ -147,10 +142,10 @@ async def dashboard(request: Request, stages: Sequence[str]) -> dict[str, Any]:
     lost = int(by_stage["lost"]["n"]) if "lost" in by_stage else 0
 
     # 2. weighted forecast of open deals by close month, from this month on
-    rules = _Rules(request, schemas)
+    rules = await _rules(request)
     where = _deal_filters(rules, "t", owner, this_month, None)
-    closed = rules.add(list(CLOSED), "::text[]")
-    until = rules.add(_midnight(_month_start(today, FORECAST_MONTHS)), "::timestamptz")
+    closed = rules.params.add(list(CLOSED), "::text[]")
+    until = rules.params.add(_midnight(_month_start(today, FORECAST_MONTHS)), "::timestamptz")
     forecast_rows = await backend.pool.fetch(
         f"""SELECT to_char(date_trunc('month', t."expectedCloseDate" AT TIME ZONE 'UTC'), 'YYYY-MM') AS month,
                    count(*) AS n, coalesce(sum(t."amount"), 0) AS total,
@@ -175,11 +170,11 @@ async def dashboard(request: Request, stages: Sequence[str]) -> dict[str, Any]:
         )
 
     # 3. won and lost by the month they closed (their last move into won/lost; the last update if no history)
-    rules = _Rules(request, schemas)
+    rules = await _rules(request)
     where = _deal_filters(rules, "t", owner, None, None)
-    history = rules.read("DealStageChange", "h")
-    closed = rules.add(list(CLOSED), "::text[]")
-    since = rules.add(_midnight(_month_start(today, -(HISTORY_MONTHS - 1))), "::timestamptz")
+    history = rules.rule("DealStageChange", "h")
+    closed = rules.params.add(list(CLOSED), "::text[]")
+    since = rules.params.add(_midnight(_month_start(today, -(HISTORY_MONTHS - 1))), "::timestamptz")
     closed_rows = await backend.pool.fetch(
         f"""SELECT to_char(date_trunc('month', c.closed_at AT TIME ZONE 'UTC'), 'YYYY-MM') AS month, c.stage,
                    count(*) AS n, coalesce(sum(c.amount), 0) AS total
@@ -210,15 +205,16 @@ async def dashboard(request: Request, stages: Sequence[str]) -> dict[str, Any]:
         )
 
     # 4. slipped deals: the expected close day has passed and the deal is still open
-    rules = _Rules(request, schemas)
+    rules = await _rules(request)
     where = _deal_filters(rules, "t", owner, None, None)
-    closed = rules.add(list(CLOSED), "::text[]")
-    start_of_today = rules.add(_midnight(today), "::timestamptz")
+    closed = rules.params.add(list(CLOSED), "::text[]")
+    start_of_today = rules.params.add(_midnight(today), "::timestamptz")
     slipped_sql = f"""FROM "Deal" t WHERE {where} AND NOT (t."stage" = ANY({closed}))
                       AND t."expectedCloseDate" < {start_of_today}"""
     slipped_total = await backend.pool.fetchrow(
         f'SELECT count(*) AS n, coalesce(sum(t."amount"), 0) AS total {slipped_sql}', *rules.params.values
     )
+    assert slipped_total is not None  # an aggregate without GROUP BY always has its row
     slipped = await backend.pool.fetch(
         f"""SELECT t."objectId" AS id, t."title" AS title, t."amount" AS amount, t."stage" AS stage,
                    t."expectedCloseDate" AS close {slipped_sql}
@@ -227,11 +223,11 @@ async def dashboard(request: Request, stages: Sequence[str]) -> dict[str, Any]:
     )
 
     # 5. overdue tasks: open activities whose due time has passed
-    rules = _Rules(request, schemas)
-    parts = [rules.read("Activity", "a")]
+    rules = await _rules(request)
+    parts = [rules.rule("Activity", "a")]
     if owner:
-        parts.append(f'a."createdBy" = {rules.add(owner, "::text")}')
-    now = rules.add(datetime.now(UTC), "::timestamptz")
+        parts.append(f'a."createdBy" = {rules.params.add(owner, "::text")}')
+    now = rules.params.add(datetime.now(UTC), "::timestamptz")
     overdue_sql = f"""FROM "Activity" a WHERE {" AND ".join(parts)} AND a."done" IS NOT TRUE AND a."dueDate" < {now}"""
     overdue_count = await backend.pool.fetchval(f"SELECT count(*) {overdue_sql}", *rules.params.values)
     overdue = await backend.pool.fetch(
@@ -276,8 +272,8 @@ async def dashboard(request: Request, stages: Sequence[str]) -> dict[str, Any]:
 def register(cloud: Cloud, stages: Sequence[str]) -> None:
     """Define the app's figure functions on `cloud` (the CRM's rules call this)."""
 
-    def bind(fn: Callable[[Request, Sequence[str]], Awaitable[dict[str, Any]]]) -> Callable[..., Any]:
-        async def run(request: Request) -> dict[str, Any]:
+    def bind(fn: Callable[[FunctionRequest, Sequence[str]], Awaitable[dict[str, Any]]]) -> Callable[..., Any]:
+        async def run(request: FunctionRequest) -> dict[str, Any]:
             return await fn(request, stages)
 
         return run

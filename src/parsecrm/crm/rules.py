@@ -11,22 +11,26 @@ Reassigning a deal moves the access to its activities too: they are re-permissio
 
 Deleting: a Company → its contacts and deals keep existing with `company` unset. A Contact or Deal that still has
 activities is refused (142) unless the request's context says `{"cascade": true}`, which deletes them together;
-deals pointing at a deleted contact get `contact` unset; a deleted deal's stage history goes with it.
+deals pointing at a deleted contact get `contact` unset; a deleted deal's stage history goes with it. Cascades go
+through Cloud Code's data API (`req.query`/`req.save`/`req.delete`), so they fire the hooks of what they touch and
+the activities' deletion is checked against the caller's permissions: when the contact or deal has activities the
+caller cannot see or delete, the delete is refused (142) without saying what or how many ("ask a manager").
+Unsetting pointers to the deleted object and removing its stage history run as the master key: they keep the
+data consistent and reveal nothing.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from .. import errors, objects
-from ..cloud import Cloud, ParseError, ParseObject, Request
-from ..security.acl import columns as acl_columns
-from ..security.caller import MASTER
+from .. import errors
+from ..cloud import Cloud, DeleteRequest, ParseError, ParseObject, Request, SaveRequest
 from ..settings import Settings
-from ..values import Pointer, iso
+from ..values import Pointer
 from . import analytics, dashboard, setup
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
@@ -52,33 +56,25 @@ def _plain_id(object_id: str) -> bool:
     return bool(object_id) and object_id != "*" and not object_id.startswith("role:")
 
 
-async def _check_assignee(req: Request, assignee: Any) -> None:
+async def _check_assignee(req: SaveRequest, assignee: Any) -> None:
     """`Deal.assignedTo` goes into the deal's ACL (and its activities'): it must name an existing user."""
     if not isinstance(assignee, Pointer) or assignee.class_name != "_User":
         raise ParseError(errors.INCORRECT_TYPE, "Deal.assignedTo must be a pointer to a _User")
-    found = _plain_id(assignee.object_id) and await objects.query(
-        req.backend,
-        MASTER,
-        "_User",
-        {"where": {"objectId": assignee.object_id}, "keys": "objectId", "limit": 1},
-        unit=req.unit,
-    )
+    found = _plain_id(assignee.object_id) and await req.get("_User", assignee.object_id, master=True)
     if not found:
         raise _fail(f"Deal.assignedTo must be an existing user ({assignee.object_id[:40]} is not)")
 
 
-def _protect(req: Request, *owners: Pointer | None, moved: bool = False) -> None:
+def _protect(req: SaveRequest, *owners: Pointer | None, moved: bool = False) -> None:
     """Set the object's ACL from its owners (the master key may set its own, except when the owners `moved`:
     a reassignment by the master key must take access away from the previous assignee too)."""
     obj = req.object
-    assert obj is not None
     if not req.master or "ACL" not in obj.attributes or moved:
         obj.set("ACL", _acl(*owners))
 
 
-def _text(req: Request, key: str, *, required: bool = False, label: str = "") -> None:
+def _text(req: SaveRequest, key: str, *, required: bool = False, label: str = "") -> None:
     obj = req.object
-    assert obj is not None
     value = obj.get(key)
     if isinstance(value, str):
         trimmed = value.strip()
@@ -89,10 +85,9 @@ def _text(req: Request, key: str, *, required: bool = False, label: str = "") ->
         raise _fail(f"{label or obj.class_name + '.' + key} is required")
 
 
-def _owner(req: Request) -> Pointer | None:
+def _owner(req: SaveRequest) -> Pointer | None:
     """Stamp createdBy on create (from the session, never the client); refuse changing it afterwards."""
     obj = req.object
-    assert obj is not None
     if req.original is None:
         if req.caller.user_id:
             obj.set("createdBy", Pointer("_User", req.caller.user_id))
@@ -136,9 +131,8 @@ def normalise_website(value: Any) -> str | None:
     return urlunsplit((parts.scheme.lower(), netloc, path, parts.query, ""))
 
 
-def _set_normalised(req: Request, key: str, fn: Any) -> None:
+def _set_normalised(req: SaveRequest, key: str, fn: Any) -> None:
     obj = req.object
-    assert obj is not None
     if key not in obj.attributes and req.original is not None and not obj.dirty(key):
         return
     value = fn(obj.get(key))
@@ -156,29 +150,27 @@ def build(settings: Settings) -> Cloud:
     cloud.on_startup(setup.apply)
 
     @cloud.before_save("_User")
-    async def user_visible_to_managers(req: Request) -> None:
+    async def user_visible_to_managers(req: SaveRequest) -> None:
         """Users stay private (only themselves), but managers must see reps to assign deals: read for Managers."""
         obj = req.object
-        assert obj is not None
         if req.original is None and isinstance(obj.get("ACL"), dict) and "role:Managers" not in obj.get("ACL"):
             obj.set("ACL", {**obj.get("ACL"), "role:Managers": {"read": True}})
 
     @cloud.before_save("Company")
-    async def company(req: Request) -> None:
+    async def company(req: SaveRequest) -> None:
         _text(req, "name", required=True, label="Company name")
         _set_normalised(req, "website", normalise_website)
         _protect(req, _owner(req))
 
     @cloud.before_save("Contact")
-    async def contact(req: Request) -> None:
+    async def contact(req: SaveRequest) -> None:
         _text(req, "name", required=True, label="Contact name")
         _set_normalised(req, "email", normalise_email)
         _protect(req, _owner(req))
 
     @cloud.before_save("Deal")
-    async def deal(req: Request) -> None:
+    async def deal(req: SaveRequest) -> None:
         obj = req.object
-        assert obj is not None
         _text(req, "title", required=True, label="Deal title")
         stage = obj.get("stage")
         if stage is None:
@@ -206,9 +198,8 @@ def build(settings: Settings) -> Cloud:
             req.after_write(_activities_follow_assignee(req, obj.get("assignedTo")))
 
     @cloud.before_save("Activity")
-    async def activity(req: Request) -> None:
+    async def activity(req: SaveRequest) -> None:
         obj = req.object
-        assert obj is not None
         kind = obj.get("type")
         if kind is None:
             raise _fail(f"Activity.type is required: one of {', '.join(ACTIVITY_TYPES)}")
@@ -220,9 +211,8 @@ def build(settings: Settings) -> Cloud:
         found = None
         if isinstance(related, Pointer) and (changed or not req.master):
             # one query answers both questions: may the caller read it, and (for a deal) who is it assigned to
-            keys = "assignedTo" if related.class_name == "Deal" else "objectId"
-            where = {"where": {"objectId": related.object_id}, "keys": keys, "limit": 1}
-            rows = await objects.query(req.backend, req.caller, related.class_name, where, unit=req.unit)
+            keys = ["assignedTo"] if related.class_name == "Deal" else ["objectId"]
+            rows = await req.query(related.class_name, {"objectId": related.object_id}, keys=keys, limit=1)
             found = rows[0] if rows else None
             if found is None and changed:
                 raise _fail(
@@ -235,98 +225,113 @@ def build(settings: Settings) -> Cloud:
             if was_done:  # re-opened: it is no longer completed
                 obj.unset("completedAt")
         owner = _owner(req)
-        deal_owner = None
-        assigned = (found or {}).get("assignedTo")
-        if isinstance(assigned, dict):
-            deal_owner = Pointer("_User", assigned["objectId"])
-        _protect(req, owner, deal_owner)
+        assigned = found.get("assignedTo") if found is not None else None
+        _protect(req, owner, assigned if isinstance(assigned, Pointer) else None)
 
     @cloud.before_delete("Company")
-    async def company_deleted(req: Request) -> None:
-        oid = req.object.id  # type: ignore[union-attr]
+    async def company_deleted(req: DeleteRequest) -> None:
         for cls in ("Contact", "Deal"):
-            await req.unit.conn.execute(f'UPDATE "{cls}" SET "company" = NULL WHERE "company" = $1', oid)
+            await _unset_pointers(req, cls, "company")
 
     @cloud.before_delete("Contact")
-    async def contact_deleted(req: Request) -> None:
-        oid = req.object.id  # type: ignore[union-attr]
-        await _activities_follow(req, "Contact", oid)
-        await req.unit.conn.execute('UPDATE "Deal" SET "contact" = NULL WHERE "contact" = $1', oid)
+    async def contact_deleted(req: DeleteRequest) -> None:
+        await _activities_follow(req)
+        await _unset_pointers(req, "Deal", "contact")
 
     @cloud.before_delete("Deal")
-    async def deal_deleted(req: Request) -> None:
-        oid = req.object.id  # type: ignore[union-attr]
-        await _activities_follow(req, "Deal", oid)
-        await req.unit.conn.execute('DELETE FROM "DealStageChange" WHERE "deal" = $1', oid)
+    async def deal_deleted(req: DeleteRequest) -> None:
+        await _activities_follow(req)
+        for change in await _all(req, "DealStageChange", {"deal": req.object.pointer().to_json()}):
+            await req.delete(change, master=True)
 
     cloud.define("pipelineSummary")(analytics.pipeline_summary_function(stages))
     dashboard.register(cloud, stages)
     return cloud
 
 
-def _record_stage_change(req: Request, before: str | None, after: str, acl: Any):
+def _record_stage_change(
+    req: SaveRequest, before: str | None, after: str, acl: Any
+) -> Callable[[ParseObject], Awaitable[None]]:
     """Every stage change of a deal, in the deal's own transaction: who, from, to, when."""
 
     async def record(saved: ParseObject) -> None:
-        body: dict[str, Any] = {
-            "deal": saved.pointer().to_json(),
+        fields: dict[str, Any] = {
+            "deal": saved.pointer(),
             "to": after,
-            "changedAt": {"__type": "Date", "iso": iso(datetime.now(UTC))},
+            "changedAt": datetime.now(UTC),
             "ACL": acl or _acl(),
         }
         if before is not None:
-            body["from"] = before
+            fields["from"] = before
         if req.caller.user_id:
-            body["changedBy"] = {"__type": "Pointer", "className": "_User", "objectId": req.caller.user_id}
-        objects.create_later(req.unit, MASTER, "DealStageChange", body)
+            fields["changedBy"] = Pointer("_User", req.caller.user_id)
+        req.create_later("DealStageChange", fields, master=True)
 
     return record
 
 
-def _history_follows_assignee(req: Request, acl: Any):
+def _history_follows_assignee(req: SaveRequest, acl: Any) -> Callable[[ParseObject], Awaitable[None]]:
     """A reassigned deal's stage history gets the deal's new ACL: the previous assignee no longer reads it."""
 
     async def follow(saved: ParseObject) -> None:
-        rperm, wperm, acl_json = acl_columns(acl or _acl())
-        await req.unit.conn.execute(
-            'UPDATE "DealStageChange" SET "_rperm" = $2, "_wperm" = $3, "_acl" = $4 WHERE "deal" = $1',
-            saved.id,
-            rperm,
-            wperm,
-            acl_json,
-        )
+        for change in await _all(req, "DealStageChange", {"deal": saved.pointer().to_json()}):
+            change.set("ACL", acl or _acl())
+            await req.save(change, master=True)
 
     return follow
 
 
-def _activities_follow_assignee(req: Request, assignee: Pointer | None):
+def _activities_follow_assignee(req: SaveRequest, assignee: Pointer | None) -> Callable[[ParseObject], Awaitable[None]]:
     """A reassigned deal's activities move with it: the new assignee reads them, the previous one no longer."""
 
     async def follow(saved: ParseObject) -> None:
-        rows = await req.unit.conn.fetch(
-            'SELECT "objectId", "createdBy" FROM "Activity" WHERE "relatedTo" = $1', f"Deal${saved.id}"
-        )
-        updates = []
-        for row in rows:
-            creator = Pointer("_User", row["createdBy"]) if row["createdBy"] else None
-            rperm, wperm, acl = acl_columns(_acl(creator, assignee))
-            updates.append((row["objectId"], rperm, wperm, acl))
-        if updates:
-            await req.unit.conn.executemany(
-                'UPDATE "Activity" SET "_rperm" = $2, "_wperm" = $3, "_acl" = $4 WHERE "objectId" = $1', updates
-            )
+        for activity in await _all(req, "Activity", {"relatedTo": saved.pointer().to_json()}):
+            activity.set("ACL", _acl(activity.get("createdBy"), assignee))
+            await req.save(activity, master=True)
 
     return follow
 
 
-async def _activities_follow(req: Request, cls: str, oid: str) -> None:
-    key = f"{cls}${oid}"
-    count = await req.unit.conn.fetchval('SELECT count(*) FROM "Activity" WHERE "relatedTo" = $1', key)
-    if not count:
+PAGE = 1000
+
+
+async def _all(req: Request, cls: str, where: dict[str, Any]) -> list[ParseObject]:
+    """Every object of `cls` matching `where`, as the master key reads them (keeping the data consistent)."""
+    found: list[ParseObject] = []
+    while True:
+        page = await req.query(cls, where, order="objectId", skip=len(found), limit=PAGE, master=True)
+        found += page
+        if len(page) < PAGE:
+            return found
+
+
+async def _unset_pointers(req: DeleteRequest, cls: str, key: str) -> None:
+    """Objects of `cls` pointing at the deleted object lose the pointer (no dangling pointers in the app)."""
+    for obj in await _all(req, cls, {key: req.object.pointer().to_json()}):
+        obj.unset(key)
+        await req.save(obj, master=True)
+
+
+async def _activities_follow(req: DeleteRequest) -> None:
+    """A contact's or deal's activities: refuse while there are some, or delete them with it (cascade) — as the
+    caller, so only what they may delete, and without revealing what they cannot see."""
+    cls = req.object.class_name.lower()
+    where = {"relatedTo": req.object.pointer().to_json()}
+    total = await req.count("Activity", where, master=True)
+    if not total:
         return
+    visible = await req.query("Activity", where, limit=total)
+    if len(visible) < total:
+        raise _fail(f"this {cls} has activities you cannot delete; ask a manager")
     if not req.context.get("cascade"):
         raise _fail(
-            f"this {cls.lower()} has {count} activit{'y' if count == 1 else 'ies'}; delete them first or delete "
+            f"this {cls} has {total} activit{'y' if total == 1 else 'ies'}; delete them first or delete "
             'with the context {"cascade": true}'
         )
-    await req.unit.conn.execute('DELETE FROM "Activity" WHERE "relatedTo" = $1', key)
+    for activity in visible:
+        try:
+            await req.delete(activity)
+        except ParseError as exc:
+            if exc.code in (errors.OBJECT_NOT_FOUND, errors.OPERATION_FORBIDDEN):
+                raise _fail(f"this {cls} has activities you cannot delete; ask a manager") from None
+            raise

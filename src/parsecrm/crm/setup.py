@@ -12,7 +12,8 @@ from typing import Any
 
 from ..backend import Backend
 from ..security.caller import MASTER
-from ..storage.schema import STARTUP_LOCK
+from ..storage.cache import STARTUP_LOCK
+from ..storage.pool import NO_TIMEOUT
 
 
 def load() -> dict[str, Any]:
@@ -27,6 +28,7 @@ def clp_for(spec: dict[str, Any], class_name: str) -> dict[str, Any]:
 async def apply(backend: Backend) -> None:
     spec = load()
     async with backend.pool.acquire() as conn, conn.transaction():
+        await conn.execute(NO_TIMEOUT)
         # one process at a time: several workers start together
         await conn.execute("SELECT pg_advisory_xact_lock($1)", STARTUP_LOCK)
         for name in ("_User", "_Role"):
@@ -45,7 +47,7 @@ async def ensure_roles(backend: Backend, names: list[str]) -> None:
 
     ids: dict[str, str] = {}
     for name in names:
-        found = await objects.query(backend, MASTER, "_Role", {"where": {"name": name}, "limit": 1})
+        found = await objects.query_json(backend, MASTER, "_Role", {"where": {"name": name}, "limit": 1})
         if found:
             ids[name] = found[0]["objectId"]
             continue
@@ -54,7 +56,7 @@ async def ensure_roles(backend: Backend, names: list[str]) -> None:
             created = await objects.create(backend, MASTER, "_Role", {"name": name, "ACL": acl})
             ids[name] = created["objectId"]
         except Exception:  # another worker created it first
-            found = await objects.query(backend, MASTER, "_Role", {"where": {"name": name}, "limit": 1})
+            found = await objects.query_json(backend, MASTER, "_Role", {"where": {"name": name}, "limit": 1})
             ids[name] = found[0]["objectId"]
     if "Admins" in ids and "Managers" in ids:
         linked = await backend.pool.fetchval(

@@ -20,10 +20,21 @@ MAX_NAME = 128
 MIME = re.compile(r"^[a-zA-Z0-9!#$&^_.+-]{1,64}/[a-zA-Z0-9!#$&^_.+-]{1,64}$")
 
 # Shown in the browser as themselves; none of them can carry script that runs in our origin.
-INLINE_TYPES = frozenset({
-    "image/png", "image/jpeg", "image/gif", "image/webp", "image/avif", "image/bmp", "image/x-icon",
-    "text/plain", "text/csv", "application/pdf", "application/json",
-})
+INLINE_TYPES = frozenset(
+    {
+        "image/png",
+        "image/jpeg",
+        "image/gif",
+        "image/webp",
+        "image/avif",
+        "image/bmp",
+        "image/x-icon",
+        "text/plain",
+        "text/csv",
+        "application/pdf",
+        "application/json",
+    }
+)
 INLINE_PREFIXES = ("audio/", "video/")
 # Types a browser would interpret even as a download target are replaced by an opaque one.
 SCRIPTABLE = re.compile(r"html|xml|svg|javascript|ecmascript|x-sh|css|shockwave", re.IGNORECASE)
@@ -74,7 +85,7 @@ def serve_headers(kind: str, name: str) -> list[tuple[bytes, bytes]]:
         return [(b"content-type", kind.encode()), *FILE_HEADERS]
     shown = "application/octet-stream" if SCRIPTABLE.search(kind) else kind
     original = name.split("_", 1)[1] if "_" in name else name
-    disposition = f"attachment; filename=\"{original.replace(chr(34), '')}\""
+    disposition = f'attachment; filename="{original.replace(chr(34), "")}"'
     return [
         (b"content-type", shown.encode()),
         (b"content-disposition", disposition.encode("latin-1", "replace")),

@@ -13,7 +13,9 @@ from .. import errors
 from ..errors import ErrorCode, ParseError
 from ..security.caller import Caller
 from ..settings import Settings
-from ..storage.schema import STARTUP_LOCK, q
+from ..storage.cache import STARTUP_LOCK
+from ..storage.model import q
+from ..storage.pool import NO_TIMEOUT
 from . import names
 from .adapters import FILE_TABLES_SQL, FileAdapter, LocalFiles, PostgresFiles
 
@@ -51,6 +53,7 @@ class Files:
     @classmethod
     async def open(cls, settings: Settings, pool: asyncpg.Pool) -> Files:
         async with pool.acquire() as conn, conn.transaction():
+            await conn.execute(NO_TIMEOUT)
             await conn.execute("SELECT pg_advisory_xact_lock($1)", STARTUP_LOCK)
             for stmt in FILE_TABLES_SQL:
                 await conn.execute(stmt)
@@ -92,7 +95,10 @@ class Files:
         await self.adapter.put(name, data, kind)
         await self.pool.execute(
             'INSERT INTO "_File" ("name", "contentType", "size", "metadata") VALUES ($1, $2, $3, $4)',
-            name, kind, len(data), metadata,
+            name,
+            kind,
+            len(data),
+            metadata,
         )
         return {"url": self.url(name), "name": name}
 

@@ -27,7 +27,7 @@ from graphql import (
     GraphQLUnionType,
 )
 
-from ..storage.schema import ClassSchema, Field
+from ..storage.model import ClassSchema, Field
 from . import resolvers as r
 from .inputs import DATE_WHERE, ID_WHERE, POLYMORPHIC_WHERE, SCALAR_INPUT, SCALAR_WHERE, Translator
 from .naming import GRAPHQL_NAME, find_field, get_field, type_name

@@ -11,10 +11,11 @@ import orjson
 
 from .. import errors, objects, users
 from ..backend import Backend
-from ..cloud.registry import Request, call
+from ..cloud.registry import call
+from ..cloud.requests import FunctionRequest
 from ..errors import ParseError
 from ..security.caller import Caller
-from ..storage.schema import ClassSchema
+from ..storage.model import ClassSchema
 from ..values import decode, encode
 
 
@@ -32,12 +33,13 @@ async def find(
     backend: Backend, caller: Caller, class_name: str, params: dict[str, Any]
 ) -> tuple[list[dict[str, Any]], int | None]:
     """A REST find (same params, same permission path); decoded rows and the count when `count` was asked."""
-    body = orjson.loads(await objects.find(backend, caller, class_name, params))
+    body = orjson.loads(await objects.find_response(backend, caller, class_name, params))
     return body["results"], body.get("count")
 
 
 async def get(backend: Backend, caller: Caller, class_name: str, object_id: str) -> dict[str, Any]:
-    return orjson.loads(await objects.get(backend, caller, class_name, object_id, {}))  # type: ignore[no-any-return]
+    found: dict[str, Any] = orjson.loads(await objects.get_response(backend, caller, class_name, object_id, {}))
+    return found
 
 
 async def create(
@@ -70,7 +72,8 @@ async def sign_up(backend: Backend, caller: Caller, fields: dict[str, Any]) -> d
 async def log_in(backend: Backend, caller: Caller, username: str, password: str) -> dict[str, Any]:
     anonymous = Caller(ip=caller.ip, installation_id=caller.installation_id, headers=caller.headers)
     body = {"username": username, "password": password}
-    return orjson.loads(await users.log_in(backend, anonymous, body))  # type: ignore[no-any-return]
+    session: dict[str, Any] = orjson.loads(await users.log_in(backend, anonymous, body))
+    return session
 
 
 async def log_out(backend: Backend, caller: Caller) -> None:
@@ -78,7 +81,8 @@ async def log_out(backend: Backend, caller: Caller) -> None:
 
 
 async def me(backend: Backend, caller: Caller) -> dict[str, Any]:
-    return orjson.loads(await users.me(backend, caller))  # type: ignore[no-any-return]
+    user: dict[str, Any] = orjson.loads(await users.me(backend, caller))
+    return user
 
 
 async def caller_for(backend: Backend, base: Caller, token: str) -> Caller:
@@ -100,7 +104,14 @@ async def call_function(
     if fn is None:
         raise ParseError(errors.SCRIPT_FAILED, f'Invalid function: "{name[:100]}"')
     decoded = {k: decode(v) for k, v in params.items()}
-    req = Request("function", caller, params=decoded, context=context, function_name=name, backend=backend)
+    req = FunctionRequest(
+        caller=caller,
+        data=objects.CloudData(backend, caller, None),
+        params=decoded,
+        context=context,
+        function_name=name,
+        backend=backend,
+    )
     return encode(_plain(await call(fn, req)))
 
 

@@ -17,6 +17,7 @@ import asyncpg
 import orjson
 from graphql import (
     DocumentNode,
+    ExecutionResult,
     GraphQLError,
     OperationDefinitionNode,
     OperationType,
@@ -103,7 +104,7 @@ class Endpoint:
 
     async def handle(
         self, backend: Backend, method: str, headers: dict[str, str], raw: bytes, qs: bytes, ip: str | None
-    ):
+    ) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
         """(status, body bytes, extra headers) for one request."""
         if method == "GET" and "text/html" in headers.get("accept", "") and b"query=" not in qs:
             return 200, page.playground(backend.settings).encode(), [(b"content-type", b"text/html; charset=utf-8")]
@@ -123,12 +124,14 @@ class Endpoint:
             status, body = await self._run(backend, caller, headers, request, method)
         except BadRequest as exc:
             status, body = exc.status, _errors_body(exc.message, exc.code)
-        extra = []
+        extra: list[tuple[bytes, bytes]] = []
         if backend.settings.debug:
             extra.append((b"x-sql-statements", str(pool_mod.STATEMENTS[0] - before).encode()))
         return status, body, extra
 
-    async def _run(self, backend: Backend, caller: Any, headers: dict[str, str], request: dict[str, Any], method: str):
+    async def _run(
+        self, backend: Backend, caller: Any, headers: dict[str, str], request: dict[str, Any], method: str
+    ) -> tuple[int, bytes]:
         built = await self.schema(backend)
         doc = self.document(built, backend, request["query"])
         operation = get_operation_ast(doc, request.get("operationName"))
@@ -168,7 +171,7 @@ class Endpoint:
 
 async def _execute(
     built: Built, doc: DocumentNode, op: OperationDefinitionNode, ctx: Context, variables: Any, name: Any
-):
+) -> ExecutionResult:
     result = execute(built.schema, doc, context_value=ctx, variable_values=variables, operation_name=name)
     if hasattr(result, "__await__"):
         result = await result
@@ -203,7 +206,7 @@ def _errors_body(message: str, code: int) -> bytes:
 
 
 def _format(error: GraphQLError) -> dict[str, Any]:
-    out = error.formatted
+    out: dict[str, Any] = dict(error.formatted)
     original = error.original_error
     if isinstance(original, ParseError):
         out["message"] = original.message

@@ -76,7 +76,9 @@ class FieldPlan:
             type_ = type_.of_type
         if isinstance(type_, (GraphQLScalarType, GraphQLEnumType)):
             self.leaf, self.serialize = True, type_.serialize
-            self.python_type = PASS_THROUGH.get(type_) or (float if type_ is GraphQLFloat else None)
+            self.python_type = (PASS_THROUGH.get(type_) if isinstance(type_, GraphQLScalarType) else None) or (
+                float if type_ is GraphQLFloat else None
+            )
 
 
 @dataclass
@@ -161,6 +163,11 @@ class Compiled:
         return found
 
 
+# The resolvers this executor runs read only name, nodes, types, schema, fragments, operation, variables and context
+# from their info; path, is_awaitable and the helpers belong to graphql-core's own executor and stay unset here.
+_UNUSED: Any = None
+
+
 class _Run:
     def __init__(self, compiled: Compiled, context: Any, variables: Any) -> None:
         self.c = compiled
@@ -174,8 +181,8 @@ class _Run:
         if found is None:
             c = self.c
             found = self.infos[id(fp)] = GraphQLResolveInfo(
-                fp.name, fp.nodes, fp.definition.type, fp.parent, None, c.schema, c.fragments, None, c.op,
-                self.variables, self.context, None, None, None,
+                fp.name, fp.nodes, fp.definition.type, fp.parent, _UNUSED, c.schema, c.fragments, None, c.op,
+                self.variables, self.context, _UNUSED, None, _UNUSED,
             )  # fmt: skip
         return found
 

@@ -11,15 +11,15 @@ from graphql import (
     GraphQLID,
     GraphQLInputField,
     GraphQLInputObjectType,
-    GraphQLInputType,
     GraphQLList,
     GraphQLNonNull,
+    GraphQLNullableInputType,
     GraphQLString,
 )
 
 from .. import errors
 from ..errors import ParseError
-from ..storage.schema import ClassSchema, Field
+from ..storage.model import ClassSchema, Field
 from .naming import from_global_id, object_id_of, type_name
 from .scalars import ANY, DATE, OBJECT, acl_in
 
@@ -43,10 +43,13 @@ COMPARE = ("equalTo", "notEqualTo", "lessThan", "lessThanOrEqualTo", "greaterTha
 LOGIC = {"AND": "$and", "OR": "$or", "NOR": "$nor"}
 
 
-def _ops(name: str, scalar: GraphQLInputType, names: tuple[str, ...], extra: dict[str, Any] | None = None):
+def _ops(
+    name: str, scalar: GraphQLNullableInputType, names: tuple[str, ...], extra: dict[str, Any] | None = None
+) -> GraphQLInputObjectType:
     fields: dict[str, GraphQLInputField] = {}
     for op in names:
-        kind = GraphQLList(GraphQLNonNull(scalar)) if op in ("in", "notIn", "contains", "containedBy") else scalar
+        listed = op in ("in", "notIn", "contains", "containedBy")
+        kind = GraphQLList(GraphQLNonNull(scalar)) if listed else scalar
         fields[op] = GraphQLInputField(kind)
     fields["exists"] = GraphQLInputField(GraphQLBoolean)
     fields.update(extra or {})
@@ -86,7 +89,7 @@ SCALAR_WHERE = {
     "Array": ARRAY_WHERE,
     "Object": OBJECT_WHERE,
 }
-SCALAR_INPUT: dict[str, GraphQLInputType] = {
+SCALAR_INPUT: dict[str, GraphQLNullableInputType] = {
     "String": GraphQLString,
     "Number": GraphQLFloat,
     "Boolean": GraphQLBoolean,

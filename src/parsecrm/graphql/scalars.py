@@ -17,6 +17,7 @@ from graphql import (
     GraphQLScalarType,
     GraphQLString,
 )
+from graphql.language import ValueNode
 from graphql.utilities import value_from_ast_untyped
 
 from .naming import to_global_id
@@ -46,26 +47,42 @@ def _object_in(value: Any) -> dict[str, Any]:
     return value
 
 
+def _literal(node: ValueNode, variables: dict[str, Any] | None = None) -> Any:
+    return value_from_ast_untyped(node, variables)
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _date_literal(node: ValueNode, variables: dict[str, Any] | None = None) -> str:
+    return _date_in(_literal(node, variables))
+
+
+def _object_literal(node: ValueNode, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+    return _object_in(_literal(node, variables))
+
+
 DATE = GraphQLScalarType(
     "Date",
     description="An ISO 8601 date-time in UTC, e.g. 2026-03-01T12:00:00.000Z.",
     serialize=_date_out,
     parse_value=_date_in,
-    parse_literal=lambda node, variables=None: _date_in(value_from_ast_untyped(node, variables)),
+    parse_literal=_date_literal,
 )
 OBJECT = GraphQLScalarType(
     "Object",
     description="A JSON object.",
-    serialize=lambda v: v,
+    serialize=_same,
     parse_value=_object_in,
-    parse_literal=lambda node, variables=None: _object_in(value_from_ast_untyped(node, variables)),
+    parse_literal=_object_literal,
 )
 ANY = GraphQLScalarType(
     "Any",
     description="Any JSON value.",
-    serialize=lambda v: v,
-    parse_value=lambda v: v,
-    parse_literal=lambda node, variables=None: value_from_ast_untyped(node, variables),
+    serialize=_same,
+    parse_value=_same,
+    parse_literal=_literal,
 )
 
 

@@ -16,8 +16,8 @@ import asyncpg
 import orjson
 
 from ..security.sessions import AUTH_CHANNEL
+from ..storage.cache import SCHEMA_CHANNEL
 from ..storage.notify import Listener
-from ..storage.schema import SCHEMA_CHANNEL
 from .feed import LIVE_CHANNEL, Change, to_change, unknown_columns
 from .hub import Hub
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import asyncpg
 
-from ..storage.schema import ClassSchema, q
+from ..storage.model import ClassSchema, q
 
 LIVE_CHANNEL = "parsecrm_live"
 TRIGGER = "parsecrm_live"

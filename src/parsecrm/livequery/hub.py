@@ -23,25 +23,19 @@ import orjson
 
 from .. import errors
 from ..cloud.objects import ParseObject
-from ..cloud.registry import Request
+from ..cloud.requests import DataAccess, EventRequest
 from ..errors import ParseError
 from ..query.evaluate import CompiledWhere, compile_where
-from ..security import policy
 from ..security.caller import Caller
+from ..security.policy import Policy, Reader
 from ..security.sessions import token_key
-from ..storage.schema import ClassSchema
+from ..storage.model import ClassSchema
 from ..values import iso
 from .feed import Change
 
 log = logging.getLogger("parsecrm.livequery")
 
 ALWAYS_SHOWN = ("objectId", "createdAt", "updatedAt", "ACL")
-
-
-def read_rule(schema: ClassSchema, caller: Caller) -> policy.ReadRule:
-    """The one call into the permission rules (becomes the caller's `Policy` when it lands): CLP, pointer
-    permissions and ACL (`can_read`), protected fields (`visible`)."""
-    return policy.read_rule(schema, caller)
 
 
 class Sink(Protocol):
@@ -61,16 +55,20 @@ class Subscription:
     caller: Caller
     expires_at: datetime | None  # of the session the caller came from
     head: str = ""  # the frame fields every event to this subscription starts with
-    _rule: tuple[ClassSchema, policy.ReadRule] | None = None
+    # The caller's permissions: the one Policy every read path asks. Its reader for the current class version
+    # (CLP, pointer permissions, ACL through the row's _rperm, protected fields) is held here, so judging an event
+    # re-derives nothing; schema objects are replaced on any change, which makes a new reader.
+    policy: Policy = field(init=False)
+    _reader: Reader | None = None
 
-    def rule(self, schema: ClassSchema) -> policy.ReadRule:
-        """The caller's read rule for this version of the class (schema objects are replaced on any change)."""
-        held = self._rule
-        if held is None or held[0] is not schema:
-            held = self._rule = (schema, read_rule(schema, self.caller))
-        return held[1]
+    def reader(self, schema: ClassSchema) -> Reader:
+        held = self._reader
+        if held is None or held.schema is not schema:
+            held = self._reader = self.policy.reader(schema, "find")
+        return held
 
     def __post_init__(self) -> None:
+        self.policy = Policy(self.caller)
         install = self.caller.installation_id
         self.head = (
             f'"clientId":{self.client.client_id},'
@@ -81,9 +79,10 @@ class Subscription:
 
 @dataclass
 class Hub:
-    schemas: Any  # storage.schema.SchemaCache
+    schemas: Any  # storage.cache.SchemaCache
     sessions: Any  # security.sessions.Sessions
     cloud: Any  # cloud.registry.Cloud
+    data: Callable[[Caller], DataAccess]  # Cloud Code's data API for a caller (afterEvent hooks query with it)
     by_class: dict[str, dict[tuple[int, int], Subscription]] = field(default_factory=dict)
     events: asyncio.Queue[tuple[str, Any]] = field(default_factory=asyncio.Queue)
     wheres: dict[bytes, CompiledWhere] = field(default_factory=dict)
@@ -160,7 +159,6 @@ class Hub:
             sub.client.push(error_frame(errors.INVALID_SESSION_TOKEN, "Invalid session token", sub.request_id))
             return
         c = sub.caller
-        sub._rule = None
         sub.caller = Caller(
             master=c.master,
             read_only=c.read_only,
@@ -172,6 +170,7 @@ class Hub:
             ip=c.ip,
         )
         sub.expires_at = info.expires_at
+        sub.policy, sub._reader = Policy(sub.caller), None  # roles may have changed: nothing derived is kept
 
     # -- events ---------------------------------------------------------------------------------------------------
     async def publish(self, change: Change) -> None:
@@ -212,9 +211,9 @@ class Hub:
         self, sub: Subscription, op: str, obj: dict[str, Any], original: dict[str, Any] | None
     ) -> tuple[dict[str, Any], dict[str, Any] | None] | None:
         cls = sub.class_name
-        req = Request(
-            "afterEvent",
-            sub.caller,
+        req = EventRequest(
+            caller=sub.caller,
+            data=self.data(sub.caller),
             object=ParseObject.from_json(cls, obj),
             original=ParseObject.from_json(cls, original) if original is not None else None,
             event=op,
@@ -224,7 +223,7 @@ class Hub:
         except ParseError as exc:
             sub.client.push(error_frame(exc.code, exc.message, sub.request_id))
             return None
-        if not req.send_event or req.object is None:
+        if not req.send_event:
             return None
         return _object_json(req.object), (_object_json(req.original) if req.original is not None else None)
 
@@ -257,9 +256,9 @@ def _judge(
     schema: ClassSchema, sub: Subscription, change: Change, memo: _Matches
 ) -> tuple[str, dict[str, Any], dict[str, Any] | None] | None:
     """Which event (if any) this change is for this subscriber: (op, object, original)."""
-    old, new, rule = change.old, change.new, sub.rule(schema)
-    old_seen = old is not None and rule.can_read(old, change.old_rperm)
-    new_seen = new is not None and rule.can_read(new, change.new_rperm)
+    old, new, reader = change.old, change.new, sub.reader(schema)
+    old_seen = old is not None and reader.can_read(old, change.old_rperm)
+    new_seen = new is not None and reader.can_read(new, change.new_rperm)
     was = old_seen and memo.before(sub.where)
     now_in = new_seen and memo.after(sub.where)
     if new is None:
@@ -269,7 +268,7 @@ def _judge(
     if was and now_in:
         return ("update", new, old) if _watched(sub, old, new) else None
     if was:  # left the query, or lost read access: then it leaves with the last state the subscriber could read
-        return ("leave", new, old) if new_seen else ("leave", old, None)  # type: ignore[return-value]
+        return ("leave", new, old) if new_seen else ("leave", old, None)
     if now_in:  # entered; `original` only if the subscriber could read it
         return ("enter", new, old if old_seen else None)
     return None
@@ -283,7 +282,7 @@ def _watched(sub: Subscription, old: dict[str, Any] | None, new: dict[str, Any])
 
 def _render(schema: ClassSchema, sub: Subscription, obj: dict[str, Any], cache: dict[tuple[Any, ...], str]) -> str:
     """The object as this subscriber may see it, as JSON text; equal renderings are serialised once per event."""
-    shown = sub.rule(schema).visible(obj)
+    shown = sub.reader(schema).visible(obj)
     if sub.keys is not None:
         shown = {k: v for k, v in shown.items() if k in sub.keys or k in ALWAYS_SHOWN}
     key = (id(obj), None) if shown is obj else (id(obj), *shown)

@@ -24,13 +24,13 @@ from typing import Any
 import orjson
 
 from .. import errors
-from ..cloud.registry import Request
+from ..cloud.requests import ConnectRequest, SubscribeRequest
 from ..errors import ParseError, Unauthorized
+from ..objects import CloudData
 from ..protocol.transport import authenticate
-from ..query.evaluate import ParseQueryError
-from ..security import policy
 from ..security.caller import Caller
-from ..storage.schema import ClassSchema, default_fields
+from ..security.policy import Policy
+from ..storage.model import ClassSchema, default_fields
 from . import feed
 from .bus import NotifyBus
 from .hub import Hub, Subscription, error_frame
@@ -66,7 +66,9 @@ class LiveQuery:
     def __init__(self, backend: Any) -> None:
         self.backend = backend
         self.classes = frozenset(backend.settings.live_query_classes)
-        self.hub = Hub(backend.schemas, backend.sessions, backend.cloud)
+        self.hub = Hub(
+            backend.schemas, backend.sessions, backend.cloud, lambda caller: CloudData(backend, caller, None)
+        )
         self.bus = NotifyBus(backend.pool, backend.listener, self.hub, self._schema_changed)
         self.capturing: set[str] = set()
         self.clients: dict[int, Client] = {}
@@ -197,7 +199,8 @@ class Client:
         base, _body, _env = await authenticate(backend, headers, {}, self.ip, resolve_session=False)
         caller, expires = await session_caller(backend, base, headers.get("x-parse-session-token"))
         if backend.cloud.has("beforeConnect", "@Connect"):
-            await backend.cloud.run("beforeConnect", "@Connect", Request("beforeConnect", caller, backend=backend))
+            req = ConnectRequest(caller=caller, data=CloudData(backend, caller, None), backend=backend)
+            await backend.cloud.run("beforeConnect", "@Connect", req)
         self.caller, self.expires_at = caller, expires
         reply: dict[str, Any] = {"op": "connected", "clientId": self.client_id}
         if caller.installation_id:
@@ -235,26 +238,25 @@ class Client:
         query = _query(message)
         name = query["className"]
         if backend.cloud.has("beforeSubscribe", name):
-            req = Request("beforeSubscribe", caller, query=query, backend=backend)
-            await backend.cloud.run("beforeSubscribe", name, req)
-            query = _query({"query": req.query})
+            sub_req = SubscribeRequest(
+                caller=caller, data=CloudData(backend, caller, None), subscription=query, backend=backend
+            )
+            await backend.cloud.run("beforeSubscribe", name, sub_req)
+            query = _query({"query": sub_req.subscription})
             if query["className"] != name:
                 raise ParseError(errors.INVALID_QUERY, "beforeSubscribe cannot change the class")
         if name not in self.live.classes:
             raise ParseError(errors.OPERATION_FORBIDDEN, f"{name} is not a live query class (PARSE_LIVE_QUERY_CLASSES)")
         schema = await self._schema(caller, name)
-        policy.check_class(schema, caller, "find")
+        policy = Policy(caller)
+        policy.check(schema, "find")
         where = query["where"]
         _refuse_sub_queries(where, 0)
-        hidden = policy.protected_for(caller)(schema)
         used = _fields_of(where) | set(query["watch"] or ())
-        if hidden & used:
+        if policy.protected(schema) & used:
             raise ParseError(errors.OPERATION_FORBIDDEN, "Permission denied")
-        try:
-            compiled = self.live.hub.compile(where)
-            compiled.matches({}, now=datetime.now(UTC))  # values are checked lazily by some operators
-        except ParseQueryError as exc:
-            raise ParseError(exc.code, exc.message) from exc
+        compiled = self.live.hub.compile(where)  # parsed into the query tree: nonsense is a ParseError here
+        compiled.matches({}, now=datetime.now(UTC))  # values are checked lazily by some operators
         keys = frozenset(query["keys"]) if query["keys"] is not None else None
         watch = tuple(query["watch"]) if query["watch"] else None
         return Subscription(self, request_id, name, compiled, keys, watch, caller, expires)

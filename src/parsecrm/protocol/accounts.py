@@ -45,7 +45,7 @@ async def session_me(backend: Backend, call: Call, unit: Unit | None) -> Reply:
     caller = call.caller
     if not caller.session_token:
         raise ParseError(errors.INVALID_SESSION_TOKEN, "Session token required.")
-    found = await objects.query(
+    found = await objects.query_json(
         backend, caller, "_Session", {"where": {"sessionToken": caller.session_token}, "limit": 1}
     )
     if not found:

@@ -6,20 +6,19 @@ from typing import Any
 
 import orjson
 
-from .. import errors
+from .. import objects
 from ..backend import Backend
-from ..errors import ParseError
+from ..errors import ErrorCode, ParseError
 from ..objects import Unit
+from ..objects.read import where_json
 from ..query.aggregate import compile_distinct, compile_pipeline
-from ..query.sql import Context
-from ..security import policy
-from ..storage.schema import ClassSchema
+from ..query.parse import parse_where
 from ..values import Pointer, encode
 from .reply import Reply
 from .transport import Call
 
 
-def _value(schema: ClassSchema, kind: str, key: str, value: Any) -> Any:
+def _value(kind: str, value: Any) -> Any:
     if value is None:
         return None
     if kind in ("Object", "Array"):
@@ -27,21 +26,7 @@ def _value(schema: ClassSchema, kind: str, key: str, value: Any) -> Any:
     return encode(value) if not isinstance(value, Pointer) else value.object_id
 
 
-async def run(backend: Backend, call: Call, unit: Unit | None, cls: str) -> Reply:
-    params = call.params()
-    schema = await backend.schemas.require(cls)
-    ctx = Context(
-        await backend.schemas.all(), policy.read_filter(call.caller), protected=policy.protected_for(call.caller)
-    )
-    security = ctx.read_filter(schema, "t", "find", ctx.params)
-    if "distinct" in params:
-        where = params.get("where")
-        if isinstance(where, str):
-            where = orjson.loads(where)
-        plan = compile_distinct(params["distinct"], where, schema, security, ctx)
-        rows = await backend.pool.fetch(plan.sql, *ctx.params.values)
-        kind = plan.columns[0][1]
-        return Reply({"results": [_value(schema, kind, "v", r["v"]) for r in rows]})
+def _pipeline(params: dict[str, Any]) -> Any:
     pipeline = params.get("pipeline")
     if pipeline is None:
         stages = {k: v for k, v in params.items() if k.startswith("$") or k in ("match", "group", "sort", "limit")}
@@ -50,10 +35,23 @@ async def run(backend: Backend, call: Call, unit: Unit | None, cls: str) -> Repl
         try:
             pipeline = orjson.loads(pipeline)
         except orjson.JSONDecodeError as exc:
-            raise ParseError(errors.INVALID_JSON, "pipeline is not valid JSON") from exc
-    plan = compile_pipeline(pipeline, schema, security, ctx)
-    rows = await backend.pool.fetch(plan.sql, *ctx.params.values)
-    results = [
-        {key: _value(schema, kind, key, r[key]) for key, kind in plan.columns if r[key] is not None} for r in rows
-    ]
+            raise ParseError(ErrorCode.INVALID_JSON, "pipeline is not valid JSON") from exc
+    return pipeline
+
+
+async def run(backend: Backend, call: Call, unit: Unit | None, cls: str) -> Reply:
+    params = call.params()
+    rules = await objects.rules_for(backend, call.caller, unit)
+    schema = rules.schema(cls)
+    security = rules.policy.read_sql(schema, "t", "find", rules.params)
+    db = objects.connection(backend, unit)
+    if "distinct" in params:
+        where = parse_where(where_json(params.get("where")), rules.ctx.limits)
+        plan = compile_distinct(params["distinct"], where, schema, security, rules.ctx)
+        rows = await db.fetch(plan.sql, *rules.params.values)
+        kind = plan.columns[0][1]
+        return Reply({"results": [_value(kind, r["v"]) for r in rows]})
+    plan = compile_pipeline(_pipeline(params), schema, security, rules.ctx)
+    rows = await db.fetch(plan.sql, *rules.params.values)
+    results = [{key: _value(kind, r[key]) for key, kind in plan.columns if r[key] is not None} for r in rows]
     return Reply({"results": results})

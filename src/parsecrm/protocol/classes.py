@@ -19,11 +19,11 @@ def _body(call: Call) -> dict[str, Any]:
 
 
 async def find(backend: Backend, call: Call, unit: Unit | None, cls: str) -> Reply:
-    return Reply(await objects.find(backend, call.caller, cls, call.params(), conn=unit.conn if unit else None))
+    return Reply(await objects.find_response(backend, call.caller, cls, call.params(), unit=unit))
 
 
 async def get(backend: Backend, call: Call, unit: Unit | None, cls: str, oid: str) -> Reply:
-    body = await objects.get(backend, call.caller, cls, oid, call.params(), unit.conn if unit else None)
+    body = await objects.get_response(backend, call.caller, cls, oid, call.params(), unit=unit)
     if cls == "_User" and call.caller.user_id == oid and call.caller.session_token:
         body = body[:-1] + b',"sessionToken":' + _json_str(call.caller.session_token) + b"}"
     return Reply(body)

@@ -27,8 +27,8 @@ async def _load(backend: Backend) -> dict[str, Any]:
 
 async def get_config(backend: Backend, call: Call, unit: Unit | None) -> Reply:
     config = await _load(backend)
-    params: dict[str, Any] = config["params"]  # type: ignore[assignment]
-    hidden: dict[str, Any] = config["masterKeyOnly"]  # type: ignore[assignment]
+    params: dict[str, Any] = config["params"]
+    hidden: dict[str, Any] = config["masterKeyOnly"]
     if call.caller.can_read_all:
         return Reply({"params": params, "masterKeyOnly": hidden})
     return Reply({"params": {k: v for k, v in params.items() if not hidden.get(k)}})

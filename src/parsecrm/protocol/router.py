@@ -14,6 +14,7 @@ import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
+from functools import lru_cache
 
 from ..backend import Backend
 from ..errors import ErrorCode, ParseError
@@ -82,7 +83,11 @@ class Router:
     def bulk_class(self, call: Call) -> str | None:
         """The class a call creates, when it is a plain object create a batch may insert together with others
         (users go through sign-up and system classes have side effects, so they are never bulked)."""
-        found = self.match(call.path) if call.method == "POST" else None
+        return self._bulk_class(call.path) if call.method == "POST" else None
+
+    @lru_cache(maxsize=1024)  # noqa: B019 - one router per process, and a batch repeats one path many times
+    def _bulk_class(self, path: str) -> str | None:
+        found = self.match(path)
         if found is None or not found.route.bulk_create:
             return None
         cls = found.groups.get("cls", "")

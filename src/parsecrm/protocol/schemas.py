@@ -10,7 +10,8 @@ from ..changes import Change, implied_field
 from ..errors import ParseError
 from ..objects import Unit
 from ..security.sessions import AUTH_CHANNEL
-from ..storage.schema import Field, describe, q, validate_clp
+from ..storage.model import Field, describe, q, validate_clp
+from ..storage.pool import NO_TIMEOUT
 from ..values import check_class_name, decode
 from .reply import Reply
 from .transport import Call
@@ -36,8 +37,10 @@ def _check_defaults(cls: str, fields: dict[str, Any]) -> None:
         if f.default is None:
             continue
         given = implied_field(Change("set", decode(f.default, stored=True)))
-        fits = given is not None and given.type == f.type and (
-            f.type != "Pointer" or given.target == f.target or given.target in f.targets
+        fits = (
+            given is not None
+            and given.type == f.type
+            and (f.type != "Pointer" or given.target == f.target or given.target in f.targets)
         )
         if not fits:
             got = describe(given) if given else "null"
@@ -110,6 +113,7 @@ async def purge(backend: Backend, call: Call, unit: Unit | None, cls: str) -> Re
     if schema is None:  # as parse-server: purging a class that does not exist is not an error
         return Reply({})
     async with backend.pool.acquire() as conn, conn.transaction():
+        await conn.execute(NO_TIMEOUT)
         await conn.execute(f"DELETE FROM {q(schema.name)}")
         if schema.name in ("_User", "_Role", "_Session"):  # every process forgets the sessions and roles it cached
             await conn.execute("SELECT pg_notify($1, '*')", AUTH_CHANNEL)

@@ -11,10 +11,14 @@ from typing import Any
 
 from .. import errors
 from ..errors import ParseError
-from ..storage.schema import ClassSchema, q
+from ..storage.model import ClassSchema, q
 from ..values import FIELD_NAME
-from .sql import Context
-from .where import compile_where
+from . import tree
+from .parse import parse_where
+from .sql import Context, and_, render
+from .where import compile_tree
+
+MAX_BIGINT = 2**63 - 1
 
 ACCUMULATORS = {"$sum": "sum", "$avg": "avg", "$min": "min", "$max": "max"}
 
@@ -34,7 +38,7 @@ def _field_ref(ref: Any, schema: ClassSchema, alias: str, ctx: Context) -> tuple
     if name == "_id":
         name = "objectId"
     f = schema.fields.get(name)
-    if name in ctx.protected(schema):
+    if name in ctx.rules.protected(schema):
         raise ParseError(errors.OPERATION_FORBIDDEN, "Permission denied")
     if not FIELD_NAME.match(name) or f is None or f.type in ("Relation", "ACL"):
         raise ParseError(errors.INVALID_QUERY, f"Invalid field in aggregate: {name[:40]}")
@@ -65,7 +69,7 @@ def compile_pipeline(pipeline: Any, schema: ClassSchema, security: str | None, c
         if name == "$match":
             if group is not None:
                 raise ParseError(errors.INVALID_QUERY, "$match after $group is not supported")
-            where.append(compile_where(arg, schema, alias, ctx))
+            where.append(render(compile_tree(parse_where(arg, ctx.limits), schema, alias, ctx), ctx.params))
         elif name == "$group":
             if group is not None or not isinstance(arg, dict) or "_id" not in arg:
                 raise ParseError(errors.INVALID_QUERY, "Invalid aggregate $group: it needs an _id")
@@ -80,8 +84,8 @@ def compile_pipeline(pipeline: Any, schema: ClassSchema, security: str | None, c
                 expr = _sort_expr(key, select, schema, alias, group is not None, ctx)
                 order.append(expr + (" DESC" if direction == -1 else ""))
         elif name in ("$limit", "$skip"):
-            if not isinstance(arg, int) or isinstance(arg, bool) or arg < 0:
-                raise ParseError(errors.INVALID_QUERY, f"{name} needs a non-negative integer")
+            if not isinstance(arg, int) or isinstance(arg, bool) or not 0 <= arg <= MAX_BIGINT:
+                raise ParseError(errors.INVALID_QUERY, f"{name} needs an integer from 0 to {MAX_BIGINT}")
             if name == "$limit":
                 limit = arg
             else:
@@ -96,13 +100,13 @@ def compile_pipeline(pipeline: Any, schema: ClassSchema, security: str | None, c
             count_name = arg
         else:
             raise ParseError(errors.INVALID_QUERY, f"Invalid aggregate stage '{name[:40]}'.")
-    cond = ctx.params.pin_unused(" AND ".join(f"({w})" for w in where) or "TRUE")
+    cond = " AND ".join(f"({w})" for w in where) or "TRUE"
     if count_name:
         return Plan(
             f"SELECT count(*) AS {q(count_name)} FROM {q(schema.name)} {alias} WHERE {cond}", [(count_name, "Number")]
         )
     if group is None:
-        hidden = ctx.protected(schema)
+        hidden = ctx.rules.protected(schema)
         keys = [k for k in schema.column_fields() if k not in hidden]
         if project:
             keys = [k for k in keys if project.get(k) or k == "objectId"]
@@ -166,14 +170,13 @@ def _sort_expr(
     return _field_ref("$" + name, schema, alias, ctx)[0]
 
 
-def compile_distinct(key: Any, where: Any, schema: ClassSchema, security: str | None, ctx: Context) -> Plan:
+def compile_distinct(key: Any, where: tree.Node, schema: ClassSchema, security: str | None, ctx: Context) -> Plan:
     if not isinstance(key, str):
         raise ParseError(errors.INVALID_QUERY, "distinct needs a field name")
     expr, kind = _field_ref("$" + key, schema, "t", ctx)
-    cond = compile_where(where, schema, "t", ctx)
+    cond = render(and_([compile_tree(where, schema, "t", ctx)]), ctx.params)
     if security:
         cond = f"({cond}) AND {security}"
-    cond = ctx.params.pin_unused(cond)
     return Plan(
         f"SELECT DISTINCT {expr} AS v FROM {q(schema.name)} t WHERE {cond} AND {expr} IS NOT NULL", [("v", kind)]
     )

@@ -7,13 +7,13 @@ Missing (NULL) fields are left out, as Parse does: `coalesce(',"f":' || value, '
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from .. import errors
 from ..errors import ParseError
-from ..storage.schema import ClassSchema, Field, q
+from ..storage.model import ClassSchema, Field, q
 from .sql import Context
 
 DATE_FORMAT = 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'
@@ -33,8 +33,10 @@ def file_json(col: str) -> str:
     """A File column (its stored name) as `{"__type":"File","name":…,"url":…}`; the name is percent-encoded in the
     URL the way encodeURIComponent would (names hold only letters, digits, `@ . ~ _ -` and spaces)."""
     encoded = f"replace(replace({col}, ' ', '%20'), '@', '%40')"
-    return (f"'{{\"__type\":\"File\",\"name\":' || to_json({col})::text || ',\"url\":' || "
-            f"to_json({_FILE_URL[0]} || {encoded})::text || '}}'")
+    return (
+        f'\'{{"__type":"File","name":\' || to_json({col})::text || \',"url":\' || '
+        f"to_json({_FILE_URL[0]} || {encoded})::text || '}}'"
+    )
 
 
 def date_text(expr: str) -> str:
@@ -104,22 +106,12 @@ def _split(name: str, value: Any) -> list[str]:
     return out
 
 
-# Per class, fields hidden from this caller: field → SQL condition under which it is shown anyway (None: never).
-Hidden = Mapping[str, str | None]
-
-
 def row_json(
-    schema: ClassSchema,
-    alias: str,
-    shape: Shape,
-    ctx: Context,
-    hidden_for: Any,
-    *,
-    as_object: bool = False,
-    depth: int = 0,
+    schema: ClassSchema, alias: str, shape: Shape, ctx: Context, *, as_object: bool = False, depth: int = 0
 ) -> str:
-    """An SQL expression of type text: the row at `alias` as Parse JSON."""
-    hidden: Hidden = hidden_for(schema, alias, ctx.params)
+    """An SQL expression of type text: the row at `alias` as Parse JSON, without the fields hidden from the caller
+    (ctx.rules.hidden_sql: a field hidden unless a condition holds becomes a CASE)."""
+    hidden = ctx.rules.hidden_sql(schema, alias, ctx.params)
     head = '{"__type":"Object","className":' + _lit_json(schema.name) + "," if as_object else "{"
     oid, created, updated = (f'{alias}."{c}"' for c in ("objectId", "createdAt", "updatedAt"))
     pieces = [
@@ -134,7 +126,7 @@ def row_json(
             if hidden.get(name):  # its condition added parameters: PostgreSQL must still see (and type) them
                 pieces.append(f"coalesce(CASE WHEN {hidden[name]} THEN '' END, '')")
             continue
-        piece = _field_piece(schema, alias, name, f, shape, ctx, hidden_for, depth)
+        piece = _field_piece(schema, alias, name, f, shape, ctx, depth)
         if name in hidden:
             cond = hidden[name]
             if cond is None:
@@ -142,7 +134,7 @@ def row_json(
             piece = f"CASE WHEN {cond} THEN {piece} END"
         pieces.append(f"coalesce({piece}, '')")
     if shape.score and ctx.score and depth == 0:
-        pieces.append(f"',\"score\":' || to_json({ctx.score})::text")
+        pieces.append(f"',\"score\":' || to_json({ctx.score(ctx.params)})::text")
     pieces.append(f"coalesce(',\"ACL\":' || {alias}.\"_acl\"::text, '')")
     pieces.append("'}'")
     return "(" + " || ".join(pieces) + ")"
@@ -159,9 +151,7 @@ def _lit_json(text: str) -> str:
     return '"' + text + '"'
 
 
-def _field_piece(
-    schema: ClassSchema, alias: str, name: str, f: Field, shape: Shape, ctx: Context, hidden_for: Any, depth: int
-) -> str:
+def _field_piece(schema: ClassSchema, alias: str, name: str, f: Field, shape: Shape, ctx: Context, depth: int) -> str:
     col = f"{alias}.{q(name)}"
     key = "',\"" + name + "\":'"
     if f.type == "Relation":
@@ -171,7 +161,7 @@ def _field_piece(
     if f.type == "Array":
         sub = shape.include.get(name)
         if sub is not None and depth < 4:
-            return f"{key} || {_array_include(col, sub, ctx, hidden_for, depth)}"
+            return f"{key} || {_array_include(col, sub, ctx, depth)}"
         return f"{key} || {col}::text"
     if f.type == "Object":
         return f"{key} || {col}::text"
@@ -189,7 +179,7 @@ def _field_piece(
             if sub is not None and depth < 4:
                 cases = []
                 for target in f.targets:
-                    inc = _include(target, f"split_part({col}, '$', 2)", sub, ctx, hidden_for, depth)
+                    inc = _include(target, f"split_part({col}, '$', 2)", sub, ctx, depth)
                     if inc:
                         cases.append(f"WHEN {_lit(target)} THEN {inc}")
                 if cases:
@@ -200,20 +190,20 @@ def _field_piece(
             f"to_json({col})::text || '}}'"
         )
         if sub is not None and depth < 4 and f.target:
-            inc = _include(f.target, col, sub, ctx, hidden_for, depth)
+            inc = _include(f.target, col, sub, ctx, depth)
             if inc:
                 pointer = f"coalesce({inc}, {pointer})"
         return f"{key} || {pointer}"
     return f"{key} || to_json({col})::text"
 
 
-def _array_include(col: str, shape: Shape, ctx: Context, hidden_for: Any, depth: int) -> str:
+def _array_include(col: str, shape: Shape, ctx: Context, depth: int) -> str:
     """An Array field whose pointer elements are replaced by the objects they point at (when readable)."""
     branches = []
     for target in sorted(ctx.schemas):
         if target.startswith("_Session"):
             continue
-        inc = _include(target, "(e ->> 'objectId')", shape, ctx, hidden_for, depth)
+        inc = _include(target, "(e ->> 'objectId')", shape, ctx, depth)
         if inc:
             branches.append(f"WHEN {_lit(target)} THEN {inc}")
     element = (
@@ -230,16 +220,16 @@ def _array_include(col: str, shape: Shape, ctx: Context, hidden_for: Any, depth:
     )
 
 
-def _include(target: str, id_expr: str, shape: Shape, ctx: Context, hidden_for: Any, depth: int) -> str | None:
+def _include(target: str, id_expr: str, shape: Shape, ctx: Context, depth: int) -> str | None:
     schema = ctx.schemas.get(target)
     if schema is None:
         return None
     alias = ctx.alias()
     try:
-        security = ctx.read_filter(schema, alias, "get", ctx.params)
+        security = ctx.rules.read_sql(schema, alias, "get", ctx.params)
     except ParseError:
         return None  # the caller may not read that class: the pointer stays a pointer
-    body = row_json(schema, alias, shape, ctx, hidden_for, as_object=True, depth=depth + 1)
+    body = row_json(schema, alias, shape, ctx, as_object=True, depth=depth + 1)
     cond = f'{alias}."objectId" = {id_expr}'
     if security:
         cond += f" AND {security}"
@@ -251,8 +241,9 @@ def order_sql(
     schema: ClassSchema,
     alias: str,
     protected: set[str] | frozenset[str] = frozenset(),
-    score: str | None = None,
+    score: Callable[[], str] | None = None,
 ) -> str:
+    """ORDER BY for Parse's `order`; `score()` renders the text-search rank when `$score` is asked for."""
     if order is None or order == "":
         return ""
     keys = _split("order", order)
@@ -263,7 +254,7 @@ def order_sql(
         name = key[1:] if desc else key
         if name == "$score":
             if score:
-                parts.append(f"{score} DESC")  # best match first, whichever way the SDK asked
+                parts.append(f"{score()} DESC")  # best match first, whichever way the SDK asked
             continue
         if name in ("_rperm", "_wperm", "_acl", "_hashed_password") or name.startswith("_"):
             raise ParseError(errors.INVALID_KEY_NAME, f"Cannot sort by {name[:40]}")

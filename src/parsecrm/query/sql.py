@@ -1,58 +1,106 @@
-"""The few pieces every compiler step shares: the parameter list and the compile context."""
+"""What every SQL compiler step shares: the parameter list, conditions that fold, the compile context, and the
+`ReadRules` protocol — what the compiler needs from the caller's permissions (security/policy.py's Policy)."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, Protocol
 
-from ..storage.schema import ClassSchema
-
-# read_filter(schema, alias, op) → an SQL condition limiting `alias` to rows the caller may read, or None for "all".
-# It raises ParseError when the caller may not run `op` on the class at all. See security/policy.py.
-ReadFilter = Callable[..., str | None]  # (schema, alias, op, params, scope=None); scope: see security/policy.py
-
-# protected(schema) → fields the caller may not filter or sort on (security/policy.py protected_for)
-Protected = Callable[[ClassSchema], set[str]]
-
-
-def _nothing_protected(schema: ClassSchema) -> set[str]:
-    return set()
+from ..storage.model import ClassSchema
+from .tree import Limits
 
 
 class Params:
     """Positional parameters ($1, $2, …). Values never enter the SQL text."""
 
-    __slots__ = ("casts", "values")
+    __slots__ = ("values",)
 
     def __init__(self) -> None:
         self.values: list[Any] = []
-        self.casts: list[str] = []
 
     def add(self, value: Any, cast: str = "") -> str:
         self.values.append(value)
-        self.casts.append(cast)
         return f"${len(self.values)}{cast}"
 
-    def pin_unused(self, condition: str) -> str:
-        """`condition` plus a no-op reference to every parameter it lost (a branch the compiler folded away to
-        TRUE/FALSE still added its parameters, and PostgreSQL must know each parameter's type)."""
-        extra = [
-            f"(${i}{cast} IS NULL OR TRUE)"
-            for i, cast in enumerate(self.casts, 1)
-            if cast and not re.search(rf"\${i}(?!\d)", condition)
-        ]
-        return condition if not extra else "(" + " AND ".join([condition, *extra]) + ")"
+
+# A condition is True (every row), False (no row) or an SQL renderer. Renderers add their parameters only when the
+# condition survives folding (`x AND FALSE` is FALSE), so a statement never carries a parameter it does not use,
+# and compiling is linear in the size of the where.
+Sql = Callable[[Params], str]
+Cond = bool | Sql
+
+
+def render(cond: Cond, params: Params) -> str:
+    if cond is True:
+        return "TRUE"
+    if cond is False:
+        return "FALSE"
+    return cond(params)
+
+
+def sql(text: str) -> Sql:
+    """A fixed piece of SQL without parameters."""
+    return lambda _params: text
+
+
+def and_(parts: list[Cond]) -> Cond:
+    if any(p is False for p in parts):
+        return False
+    live = [p for p in parts if p is not True]
+    if not live:
+        return True
+    if len(live) == 1:
+        return live[0]
+    return lambda params: "(" + " AND ".join(render(p, params) for p in live) + ")"
+
+
+def or_(parts: list[Cond]) -> Cond:
+    if any(p is True for p in parts):
+        return True
+    live = [p for p in parts if p is not False]
+    if not live:
+        return False
+    if len(live) == 1:
+        return live[0]
+    return lambda params: "(" + " OR ".join(render(p, params) for p in live) + ")"
+
+
+def not_(cond: Cond) -> Cond:
+    if isinstance(cond, bool):
+        return not cond
+    return lambda params: f"(NOT coalesce({render(cond, params)}, false))"
+
+
+class ReadRules(Protocol):
+    """What the compiler asks of the caller's permissions (implemented by security.policy.Policy)."""
+
+    def check(self, schema: ClassSchema, op: str) -> tuple[str, ...]:
+        """Raise the Parse error of a class-level denial of `op`."""
+        ...
+
+    def read_sql(self, schema: ClassSchema, alias: str, op: str, params: Params, scope: Any = None) -> str | None:
+        """The rows of `alias` the caller may read (None: all)."""
+        ...
+
+    def hidden_sql(self, schema: ClassSchema, alias: str, params: Params) -> Mapping[str, str | None]:
+        """Hidden fields → the condition under which the row shows each anyway (None: never)."""
+        ...
+
+    def protected(self, schema: ClassSchema) -> frozenset[str]:
+        """Fields the caller may not filter, sort or aggregate on."""
+        ...
 
 
 @dataclass
 class Context:
     schemas: Mapping[str, ClassSchema]
-    read_filter: ReadFilter
+    rules: ReadRules
     params: Params = field(default_factory=Params)
-    protected: Protected = _nothing_protected
-    score: str | None = None  # the text-search rank of the top-level `$text` constraint, for order/keys `$score`
+    score: Sql | None = None  # the text-search rank of the top-level `$text` constraint, for order/keys `$score`
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))  # what `$relativeTime` is relative to
+    limits: Limits = field(default_factory=Limits)  # bounds on the wheres parsed while compiling (aggregate $match)
     _alias: int = 0
 
     def alias(self) -> str:

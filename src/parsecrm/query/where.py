@@ -1,520 +1,333 @@
-"""`where` JSON → an SQL condition. One table maps each operator to the function that compiles it.
+"""The SQL compiler of the condition tree (tree.py): one function per operator, looked up by the node's type.
 
-Semantics are Mongo's (and the SDK's OfflineQuery's, mirrored by evaluate.py): a missing field is NULL; `$ne` and
+Semantics are the evaluator's (evaluate.py), which the property tests hold it to: a missing field is NULL; `$ne` and
 `$nin` match it; comparisons against values of another type match nothing; equality with a scalar on an Array
-field means "contains". Values always travel as parameters; field names are checked against the class schema.
+field means "contains". What the schema makes impossible folds to FALSE at compile time (a String column never
+equals a number). Values always travel as parameters; keys are validated by the parser and checked against the
+schema here. Compiling is linear: conditions fold as booleans, and parameters are added when the surviving SQL is
+rendered (sql.render), never searched for afterwards.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import orjson
-
-from .. import errors
-from ..errors import ParseError
-from ..storage.schema import ClassSchema, Field, q
-from ..values import FIELD_NAME, parse_iso
-from . import regex
-from .sql import Context
-
-PG_TYPES = {
-    "String": "text", "Number": "float8", "Boolean": "bool", "Date": "timestamptz", "Pointer": "text", "File": "text"
-}
-TEXT_LANGUAGE = re.compile(r"^[a-z_]{2,30}$")
-RESERVED_KEYS = {"_rperm", "_wperm", "_acl", "_hashed_password"}
-
-NOTHING = "FALSE"
-EVERYTHING = "TRUE"
-
-
-class Column:
-    """A queried key: its SQL expression and schema field (None when the class has no such field)."""
-
-    __slots__ = ("expr", "field", "join", "path")
-
-    def __init__(self, expr: str, field: Field | None, path: tuple[str, ...] = (), join: str = "") -> None:
-        self.expr = expr
-        self.field = field
-        self.path = path  # sub-keys inside an Object field
-        self.join = join  # a Relation's join table
-
-    @property
-    def kind(self) -> str:
-        if self.path:
-            return "Path"
-        return self.field.type if self.field else "Unknown"
+from ..errors import ErrorCode, ParseError
+from ..storage.model import ClassSchema, q
+from ..values import iso
+from . import regex, tree
+from .columns import (
+    MISMATCH,
+    PG_TYPES,
+    Column,
+    array_eq,
+    coerce,
+    has_element,
+    jsonb_list,
+    path_expr,
+    resolve,
+    scalar,
+)
+from .sql import Cond, Context, Params, Sql, and_, not_, or_, render
 
 
-def compile_where(where: Any, schema: ClassSchema, alias: str, ctx: Context) -> str:
-    if where is None:
-        return EVERYTHING
-    if not isinstance(where, dict):
-        raise ParseError(errors.INVALID_QUERY, "where must be a JSON object")
-    parts: list[str] = []
-    for key, value in where.items():
-        if key in ("$or", "$and", "$nor"):
-            parts.append(_logic(key, value, schema, alias, ctx))
-        elif key == "$relatedTo":
-            parts.append(_related_to(value, schema, alias, ctx))
-        elif key.startswith("$"):
-            raise ParseError(errors.INVALID_QUERY, f"Invalid query operator: {key[:40]}")
-        else:
-            guard(key, schema, ctx)
-            col = resolve(key, schema, alias)
-            parts.append(_constraint(col, value, schema, alias, ctx))
-    return _and(parts)
+def compile_tree(node: tree.Node, schema: ClassSchema, alias: str, ctx: Context) -> Cond:
+    """The condition `node` puts on the rows of `schema` at `alias`."""
+    if isinstance(node, tree.Test):
+        guard(node.key, schema, ctx)
+        return _OPERATORS[type(node.op)](resolve(node.key, schema, alias), node.op, ctx)
+    if isinstance(node, tree.RelatedTo):
+        return _related_to(node, schema, alias, ctx)
+    parts = [compile_tree(child, schema, alias, ctx) for child in node.children]
+    if isinstance(node, tree.And):
+        return and_(parts)
+    if isinstance(node, tree.Or):
+        return or_(parts)
+    return not_(or_(parts))
 
 
-def guard(key: str, schema: ClassSchema, ctx: Context) -> None:
+def guard(key: tree.Key, schema: ClassSchema, ctx: Context) -> None:
     """Refuse keys the caller may not see: filtering on them would reveal them."""
-    if key.split(".")[0] in ctx.protected(schema):
-        raise ParseError(errors.OPERATION_FORBIDDEN, "Permission denied")
+    if key.head in ctx.rules.protected(schema):
+        raise ParseError(ErrorCode.OPERATION_FORBIDDEN, "Permission denied")
 
 
-def _and(parts: list[str]) -> str:
-    parts = [p for p in parts if p != EVERYTHING]
-    if not parts:
-        return EVERYTHING
-    if NOTHING in parts:
-        return NOTHING
-    return parts[0] if len(parts) == 1 else "(" + " AND ".join(parts) + ")"
+# -- operators -----------------------------------------------------------------------------------------------------
 
 
-def _or(parts: list[str]) -> str:
-    parts = [p for p in parts if p != NOTHING]
-    if not parts:
-        return NOTHING
-    if EVERYTHING in parts:
-        return EVERYTHING
-    return parts[0] if len(parts) == 1 else "(" + " OR ".join(parts) + ")"
+def _is_null(col: Column) -> Cond:
+    if col.path:
+        return lambda p: f"coalesce(jsonb_typeof({path_expr(col, p)}), 'null') = 'null'"
+    return True if col.kind == "Unknown" else (lambda p: f"{col.expr} IS NULL")
 
 
-def _not(cond: str) -> str:
-    if cond == EVERYTHING:
-        return NOTHING
-    if cond == NOTHING:
-        return EVERYTHING
-    return f"(NOT coalesce({cond}, false))"
-
-
-def resolve(key: str, schema: ClassSchema, alias: str) -> Column:
-    if key in RESERVED_KEYS:
-        raise ParseError(errors.INVALID_KEY_NAME, f"Invalid key name: {key}")
-    if key == "ACL":
-        raise ParseError(errors.INVALID_QUERY, "Cannot query on ACL.")
-    head, *rest = key.split(".")
-    if not FIELD_NAME.match(head) or any(not re.match(r"^[A-Za-z0-9_]+$", p) for p in rest):
-        raise ParseError(errors.INVALID_KEY_NAME, f"Invalid key name: {key[:100]}")
-    field = schema.fields.get(head)
-    if field is None or field.type == "ACL" or (head == "password" and schema.name == "_User"):
-        return Column("NULL", None)
-    if field.type == "Relation":
-        return Column(f"{alias}.{q('objectId')}", field, join=q(f"_Join:{head}:{schema.name}"))
-    expr = f"{alias}.{q(head)}"
-    if rest:
-        if field.type not in ("Object", "Array"):
-            return Column("NULL", None)
-        return Column(expr, field, tuple(rest))
-    return Column(expr, field)
-
-
-# -- values ---------------------------------------------------------------------------------------------------------
-
-_MISMATCH = object()
-
-
-def check_value(value: Any) -> None:
-    """Reject malformed typed values wherever they appear, whatever the column: a bad query is an error even
-    when it could match nothing."""
-    if isinstance(value, dict):
-        if value.get("__type") == "Date":
-            parse_iso(value.get("iso"))
-        elif "$relativeTime" in value:
-            relative_time(value["$relativeTime"])
-
-
-def coerce(col: Column, value: Any) -> Any:
-    """A where value as the column's Python value, or _MISMATCH when it can never equal a value of that column."""
-    check_value(value)
-    kind = col.kind
-    if kind == "String":
-        return value if isinstance(value, str) else _MISMATCH
-    if kind == "Number":
-        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else _MISMATCH
-    if kind == "Boolean":
-        return value if isinstance(value, bool) else _MISMATCH
-    if kind == "Date":
-        if isinstance(value, dict) and value.get("__type") == "Date":
-            return parse_iso(value.get("iso"))
-        if isinstance(value, dict) and "$relativeTime" in value:
-            return relative_time(value["$relativeTime"])
-        if isinstance(value, str):
-            try:
-                return parse_iso(value)
-            except ParseError:
-                return _MISMATCH
-        return _MISMATCH
-    if kind == "Pointer":
-        assert col.field is not None
-        if isinstance(value, dict) and value.get("__type") in ("Pointer", "Object"):
-            cls, oid = value.get("className"), value.get("objectId")
-            if not isinstance(oid, str) or not isinstance(cls, str):
-                raise ParseError(errors.INVALID_POINTER, "Pointer needs className and objectId")
-            if col.field.polymorphic:
-                return f"{cls}${oid}" if cls in col.field.targets else _MISMATCH
-            return oid if cls == col.field.target else _MISMATCH
-        if isinstance(value, str) and not col.field.polymorphic:
-            return value  # a bare objectId, as parse-server accepts
-        return _MISMATCH
-    if kind == "File":  # a File matches by its stored name
-        if isinstance(value, dict) and value.get("__type") == "File":
-            value = value.get("name")
-        return value if isinstance(value, str) else _MISMATCH
-    if kind == "Relation":  # `{"watchers": pointer}` = the relation contains it
-        assert col.field is not None
-        if isinstance(value, dict) and value.get("__type") in ("Pointer", "Object"):
-            return value.get("objectId") if value.get("className") == col.field.target else _MISMATCH
-        return _MISMATCH
-    if kind == "Unknown":
-        return _MISMATCH
-    return value  # Object / Array / Path: compared as JSON
-
-
-def _json(value: Any) -> Any:
-    """A jsonb parameter: the pool's codec encodes it (see storage/pool.py)."""
-    return value
-
-
-def _jsonb_list(values: list[Any], ctx: Context) -> str:
-    """A jsonb[] parameter. Sent as text[] of encoded JSON: asyncpg would read nested lists as array dimensions."""
-    return ctx.params.add([orjson.dumps(v).decode() for v in values], "::text[]::jsonb[]")
-
-
-def _scalar(value: Any) -> bool:
-    return not isinstance(value, (dict, list))
-
-
-def _has_element(array_expr: str, test: str) -> str:
-    """Some element `e` of the jsonb array satisfies `test` (element equality, never jsonb containment, which
-    would let {"k":1} match [{"k":1,"j":2}])."""
-    return f"EXISTS (SELECT 1 FROM jsonb_array_elements({array_expr}) e WHERE {test})"
-
-
-def _array_eq(array_expr: str, value: Any, ctx: Context, *, guard: bool = False) -> str:
-    """Mongo semantics for `{array_field: value}`: an element equals `value`, or (for a list) the whole array does."""
-    is_array = f"jsonb_typeof({array_expr}) = 'array'"
-    if _scalar(value):
-        test = f"{array_expr} @> {ctx.params.add(_json([value]), '::jsonb')}"  # exact for scalars, and indexable
-        return f"({is_array} AND {test})" if guard else test
-    p = ctx.params.add(_json(value), "::jsonb")
-    test = _has_element(array_expr, f"e = {p}")
-    if guard:
-        test = f"({is_array} AND {test})"
-    if isinstance(value, list):
-        return f"({array_expr} = {p} OR {test})"
-    return test
-
-
-def relative_time(text: Any) -> datetime:
-    if not isinstance(text, str):
-        raise ParseError(errors.INVALID_JSON, "$relativeTime should be a string")
-    parts = text.lower().split()
-    now = datetime.now(UTC)
-    if parts == ["now"]:
-        return now
-    future = parts[:1] == ["in"]
-    past = parts[-1:] == ["ago"]
-    if future == past:
-        raise ParseError(errors.INVALID_JSON, "Time should either start with 'in' or end with 'ago'")
-    body = parts[1:] if future else parts[:-1]
-    if len(body) % 2:
-        raise ParseError(errors.INVALID_JSON, "Invalid time string. Dangling unit or number.")
-    seconds = 0.0
-    units = {
-        "yr": 31536000,
-        "year": 31536000,
-        "week": 604800,
-        "wk": 604800,
-        "day": 86400,
-        "d": 86400,
-        "hr": 3600,
-        "hour": 3600,
-        "h": 3600,
-        "min": 60,
-        "minute": 60,
-        "m": 60,
-        "sec": 1,
-        "second": 1,
-        "s": 1,
-    }
-    for i in range(0, len(body), 2):
-        try:
-            amount = float(body[i])
-        except ValueError as exc:
-            raise ParseError(errors.INVALID_JSON, f"'{body[i][:20]}' is not an integer.") from exc
-        unit = body[i + 1].rstrip("s") or "s"
-        if unit not in units:
-            raise ParseError(errors.INVALID_JSON, f"Invalid interval: '{body[i + 1][:20]}'")
-        seconds += amount * units[unit]
-    return now + timedelta(seconds=seconds if future else -seconds)
-
-
-# -- constraints ----------------------------------------------------------------------------------------------------
-
-
-def _constraint(col: Column, value: Any, schema: ClassSchema, alias: str, ctx: Context) -> str:
-    if isinstance(value, dict) and any(isinstance(k, str) and k.startswith("$") for k in value):
-        parts = []
-        for op, arg in value.items():
-            if op == "$options":
-                if "$regex" not in value:
-                    raise ParseError(errors.INVALID_QUERY, "$options needs $regex")
-                continue
-            fn = OPERATORS.get(op)
-            if fn is None:
-                if op in GEO_OPERATORS:
-                    raise ParseError(errors.INVALID_QUERY, f"{op} (geo queries) is not supported by this server yet")
-                raise ParseError(errors.INVALID_QUERY, f"Invalid query operator: {str(op)[:40]}")
-            parts.append(fn(col, arg, value, ctx))
-        return _and(parts)
-    return _eq(col, value, None, ctx)
-
-
-def _path_expr(col: Column, ctx: Context) -> str:
-    return f"({col.expr} #> {ctx.params.add(list(col.path), '::text[]')})"
-
-
-def _eq(col: Column, value: Any, _all: Any, ctx: Context) -> str:
+def _equals(col: Column, value: Any, ctx: Context) -> Cond:
     if value is None:
-        if col.path:
-            return f"coalesce(jsonb_typeof({_path_expr(col, ctx)}), 'null') = 'null'"
-        return EVERYTHING if col.kind == "Unknown" else f"{col.expr} IS NULL"
+        return _is_null(col)
     kind = col.kind
-    check_value(value)
     if kind == "Path":  # a sub-key of an Object field: equal, or an element of an array held there
-        p = _path_expr(col, ctx)
-        return f"({p} = {ctx.params.add(_json(value), '::jsonb')} OR {_array_eq(p, value, ctx, guard=True)})"
+
+        def path_eq(p: Params) -> str:
+            path = path_expr(col, p)
+            contains = array_eq(lambda _p: path, value, guard=True)(p)
+            return f"({path} = {p.add(value, '::jsonb')} OR {contains})"
+
+        return path_eq
     if kind == "Array":
-        return _array_eq(col.expr, value, ctx)
+        return array_eq(lambda _p: col.expr, value)
     if kind == "Object":
-        return f"{col.expr} = {ctx.params.add(_json(value), '::jsonb')}"
-    v = coerce(col, value)
-    if v is _MISMATCH:
-        return NOTHING
+        return lambda p: f"{col.expr} = {p.add(value, '::jsonb')}"
+    v = coerce(col, value, ctx)
+    if v is MISMATCH:
+        return False
     if kind == "Relation":
-        assert col.field and col.field.target
-        return _relation_contains(col, ctx.params.add(v, "::text"), ctx)
-    return f"{col.expr} = {ctx.params.add(v, '::' + PG_TYPES[kind])}"
+        return lambda p: f'{col.expr} IN (SELECT "owningId" FROM {col.join} WHERE "relatedId" = {p.add(v, "::text")})'
+    cast = "::" + PG_TYPES[kind]
+    return lambda p: f"{col.expr} = {p.add(v, cast)}"
 
 
-def _relation_contains(col: Column, related: str, ctx: Context) -> str:
-    return f'{col.expr} IN (SELECT "owningId" FROM {col.join} WHERE "relatedId" = {related})'
+def _eq(col: Column, op: tree.Eq, ctx: Context) -> Cond:
+    return _equals(col, op.value, ctx)
 
 
-def _ne(col: Column, value: Any, _all: Any, ctx: Context) -> str:
-    if value is None:
-        return _not(_eq(col, None, None, ctx))
-    if col.kind in ("Path", "Array", "Object"):
-        return _not(_eq(col, value, None, ctx))
-    v = coerce(col, value)
-    if v is _MISMATCH:
-        return EVERYTHING
-    return f"{col.expr} IS DISTINCT FROM {ctx.params.add(v, '::' + PG_TYPES[col.kind])}"
+def _ne(col: Column, op: tree.Ne, ctx: Context) -> Cond:
+    value = op.value
+    if value is None or col.kind in ("Path", "Array", "Object"):
+        return not_(_equals(col, value, ctx))
+    v = coerce(col, value, ctx)
+    if v is MISMATCH:
+        return True
+    cast = "::" + PG_TYPES[col.kind]
+    return lambda p: f"{col.expr} IS DISTINCT FROM {p.add(v, cast)}"
 
 
-def _compare(sql_op: str) -> Callable[[Column, Any, Any, Context], str]:
-    def compile_(col: Column, value: Any, _all: Any, ctx: Context) -> str:
-        if col.kind == "Path":
-            check_value(value)
-            if isinstance(value, dict) and value.get("__type") == "Date":
-                # Dates inside Object fields are stored as their wire JSON; ISO strings sort as instants.
-                expr = f"({_path_expr(col, ctx)} ->> 'iso')"
-                return f"{expr} {sql_op} {ctx.params.add(str(value.get('iso')), '::text')}"
-            if not isinstance(value, (int, float, str)) or isinstance(value, bool):
-                return NOTHING
-            p = _path_expr(col, ctx)
-            jtype = "number" if not isinstance(value, str) else "string"
-            return f"(jsonb_typeof({p}) = '{jtype}' AND {p} {sql_op} {ctx.params.add(_json(value), '::jsonb')})"
-        check_value(value)
-        if col.kind in ("Array", "Object", "Relation", "Unknown", "Boolean", "Pointer"):
-            return NOTHING
-        v = coerce(col, value)
-        if v is _MISMATCH:
-            return NOTHING
-        return f"{col.expr} {sql_op} {ctx.params.add(v, '::' + PG_TYPES[col.kind])}"
-
-    return compile_
+_SQL_ORDER = {"$lt": "<", "$lte": "<=", "$gt": ">", "$gte": ">="}
 
 
-def _list_arg(op: str, value: Any) -> list[Any]:
-    if not isinstance(value, list):
-        raise ParseError(errors.INVALID_QUERY, f"bad {op} value: an array is required")
-    return value
+def _compare(col: Column, op: tree.Compare, ctx: Context) -> Cond:
+    sql_op, value = _SQL_ORDER[op.op], op.value
+    if col.kind == "Path":
+        if isinstance(value, tree.RelativeTime):
+            value = {"__type": "Date", "iso": iso(value.at(ctx.now))}
+        if isinstance(value, dict) and value.get("__type") == "Date":
+            # Dates inside Object fields are stored as their wire JSON; ISO strings sort as instants.
+            when = str(value["iso"])
+            return lambda p: f"({path_expr(col, p)} ->> 'iso') {sql_op} {p.add(when, '::text')}"
+        if not isinstance(value, (int, float, str)) or isinstance(value, bool):
+            return False
+        jtype = "number" if not isinstance(value, str) else "string"
+
+        def path_compare(p: Params) -> str:
+            path = path_expr(col, p)
+            return f"(jsonb_typeof({path}) = '{jtype}' AND {path} {sql_op} {p.add(value, '::jsonb')})"
+
+        return path_compare
+    if col.kind in ("Array", "Object", "Relation", "Unknown", "Boolean", "Pointer"):
+        return False
+    v = coerce(col, value, ctx)
+    if v is MISMATCH:
+        return False
+    cast = "::" + PG_TYPES[col.kind]
+    return lambda p: f"{col.expr} {sql_op} {p.add(v, cast)}"
 
 
-def _in(col: Column, value: Any, _all: Any, ctx: Context) -> str:
-    values = _list_arg("$in", value)
-    for v in values:
-        check_value(v)
-    has_null = any(v is None for v in values)
-    values = [v for v in values if v is not None]
-    null_part = _eq(col, None, None, ctx) if has_null else NOTHING
+def _in(col: Column, op: tree.In, ctx: Context) -> Cond:
+    cond = _in_values(col, op.values, ctx)
+    return not_(cond) if op.negate else cond
+
+
+def _in_values(col: Column, all_values: tuple[Any, ...], ctx: Context) -> Cond:
+    null_part: Cond = _is_null(col) if any(v is None for v in all_values) else False
+    values = [v for v in all_values if v is not None]
     if not values:
         return null_part
     kind = col.kind
     if kind == "Object":
-        return _or([f"{col.expr} = ANY({_jsonb_list(values, ctx)})", null_part])
+        return or_([lambda p: f"{col.expr} = ANY({jsonb_list(values, p)})", null_part])
     if kind in ("Array", "Path"):
-        expr = _path_expr(col, ctx) if kind == "Path" else col.expr
-        listed = _jsonb_list(values, ctx)
-        element = _has_element(expr, f"e = ANY({listed})")
-        if kind == "Path":
-            element = f"(jsonb_typeof({expr}) = 'array' AND {element})"
-        whole = f"{expr} = ANY({listed})" if kind == "Path" or any(isinstance(v, list) for v in values) else NOTHING
-        return _or([whole, element, null_part])
-    coerced = [c for c in (coerce(col, v) for v in values) if c is not _MISMATCH]
+        whole_too = kind == "Path" or any(isinstance(v, list) for v in values)
+
+        def listed(p: Params) -> str:
+            expr = path_expr(col, p) if kind == "Path" else col.expr
+            items = jsonb_list(values, p)
+            element = has_element(expr, f"e = ANY({items})")
+            if kind == "Path":
+                element = f"(jsonb_typeof({expr}) = 'array' AND {element})"
+            return f"({expr} = ANY({items}) OR {element})" if whole_too else element
+
+        return or_([listed, null_part])
+    coerced = [c for c in (coerce(col, v, ctx) for v in values) if c is not MISMATCH]
     if not coerced:
         return null_part
     if kind == "Relation":
-        return _or([_relation_contains(col, f"ANY({ctx.params.add(coerced, '::text[]')})", ctx), null_part])
-    return _or([f"{col.expr} = ANY({ctx.params.add(coerced, '::' + PG_TYPES[kind] + '[]')})", null_part])
+        return or_(
+            [
+                lambda p: (
+                    f'{col.expr} IN (SELECT "owningId" FROM {col.join} WHERE "relatedId" = '
+                    f"ANY({p.add(coerced, '::text[]')}))"
+                ),
+                null_part,
+            ]
+        )
+    cast = "::" + PG_TYPES[kind] + "[]"
+    return or_([lambda p: f"{col.expr} = ANY({p.add(coerced, cast)})", null_part])
 
 
-def _nin(col: Column, value: Any, _all: Any, ctx: Context) -> str:
-    return _not(_in(col, value, None, ctx))
+def _exists(col: Column, op: tree.Exists, ctx: Context) -> Cond:
+    present = not_(_is_null(col))
+    return present if op.present else not_(present)
 
 
-def _exists(col: Column, value: Any, _all: Any, ctx: Context) -> str:
-    if not isinstance(value, bool):
-        raise ParseError(errors.INVALID_QUERY, "$exists needs a boolean")
-    present = _not(_eq(col, None, None, ctx))
-    return present if value else _not(present)
-
-
-def _array_expr(col: Column, ctx: Context) -> tuple[str, str] | None:
+def _array_target(col: Column) -> Callable[[Params], tuple[str, str]] | None:
     """(expression, guard) for array operators: an Array field, or an array held under an Object sub-key."""
     if col.kind == "Array":
-        return col.expr, "TRUE"
+        return lambda _p: (col.expr, "TRUE")
     if col.kind == "Path":
-        p = _path_expr(col, ctx)
-        return p, f"jsonb_typeof({p}) = 'array'"
+
+        def path(p: Params) -> tuple[str, str]:
+            expr = path_expr(col, p)
+            return expr, f"jsonb_typeof({expr}) = 'array'"
+
+        return path
     return None
 
 
-def _all(col: Column, value: Any, _all_ops: Any, ctx: Context) -> str:
-    values = _list_arg("$all", value)
-    target = _array_expr(col, ctx)
-    if target is None or not values:
-        return NOTHING
-    expr, guard = target
-    parts = [guard]
-    plain = []
-    for v in values:
-        if isinstance(v, dict) and "$regex" in v:
-            pattern, insensitive = regex.to_postgres(v["$regex"], v.get("$options", ""))
-            op = "~*" if insensitive else "~"
-            test = f"jsonb_typeof(e) = 'string' AND (e #>> '{{}}') {op} {ctx.params.add(pattern, '::text')}"
-            parts.append(_has_element(expr, test))
-        elif _scalar(v):
-            check_value(v)
-            plain.append(v)
-        else:
-            parts.append(_has_element(expr, f"e = {ctx.params.add(_json(v), '::jsonb')}"))
-    if plain:
-        parts.append(f"{expr} @> {ctx.params.add(_json(plain), '::jsonb')}")
-    return _and(parts)
+def _all(col: Column, op: tree.All, ctx: Context) -> Cond:
+    target = _array_target(col)
+    if target is None or not op.values:
+        return False
+    plain = [v for v in op.values if scalar(v)]
+    nested = [v for v in op.values if not scalar(v)]
+
+    def emit(p: Params) -> str:
+        expr, guard_sql = target(p)
+        parts = [guard_sql] + [has_element(expr, f"e = {p.add(v, '::jsonb')}") for v in nested]
+        if plain:
+            parts.append(f"{expr} @> {p.add(plain, '::jsonb')}")
+        return "(" + " AND ".join(parts) + ")"
+
+    return emit
 
 
-def _contained_by(col: Column, value: Any, _all: Any, ctx: Context) -> str:
-    values = _list_arg("$containedBy", value)
-    target = _array_expr(col, ctx)
+def _all_regex(col: Column, op: tree.AllRegex, ctx: Context) -> Cond:
+    target = _array_target(col)
+    if target is None or not op.regexes:
+        return False
+    compiled = [regex.to_postgres(r.pattern, r.options) for r in op.regexes]
+
+    def emit(p: Params) -> str:
+        expr, guard_sql = target(p)
+        parts = [guard_sql]
+        for pattern, insensitive in compiled:
+            match = "~*" if insensitive else "~"
+            test = f"jsonb_typeof(e) = 'string' AND (e #>> '{{}}') {match} {p.add(pattern, '::text')}"
+            parts.append(has_element(expr, test))
+        return "(" + " AND ".join(parts) + ")"
+
+    return emit
+
+
+def _contained_by(col: Column, op: tree.ContainedBy, ctx: Context) -> Cond:
+    target = _array_target(col)
     if target is None:
-        return NOTHING
-    expr, guard = target
-    outside = _has_element(expr, f"NOT (e = ANY({_jsonb_list(values, ctx)}))") if values else _has_element(expr, "TRUE")
-    return _and([guard, f"{expr} IS NOT NULL", _not(outside)])
+        return False
+    values = list(op.values)
+
+    def emit(p: Params) -> str:
+        expr, guard_sql = target(p)
+        test = f"NOT (e = ANY({jsonb_list(values, p)}))" if values else "TRUE"
+        outside = has_element(expr, test)
+        return f"({guard_sql} AND {expr} IS NOT NULL AND NOT coalesce({outside}, false))"
+
+    return emit
 
 
-def _regex(col: Column, value: Any, all_ops: Any, ctx: Context) -> str:
-    pattern, insensitive = regex.to_postgres(value, all_ops.get("$options", ""))  # validates, on any column
-    op = "~*" if insensitive else "~"
+def _regex(col: Column, op: tree.Regex, ctx: Context) -> Cond:
+    pattern, insensitive = regex.to_postgres(op.pattern, op.options)
+    match = "~*" if insensitive else "~"
     if col.kind == "Path":
-        p = _path_expr(col, ctx)
-        return f"(jsonb_typeof({p}) = 'string' AND ({p} #>> '{{}}') {op} {ctx.params.add(pattern, '::text')})"
+
+        def path_regex(p: Params) -> str:
+            path = path_expr(col, p)
+            return f"(jsonb_typeof({path}) = 'string' AND ({path} #>> '{{}}') {match} {p.add(pattern, '::text')})"
+
+        return path_regex
     if col.kind != "String":
-        return NOTHING
-    return f"{col.expr} {op} {ctx.params.add(pattern, '::text')}"
+        return False
+    return lambda p: f"{col.expr} {match} {p.add(pattern, '::text')}"
 
 
-def _text(col: Column, value: Any, _all: Any, ctx: Context) -> str:
-    search = value.get("$search") if isinstance(value, dict) else None
-    if not isinstance(search, dict):
-        raise ParseError(errors.INVALID_JSON, "bad $text: $search, should be object")
-    term = search.get("$term")
-    if not isinstance(term, str) or not term.strip():
-        raise ParseError(errors.INVALID_JSON, "bad $text: $term, should be a non-empty string")
-    language = search.get("$language", "english")
-    if not isinstance(language, str) or not TEXT_LANGUAGE.match(language):
-        raise ParseError(errors.INVALID_JSON, "bad $text: $language, should be a text search configuration name")
-    for flag in ("$caseSensitive", "$diacriticSensitive"):
-        if search.get(flag) not in (None, False):
-            raise ParseError(errors.INVALID_JSON, f"bad $text: {flag} is not supported")
+def _text(col: Column, op: tree.Text, ctx: Context) -> Cond:
+    if op.case_sensitive or op.diacritic_sensitive:
+        raise ParseError(ErrorCode.INVALID_JSON, "bad $text: $caseSensitive and $diacriticSensitive are not supported")
     if col.kind != "String":
-        return NOTHING
-    # Same expression as the text indexes (storage/schema.py index_sql), so PostgreSQL can use them.
-    vector = f"to_tsvector('{language}', coalesce({col.expr}, ''))"
-    query = f"websearch_to_tsquery('{language}', {ctx.params.add(term, '::text')})"
+        return False
+    # Same expression as the text indexes (storage/ddl.py index_sql), so PostgreSQL can use them. The language is
+    # one of parse.TEXT_LANGUAGES, never client text.
+    vector = f"to_tsvector('{op.language}', coalesce({col.expr}, ''))"
+
+    def query(p: Params) -> str:
+        return f"websearch_to_tsquery('{op.language}', {p.add(op.term, '::text')})"
+
     if ctx.score is None:
-        ctx.score = f"ts_rank({vector}, {query})"
-    return f"{vector} @@ {query}"
+        ctx.score = lambda p: f"ts_rank({vector}, {query(p)})"
+    return lambda p: f"{vector} @@ {query(p)}"
 
 
-def _subquery(spec: Any, op: str, ctx: Context, key: str = "objectId") -> tuple[str, ClassSchema, Column]:
-    if not isinstance(spec, dict) or not isinstance(spec.get("className"), str):
-        raise ParseError(errors.INVALID_QUERY, f"improper usage of {op}")
-    sub = ctx.schemas.get(spec["className"])
+def _subquery(ctx: Context, class_name: str, where: tree.Node, key: tree.Key | None) -> tuple[Sql, ClassSchema, Column]:
+    """SELECT <key> FROM <class> WHERE <where> AND <the caller's read rule>."""
+    sub = ctx.schemas.get(class_name)
     if sub is None:
-        raise ParseError(errors.INVALID_CLASS_NAME, f"Class {spec['className'][:100]} does not exist.")
+        raise ParseError(ErrorCode.INVALID_CLASS_NAME, f"Class {class_name[:100]} does not exist.")
+    ctx.rules.check(sub, "find")
     alias = ctx.alias()
-    cond = compile_where(spec.get("where", {}), sub, alias, ctx)
-    security = ctx.read_filter(sub, alias, "find", ctx.params)
+    cond = compile_tree(where, sub, alias, ctx)
+    key = key or tree.Key("objectId", "objectId", ())
     guard(key, sub, ctx)
     col = resolve(key, sub, alias)
-    if col.kind == "Unknown":
-        return "SELECT NULL WHERE FALSE", sub, col
-    where = _and([cond, security or EVERYTHING])
-    return f"SELECT {col.expr} FROM {q(sub.name)} {alias} WHERE {where}", sub, col
+
+    def select(p: Params) -> str:
+        if col.kind == "Unknown":
+            return "SELECT NULL WHERE FALSE"
+        if cond is False:  # still typed by its column: `x IN (SELECT NULL)` would compare x with text
+            return f"SELECT {col.expr} FROM {q(sub.name)} {alias} WHERE FALSE"
+        security = ctx.rules.read_sql(sub, alias, "find", p)
+        return f"SELECT {col.expr} FROM {q(sub.name)} {alias} WHERE {render(cond, p)}" + (
+            f" AND {security}" if security else ""
+        )
+
+    return select, sub, col
 
 
-def _in_query(col: Column, value: Any, _all: Any, ctx: Context) -> str:
-    sql, sub, _key = _subquery(value, "$inQuery", ctx)
+def _in_query(col: Column, op: tree.InQuery, ctx: Context) -> Cond:
+    select, sub, _key = _subquery(ctx, op.class_name, op.where, None)
+    cond: Cond
     if col.kind != "Pointer":
-        return NOTHING
-    assert col.field is not None
-    if col.field.polymorphic:
-        if sub.name not in col.field.targets:
-            return NOTHING
-        return f"{col.expr} IN (SELECT {ctx.params.add(sub.name + '$', '::text')} || x FROM ({sql}) s(x))"
-    if sub.name != col.field.target:
-        return NOTHING
-    return f"{col.expr} IN ({sql})"
+        cond = False
+    else:
+        assert col.field is not None
+        if col.field.polymorphic:
+            if sub.name not in col.field.targets:
+                cond = False
+            else:
+                prefix = sub.name + "$"
+                cond = lambda p: f"{col.expr} IN (SELECT {p.add(prefix, '::text')} || x FROM ({select(p)}) s(x))"  # noqa: E731
+        elif sub.name != col.field.target:
+            cond = False
+        else:
+            cond = lambda p: f"{col.expr} IN ({select(p)})"  # noqa: E731
+    return not_(cond) if op.negate else cond
 
 
-def _not_in_query(col: Column, value: Any, _all: Any, ctx: Context) -> str:
-    return _not(_in_query(col, value, None, ctx))
-
-
-def _select(col: Column, value: Any, _all: Any, ctx: Context) -> str:
-    if not isinstance(value, dict) or not isinstance(value.get("key"), str):
-        raise ParseError(errors.INVALID_QUERY, "improper usage of $select")
-    sql, _sub, key = _subquery(value.get("query"), "$select", ctx, value["key"])
+def _select(col: Column, op: tree.Select, ctx: Context) -> Cond:
+    select, _sub, key = _subquery(ctx, op.class_name, op.where, op.key)
+    cond: Cond
     if col.kind in ("Unknown", "Path", "Relation") or not _same_type(col, key):
-        return NOTHING  # values of different types are never equal
-    return f"{col.expr} IN ({sql})"
+        cond = False  # values of different types are never equal
+    else:
+        cond = lambda p: f"{col.expr} IN ({select(p)})"  # noqa: E731
+    return not_(cond) if op.negate else cond
 
 
 def _same_type(a: Column, b: Column) -> bool:
@@ -524,73 +337,29 @@ def _same_type(a: Column, b: Column) -> bool:
     return fa.type == fb.type and (fa.type != "Pointer" or (fa.target, fa.targets) == (fb.target, fb.targets))
 
 
-def _dont_select(col: Column, value: Any, _all: Any, ctx: Context) -> str:
-    return _not(_select(col, value, None, ctx))
-
-
-def _logic(op: str, value: Any, schema: ClassSchema, alias: str, ctx: Context) -> str:
-    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-        raise ParseError(errors.INVALID_QUERY, f"Bad {op} format - use an array of objects.")
-    parts = [compile_where(v, schema, alias, ctx) for v in value]
-    if op == "$and":
-        return _and(parts)
-    if op == "$or":
-        return _or(parts)
-    return _not(_or(parts))
-
-
-def _related_to(value: Any, schema: ClassSchema, alias: str, ctx: Context) -> str:
-    if not isinstance(value, dict) or not isinstance(value.get("key"), str):
-        raise ParseError(errors.INVALID_QUERY, "improper usage of $relatedTo")
-    owner = value.get("object")
-    if (
-        not isinstance(owner, dict)
-        or not isinstance(owner.get("className"), str)
-        or not isinstance(owner.get("objectId"), str)
-    ):
-        raise ParseError(errors.INVALID_QUERY, "$relatedTo needs an object pointer")
-    owner_schema = ctx.schemas.get(owner["className"])
-    key = value["key"]
-    field = owner_schema.fields.get(key) if owner_schema else None
-    if field is None or field.type != "Relation" or field.target != schema.name:
-        return NOTHING
-    table = q(f"_Join:{key}:{owner_schema.name}")  # type: ignore[union-attr]
-    return (
-        f'{alias}."objectId" IN (SELECT "relatedId" FROM {table} WHERE "owningId" = '
-        f"{ctx.params.add(owner['objectId'], '::text')})"
+def _related_to(node: tree.RelatedTo, schema: ClassSchema, alias: str, ctx: Context) -> Cond:
+    owner_schema = ctx.schemas.get(node.class_name)
+    field = owner_schema.fields.get(node.key) if owner_schema else None
+    if owner_schema is None or field is None or field.type != "Relation" or field.target != schema.name:
+        return False
+    table = q(f"_Join:{node.key}:{owner_schema.name}")
+    owner = node.object_id
+    return lambda p: (
+        f'{alias}."objectId" IN (SELECT "relatedId" FROM {table} WHERE "owningId" = {p.add(owner, "::text")})'
     )
 
 
-OPERATORS: dict[str, Callable[[Column, Any, Any, Context], str]] = {
-    "$eq": _eq,
-    "$ne": _ne,
-    "$lt": _compare("<"),
-    "$lte": _compare("<="),
-    "$gt": _compare(">"),
-    "$gte": _compare(">="),
-    "$in": _in,
-    "$nin": _nin,
-    "$exists": _exists,
-    "$all": _all,
-    "$containedBy": _contained_by,
-    "$regex": _regex,
-    "$text": _text,
-    "$inQuery": _in_query,
-    "$notInQuery": _not_in_query,
-    "$select": _select,
-    "$dontSelect": _dont_select,
-}
-GEO_OPERATORS = {
-    "$nearSphere",
-    "$maxDistance",
-    "$maxDistanceInRadians",
-    "$maxDistanceInMiles",
-    "$maxDistanceInKilometers",
-    "$within",
-    "$geoWithin",
-    "$geoIntersects",
-    "$box",
-    "$polygon",
-    "$centerSphere",
-    "$near",
+_OPERATORS: dict[type, Callable[[Column, Any, Context], Cond]] = {
+    tree.Eq: _eq,
+    tree.Ne: _ne,
+    tree.Compare: _compare,
+    tree.In: _in,
+    tree.Exists: _exists,
+    tree.All: _all,
+    tree.AllRegex: _all_regex,
+    tree.ContainedBy: _contained_by,
+    tree.Regex: _regex,
+    tree.Text: _text,
+    tree.InQuery: _in_query,
+    tree.Select: _select,
 }

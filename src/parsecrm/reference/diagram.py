@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from html import escape
 
-from ..storage.schema import ClassSchema
+from ..storage.model import ClassSchema
 from .model import field_type
 
 BOX_W, LINE_H, HEAD_H, GAP_X, GAP_Y, PAD = 215, 16, 24, 70, 28, 16

@@ -8,7 +8,7 @@ from importlib import resources
 import orjson
 
 from ..backend import Backend
-from .routes import PageRequest, Result
+from .pages import PageRequest, Result
 
 PAGE = resources.files("parsecrm.reference").joinpath("explorer.html").read_text()
 

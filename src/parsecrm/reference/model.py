@@ -8,7 +8,7 @@ from functools import cache
 from typing import Any
 
 from ..backend import Backend
-from ..storage.schema import CLP_OPERATIONS, ClassSchema, Field, describe
+from ..storage.model import CLP_OPERATIONS, ClassSchema, Field, describe
 
 INTERNAL = {"_Idempotency", "_SCHEMA"}
 

@@ -8,9 +8,9 @@ from typing import Any
 import orjson
 
 from ..backend import Backend
-from ..storage.schema import Field
+from ..storage.model import Field
 from . import model
-from .routes import PageRequest, Result
+from .pages import PageRequest, Result
 
 JSON_STRING = {"type": "string", "contentMediaType": "application/json"}
 ERROR = {"$ref": "#/components/schemas/Error"}

@@ -4,34 +4,22 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
-from dataclasses import dataclass
 from typing import Any
 
 from ..backend import Backend
 from ..graphql.endpoint import Endpoint
 from ..protocol.transport import CORS_HEADERS
 from ..settings import Settings
+from . import explorer, openapi, schema_page
+from .pages import Page, PageRequest, Result
 
 log = logging.getLogger("parsecrm.reference")
 
 
-@dataclass
-class PageRequest:
-    method: str
-    headers: dict[str, str]
-    body: bytes
-    query_string: bytes
-    ip: str | None
-
-
-Result = tuple[int, bytes, list[tuple[bytes, bytes]]]
-Page = Callable[[Backend, PageRequest], Awaitable[Result]]
 JSON_TYPE = (b"content-type", b"application/json; charset=utf-8")
 
 
 def table(settings: Settings) -> dict[str, Page]:
-    from . import explorer, openapi, schema_page
-
     graphql = Endpoint()
 
     async def graphql_page(backend: Backend, req: PageRequest) -> Result:
@@ -69,7 +57,8 @@ async def _body(receive: Callable[[], Awaitable[MutableMapping[str, Any]]], limi
 
 
 async def serve(backend: Backend | None, page: Page, scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
-    status, body, headers = 503, b'{"code":1,"error":"starting"}', []
+    status, body = 503, b'{"code":1,"error":"starting"}'
+    headers: list[tuple[bytes, bytes]] = []
     if scope["method"] == "OPTIONS":
         status, body = 204, b""
     elif backend is not None:

@@ -11,7 +11,7 @@ import orjson
 from ..backend import Backend
 from . import model
 from .diagram import svg
-from .routes import PageRequest, Result
+from .pages import PageRequest, Result
 
 HTML = [(b"content-type", b"text/html; charset=utf-8")]
 DOWNLOAD = (b"content-disposition", b"inline")

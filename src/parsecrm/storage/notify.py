@@ -37,10 +37,10 @@ class Listener:
         if new and conn is not None and not conn.is_closed():
             await conn.add_listener(channel, self._dispatch)
 
-    def _dispatch(self, _conn: object, _pid: int, channel: str, payload: str) -> None:
+    def _dispatch(self, _conn: object, _pid: int, channel: str, payload: object) -> None:
         for cb in self.handlers.get(channel, []):
             try:
-                cb(payload)
+                cb(str(payload))
             except Exception:  # a broken cache callback must not kill the listener
                 log.exception("notification handler failed on %s", channel)
 

@@ -35,8 +35,18 @@ async def _keep(conn: asyncpg.Connection) -> None:
     or session advisory locks on pooled connections), so asyncpg's default reset would be a wasted round trip."""
 
 
+# Every statement on a pooled connection runs under the request statement timeout (PARSE_STATEMENT_TIMEOUT_MS): a
+# query that runs longer is cancelled by PostgreSQL and answered 124. Schema changes, purges and start-up work lift
+# it for their own transaction with this statement.
+NO_TIMEOUT = "SET LOCAL statement_timeout = 0"
+
+
+# A connection of the pool (what `pool.acquire()` gives) or one of its own: every statement helper takes either.
+Connection = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
+
+
 async def create_pool(
-    dsn: str, size: int, *, connect_timeout: float = 5.0, count_statements: bool = False
+    dsn: str, size: int, statement_timeout_ms: int = 0, *, connect_timeout: float = 5.0, count_statements: bool = False
 ) -> asyncpg.Pool:
     """`connect_timeout` bounds how long a request waits for a new connection while PostgreSQL is unreachable
     (it then answers 503, see errors.reply_for)."""
@@ -49,5 +59,5 @@ async def create_pool(
         reset=_keep,
         statement_cache_size=512,
         max_inactive_connection_lifetime=300,
-        server_settings={"application_name": "parsecrm", "jit": "off"},
+        server_settings={"application_name": "parsecrm", "jit": "off", "statement_timeout": str(statement_timeout_ms)},
     )

@@ -1,0 +1,418 @@
+"""Writes: create, create_many, update, delete — each in a Unit (a transaction), the same way for every caller.
+
+Order on every write: class exists (or may be created) → class-level permission → the body parsed and type-checked
+against the schema (so a hook never sees a wrongly typed value: `{"amount": "lots"}` is 111, not a hook's
+TypeError) → beforeSave/beforeDelete hooks → new fields added (if the addField permission allows) → one statement
+whose WHERE carries the write ACL → system-class effects (effects.py) → afterSave/afterDelete once committed.
+"""
+
+from __future__ import annotations
+
+import secrets
+import string
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+import orjson
+
+from ..backend import Backend
+from ..changes import Change, apply, check_type, column_value, implied_field, parse_body
+from ..cloud.objects import ParseObject
+from ..errors import ErrorCode, ParseError, not_found
+from ..query.project import Shape, row_json
+from ..query.sql import Context, Params
+from ..security import acl as acl_mod
+from ..security.caller import Caller
+from ..security.policy import Policy
+from ..storage.model import ClassSchema, Field, join_table, q
+from ..storage.pool import Connection
+from ..values import check_class_name, decode, encode, iso, now_ms
+from . import effects, hooks
+from .field_ops import from_column, set_clause, write_relations
+from .unit import Unit, schema_for, schemas_for
+
+ID_ALPHABET = string.ascii_letters + string.digits
+
+
+def new_id() -> str:
+    """10 random characters of [A-Za-z0-9] (Parse's objectIdSize): 128 random bits reduced mod 62^10."""
+    n = int.from_bytes(secrets.token_bytes(16), "big")
+    chars = []
+    for _ in range(10):
+        n, i = divmod(n, 62)
+        chars.append(ID_ALPHABET[i])
+    return "".join(chars)
+
+
+async def in_unit(backend: Backend, unit: Unit | None, work: Callable[[Unit], Awaitable[Any]]) -> Any:
+    """Run `work` inside `unit`, or inside a fresh transaction whose after-commit work runs once it commits."""
+    if unit is not None:
+        return await work(unit)
+    async with backend.pool.acquire() as conn:
+        fresh = Unit(conn)
+        async with conn.transaction():
+            result = await work(fresh)
+            await flush_deferred(backend, fresh)
+    for job in fresh.after_commit:
+        await job()
+    return result
+
+
+def create_later(unit: Unit, caller: Caller, class_name: str, body: dict[str, Any]) -> None:
+    """Queue a create that runs in `unit`'s transaction just before it commits, batched with others of its kind
+    (the CRM's stage history uses it: a 50-deal batch writes its 50 history rows in one statement)."""
+    unit.deferred.append((caller, class_name, body))
+
+
+async def flush_deferred(backend: Backend, unit: Unit) -> None:
+    while unit.deferred:
+        pending, unit.deferred = unit.deferred, []
+        groups: dict[tuple[int, str], tuple[Caller, list[dict[str, Any]]]] = {}
+        for caller, class_name, body in pending:
+            groups.setdefault((id(caller), class_name), (caller, []))[1].append(body)
+        for (_cid, class_name), (caller, bodies) in groups.items():
+            await create_many(backend, caller, class_name, bodies, unit=unit)
+
+
+# -- shared steps --------------------------------------------------------------------------------------------------
+
+
+async def _class_for_write(backend: Backend, caller: Caller, class_name: str, unit: Unit) -> ClassSchema:
+    check_class_name(class_name, ErrorCode.INVALID_JSON)
+    schema = await schema_for(backend, unit, class_name)
+    if schema is not None:
+        return schema
+    if caller.read_only:
+        raise ParseError(ErrorCode.OPERATION_FORBIDDEN, "read-only master key cannot write")
+    if not caller.master and not backend.settings.allow_client_class_creation:
+        raise ParseError(
+            ErrorCode.OPERATION_FORBIDDEN, f"This user is not allowed to access non-existent class: {class_name}"
+        )
+    return unit.schema_changed(backend, await backend.schemas.ensure_class(class_name, conn=unit.conn))
+
+
+def _check_types(schema: ClassSchema, changes: dict[str, Change]) -> None:
+    """111 for a change that does not fit its field's declared type (fields the class lacks are checked when
+    they are added)."""
+    for key, change in changes.items():
+        f = schema.fields.get(key)
+        if f is not None:
+            check_type(schema, key, f, change)
+
+
+async def _ensure_fields(
+    backend: Backend, caller: Caller, schema: ClassSchema, changes: dict[str, Change], unit: Unit, hooked: bool
+) -> ClassSchema:
+    """Type-check the changes a beforeSave hook may have made (`hooked`; the others were checked before it ran);
+    add the fields a save introduces (if the addField permission allows)."""
+    if hooked:
+        _check_types(schema, changes)
+    missing: dict[str, Field] = {}
+    for key, change in changes.items():
+        if key not in schema.fields:
+            implied = implied_field(change)
+            if implied is not None:
+                missing[key] = implied
+    if not missing:
+        return schema
+    Policy(caller).check(schema, "addField")
+    return unit.schema_changed(backend, await backend.schemas.add_fields(unit.conn, schema.name, missing))
+
+
+def _check_required(schema: ClassSchema, values: dict[str, Any], creating: bool) -> None:
+    for name, f in schema.fields.items():
+        if not f.required or name in ("objectId", "createdAt", "updatedAt"):
+            continue
+        if (creating and values.get(name) is None) or (not creating and name in values and values[name] is None):
+            raise ParseError(ErrorCode.VALIDATION_ERROR, f"{name} is required")
+
+
+def _encode_fields(values: dict[str, Any], keys: list[str]) -> dict[str, Any]:
+    return {k: encode(values.get(k)) if values.get(k) is not None else {"__op": "Delete"} for k in keys}
+
+
+def unique_error(exc: asyncpg.UniqueViolationError) -> ParseError:
+    name = exc.constraint_name or ""
+    if name == "_User_unique_username":
+        return ParseError(ErrorCode.USERNAME_TAKEN, "Account already exists for this username.")
+    if name == "_User_unique_email":
+        return ParseError(ErrorCode.EMAIL_TAKEN, "Account already exists for this email address.")
+    return ParseError(ErrorCode.DUPLICATE_VALUE, "A duplicate value for a field with unique values was provided")
+
+
+# -- create --------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _NewRow:
+    """A validated, hook-processed object ready to insert (create and create_many share this)."""
+
+    schema: ClassSchema
+    cols: tuple[str, ...]
+    args: list[Any]
+    changes: dict[str, Change]
+    response: dict[str, Any]
+    saved: ParseObject
+    req: hooks.SaveHook | None
+
+
+async def _prepare_create(
+    backend: Backend,
+    caller: Caller,
+    class_name: str,
+    body: Any,
+    u: Unit,
+    context: dict[str, Any] | None,
+    extra_columns: dict[str, Any] | None,
+    object_id: str | None,
+) -> _NewRow:
+    schema = await _class_for_write(backend, caller, class_name, u)
+    Policy(caller).check(schema, "create")
+    effects.check_create(schema, caller)
+    changes, acl, acl_given = parse_body(schema, body, creating=True, master=caller.master)
+    echoed: list[str] = []
+    for name, f in schema.fields.items():
+        if f.default is not None and name not in changes:
+            changes[name] = Change("set", decode(f.default))
+            echoed.append(name)  # the client did not send it, so it learns the value from the response
+    _check_types(schema, changes)
+    oid = object_id or new_id()
+    req: hooks.SaveHook | None = None
+    if backend.cloud.has("beforeSave", class_name):
+        req = await hooks.before_save(
+            backend, caller, schema, changes, None, acl if acl_given else hooks.NO_ACL, u, context
+        )
+        echoed += req.changed
+        if req.acl is not hooks.NO_ACL:
+            acl, acl_given = req.acl, True
+    if schema.name == "_Role":
+        effects.check_role(changes, acl_given, creating=True)
+    schema = await _ensure_fields(backend, caller, schema, changes, u, req is not None)
+    values = {k: apply(c, None) for k, c in changes.items() if c.kind != "relation"}
+    _check_required(schema, values, creating=True)
+    rperm, wperm, acl_json = acl_mod.columns(acl if acl_given else None)
+    now = now_ms()
+    cols = ['"objectId"', '"createdAt"', '"updatedAt"', '"_rperm"', '"_wperm"', '"_acl"']
+    args: list[Any] = [oid, now, now, rperm, wperm, acl_json]
+    column_fields = set(schema.column_fields())
+    for key, value in values.items():
+        column = schema.fields.get(key)
+        if column is None or value is None or key not in column_fields:
+            continue
+        cols.append(q(key))
+        args.append(column_value(column, value))
+    for col, value in (extra_columns or {}).items():
+        cols.append(q(col))
+        args.append(value)
+    response: dict[str, Any] = {"objectId": oid, "createdAt": iso(now)}
+    response.update(_encode_fields(values, sorted(set(echoed))))
+    saved = ParseObject(class_name, {k: v for k, v in values.items() if v is not None}, oid)
+    saved.created_at = saved.updated_at = now
+    return _NewRow(schema, tuple(cols), args, changes, response, saved, req)
+
+
+async def _insert(conn: Connection, rows: list[_NewRow]) -> None:
+    """One INSERT per distinct column set; several rows with the same columns go in one pipelined executemany."""
+    groups: dict[tuple[str, tuple[str, ...]], list[list[Any]]] = {}
+    for row in rows:
+        groups.setdefault((row.schema.name, row.cols), []).append(row.args)
+    try:
+        for (table, cols), args in groups.items():
+            placeholders = ", ".join(f"${i + 1}" for i in range(len(cols)))
+            sql = f"INSERT INTO {q(table)} ({', '.join(cols)}) VALUES ({placeholders})"
+            if len(args) == 1:
+                await conn.execute(sql, *args[0])
+            else:
+                await conn.executemany(sql, args)
+    except asyncpg.UniqueViolationError as exc:
+        raise unique_error(exc) from exc
+
+
+async def _finish_create(
+    backend: Backend, caller: Caller, row: _NewRow, u: Unit, context: dict[str, Any] | None
+) -> dict[str, Any]:
+    await write_relations(u.conn, row.schema, row.saved.id or "", row.changes)
+    await effects.after_create(backend, u, row.schema)
+    if row.req is not None:
+        await row.req.saved(row.saved)
+    hooks.after_save(backend, caller, row.schema.name, row.saved, None, u, context)
+    return row.response
+
+
+async def create(
+    backend: Backend,
+    caller: Caller,
+    class_name: str,
+    body: Any,
+    *,
+    unit: Unit | None = None,
+    context: dict[str, Any] | None = None,
+    extra_columns: dict[str, Any] | None = None,
+    object_id: str | None = None,
+) -> dict[str, Any]:
+    """Create an object; returns the response body (objectId, createdAt, and fields the server changed).
+    `object_id` is for internal callers that must know the id in advance (sign-up puts it in the user's ACL)."""
+
+    async def work(u: Unit) -> dict[str, Any]:
+        row = await _prepare_create(backend, caller, class_name, body, u, context, extra_columns, object_id)
+        await _insert(u.conn, [row])
+        return await _finish_create(backend, caller, row, u, context)
+
+    result: dict[str, Any] = await in_unit(backend, unit, work)
+    return result
+
+
+async def create_many(
+    backend: Backend,
+    caller: Caller,
+    class_name: str,
+    bodies: list[Any],
+    *,
+    unit: Unit | None = None,
+    context: dict[str, Any] | None = None,
+) -> list[dict[str, Any]]:
+    """Create several objects of one class, all or nothing: every object is validated and hooked one by one, then
+    the rows are inserted in one pipelined statement (a batch's creates cannot refer to each other: their ids are
+    unknown to the client until the batch answers)."""
+
+    async def work(u: Unit) -> list[dict[str, Any]]:
+        rows = [await _prepare_create(backend, caller, class_name, b, u, context, None, None) for b in bodies]
+        await _insert(u.conn, rows)
+        return [await _finish_create(backend, caller, row, u, context) for row in rows]
+
+    result: list[dict[str, Any]] = await in_unit(backend, unit, work)
+    return result
+
+
+# -- update and delete ---------------------------------------------------------------------------------------------
+
+
+async def _locked_original(
+    backend: Backend, caller: Caller, schema: ClassSchema, object_id: str, op: str, u: Unit
+) -> dict[str, Any]:
+    """The row as JSON, locked FOR UPDATE, if the caller may write it; else 101."""
+    params = Params()
+    ctx = Context(await schemas_for(backend, u), Policy.MASTER, params)
+    security = Policy(caller).write_sql(schema, "t", op, params)
+    select = row_json(schema, "t", Shape(), ctx)
+    cond = f'"objectId" = {params.add(object_id, "::text")}'
+    if security:
+        cond += f" AND {security}"
+    raw = await u.conn.fetchval(f"SELECT {select} FROM {q(schema.name)} t WHERE {cond} FOR UPDATE", *params.values)
+    if raw is None:
+        raise not_found()
+    found: dict[str, Any] = orjson.loads(raw)
+    return found
+
+
+async def update(
+    backend: Backend,
+    caller: Caller,
+    class_name: str,
+    object_id: str,
+    body: Any,
+    *,
+    unit: Unit | None = None,
+    context: dict[str, Any] | None = None,
+    extra_columns: dict[str, Any] | None = None,
+    after_write: Callable[[Unit, dict[str, Any], dict[str, Any]], Awaitable[None]] | None = None,
+) -> dict[str, Any]:
+    """Update an object the caller may write; returns `{updatedAt, …}` with operation results and hook edits."""
+
+    async def work(u: Unit) -> dict[str, Any]:
+        check_class_name(class_name, ErrorCode.INVALID_JSON)
+        schema = await schema_for(backend, u, class_name)
+        if schema is None:
+            raise not_found()
+        changes, acl, acl_given = parse_body(schema, body, creating=False, master=caller.master)
+        _check_types(schema, changes)
+        original_json = await _locked_original(backend, caller, schema, object_id, "update", u)
+        original = ParseObject.from_json(class_name, original_json)
+        if schema.name == "_Role":
+            effects.check_role(changes, acl_given, creating=False)
+        echoed: list[str] = [k for k, c in changes.items() if c.kind in ("inc", "add", "addu", "remove")]
+        req: hooks.SaveHook | None = None
+        if backend.cloud.has("beforeSave", class_name):
+            req = await hooks.before_save(
+                backend, caller, schema, changes, original, acl if acl_given else hooks.NO_ACL, u, context
+            )
+            echoed += req.changed
+            if req.acl is not hooks.NO_ACL:
+                acl, acl_given = req.acl, True
+        schema = await _ensure_fields(backend, caller, schema, changes, u, req is not None)
+        values = {k: apply(c, original.attributes.get(k)) for k, c in changes.items() if c.kind != "relation"}
+        _check_required(schema, values, creating=False)
+        now = now_ms()
+        params = Params()
+        sets = [f'"updatedAt" = {params.add(now)}']
+        if acl_given:
+            rperm, wperm, acl_json = acl_mod.columns(acl)
+            sets += [f'"_rperm" = {params.add(rperm)}', f'"_wperm" = {params.add(wperm)}']
+            sets.append(f'"_acl" = {params.add(acl_json, "::jsonb")}')
+        field_sets, returning = set_clause(schema, changes, params)
+        sets += field_sets
+        sets += [f"{q(col)} = {params.add(value)}" for col, value in (extra_columns or {}).items()]
+        ret_cols = ", ".join(q(k) for k in returning) or "1"
+        sql = (
+            f'UPDATE {q(schema.name)} SET {", ".join(sets)} WHERE "objectId" = {params.add(object_id, "::text")} '
+            f"RETURNING {ret_cols}"
+        )
+        try:
+            row = await u.conn.fetchrow(sql, *params.values)
+        except asyncpg.UniqueViolationError as exc:
+            raise unique_error(exc) from exc
+        if row is None:
+            raise not_found()
+        for key in returning:
+            values[key] = from_column(schema.fields[key], row[key])
+        await write_relations(u.conn, schema, object_id, changes)
+        await effects.after_update(backend, u, schema, object_id, original_json)
+        response: dict[str, Any] = {"updatedAt": iso(now)}
+        response.update(_encode_fields(values, sorted(set(echoed))))
+        if after_write is not None:
+            await after_write(u, values, response)
+        saved = ParseObject(class_name, dict(original.attributes), object_id)
+        for k, v in values.items():
+            if v is None:
+                saved.attributes.pop(k, None)
+            else:
+                saved.attributes[k] = v
+        saved.created_at, saved.updated_at = original.created_at, now
+        if req is not None:
+            await req.saved(saved)
+        hooks.after_save(backend, caller, class_name, saved, original, u, context)
+        return response
+
+    result: dict[str, Any] = await in_unit(backend, unit, work)
+    return result
+
+
+async def delete(
+    backend: Backend,
+    caller: Caller,
+    class_name: str,
+    object_id: str,
+    *,
+    unit: Unit | None = None,
+    context: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    async def work(u: Unit) -> dict[str, Any]:
+        check_class_name(class_name, ErrorCode.INVALID_JSON)
+        schema = await schema_for(backend, u, class_name)
+        if schema is None:
+            raise not_found()
+        original_json = await _locked_original(backend, caller, schema, object_id, "delete", u)
+        original = ParseObject.from_json(class_name, original_json)
+        await hooks.before_delete(backend, caller, original, u, context)
+        await u.conn.execute(f'DELETE FROM {q(schema.name)} WHERE "objectId" = $1', object_id)
+        for key, f in schema.fields.items():
+            if f.type == "Relation":
+                await u.conn.execute(f'DELETE FROM {q(join_table(schema.name, key))} WHERE "owningId" = $1', object_id)
+        await effects.after_delete(backend, u, schema, object_id, original_json)
+        hooks.after_delete(backend, caller, original, u, context)
+        return {}
+
+    result: dict[str, Any] = await in_unit(backend, unit, work)
+    return result
