@@ -15,7 +15,9 @@ import orjson
 from . import errors, logs, timing
 from .agent.http import AgentHttp
 from .asgi_types import Receive, Scope, Send
+from .auth import setup as auth_setup
 from .backend import Backend
+from .cloud import jobs
 from .cloud.registry import Cloud
 from .errors import ParseError, TooLarge
 from .livequery import LiveQuery
@@ -67,6 +69,8 @@ class App:
             if message["type"] == "lifespan.startup":
                 try:
                     backend = await Backend.open(self.settings, self.dsn, self.cloud, idempotency.DDL)
+                    await auth_setup.prepare(backend)  # authData index, verification-token expiry column
+                    await jobs.prepare(backend)  # the _JobStatus and _JobSchedule classes
                     await self.agent.start(backend)
                     self.live = await LiveQuery.start(backend)
                 except Exception as exc:  # report and refuse to start

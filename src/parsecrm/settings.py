@@ -140,6 +140,12 @@ class Settings:
     mail_dir: Path | None = None  # the development mail sender's outbox (default: data_dir/outbox)
     log_format: str = "text"  # text | json
     access_log: bool = False
+    # -- users without a password, email verification (auth/): parse-server's options of the same names ---------
+    enable_anonymous_users: bool = True  # enableAnonymousUsers: the built-in `anonymous` auth provider
+    verify_user_emails: bool = False  # verifyUserEmails: mail a verification link on sign-up and email change
+    prevent_login_with_unverified_email: bool = False  # preventLoginWithUnverifiedEmail (needs verify_user_emails)
+    email_verify_token_validity: int = 0  # emailVerifyTokenValidityDuration, seconds; 0: the link never expires
+    email_verify_success_on_invalid_email: bool = True  # emailVerifySuccessOnInvalidEmail: no account probing
 
     @property
     def server_url(self) -> str:
@@ -221,7 +227,25 @@ def from_env(env: dict[str, str] | None = None) -> Settings:
         mcp_enabled=_bool(e.get("CRM_MCP_ENABLED"), True),
         **_file_settings(e, data_dir),
         **_hardening(e, data_dir),
+        **_account_settings(e),
     )
+
+
+def _account_settings(e: Mapping[str, str]) -> dict[str, Any]:
+    """Anonymous users and email verification (see the field comments in Settings)."""
+    return {
+        "enable_anonymous_users": _bool(e.get("PARSE_ENABLE_ANONYMOUS_USERS"), Settings.enable_anonymous_users),
+        "verify_user_emails": _bool(e.get("PARSE_VERIFY_USER_EMAILS"), Settings.verify_user_emails),
+        "prevent_login_with_unverified_email": _bool(
+            e.get("PARSE_PREVENT_LOGIN_WITH_UNVERIFIED_EMAIL"), Settings.prevent_login_with_unverified_email
+        ),
+        "email_verify_token_validity": int(
+            e.get("PARSE_EMAIL_VERIFY_TOKEN_VALIDITY_DURATION", Settings.email_verify_token_validity)
+        ),
+        "email_verify_success_on_invalid_email": _bool(
+            e.get("PARSE_EMAIL_VERIFY_SUCCESS_ON_INVALID_EMAIL"), Settings.email_verify_success_on_invalid_email
+        ),
+    }
 
 
 def _file_settings(e: Mapping[str, str], data_dir: Path) -> dict[str, Any]:

@@ -87,6 +87,9 @@ class Cloud:
         self.functions: dict[str, Handler] = {}
         self.startup: list[Callable[[Any], Awaitable[None]]] = []
         self.mailer: Mailer | None = None
+        # -- auth providers and jobs (auth/providers.py, cloud/jobs.py) --
+        self.auth_providers: dict[str, Handler] = {}
+        self.jobs: dict[str, Handler] = {}
 
     # -- registration ---------------------------------------------------------------------------------------------
     def _trigger(self, name: str, class_name: str) -> Callable[[Handler], Handler]:
@@ -149,6 +152,25 @@ class Cloud:
         self.mailer = fn
         return fn
 
+    def auth_provider(self, name: str) -> Callable[[Handler], Handler]:
+        """Register an `authData` provider: `async def validate(req: AuthRequest) -> dict | None` checks
+        `req.auth_data` (raise ParseError to refuse; a returned dict is stored instead). See parsecrm.auth.providers."""
+
+        def register(fn: Handler) -> Handler:
+            self.auth_providers[name] = fn
+            return fn
+
+        return register
+
+    def job(self, name: str) -> Callable[[Handler], Handler]:
+        """Register a background job, run with the master key by `POST /jobs/<name>` (see parsecrm.cloud.jobs)."""
+
+        def register(fn: Handler) -> Handler:
+            self.jobs[name] = fn
+            return fn
+
+        return register
+
     def on_startup(self, fn: Callable[[Any], Awaitable[None]]) -> Callable[[Any], Awaitable[None]]:
         self.startup.append(fn)
         return fn
@@ -159,6 +181,8 @@ class Cloud:
         self.functions.update(other.functions)
         self.startup.extend(other.startup)
         self.mailer = other.mailer or self.mailer
+        self.auth_providers.update(other.auth_providers)
+        self.jobs.update(other.jobs)
 
     # -- dispatch -------------------------------------------------------------------------------------------------
     def has(self, trigger: str, class_name: str) -> bool:

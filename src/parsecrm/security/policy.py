@@ -116,22 +116,29 @@ def write_filter(schema: ClassSchema, alias: str, caller: Caller, op: str, param
     return cond
 
 
+# Fields only their owner (and the master key) ever reads, whatever the CLP says: a user's `authData` holds the
+# credentials that log in as them (an anonymous user's id is their whole password). parse-server's
+# filterSensitiveData drops it the same way. Same shape as `_protection`'s plan: field -> owner conditions.
+ALWAYS_PRIVATE: dict[str, dict[str, list[str]]] = {"_User": {"authData": ["objectId"]}}
+
+
 def _protection(schema: ClassSchema, caller: Caller) -> dict[str, list[str]]:
     """protectedFields for `caller`, the plan both renderings share: field → the owner conditions under which a row
     shows it anyway. An owner condition is `"objectId"` (the caller's own `_User` row) or the name of a pointer
     field whose `userField:` group does not protect it (the row points at the caller). Empty list: never shown."""
     if caller.can_read_all:
         return {}
+    private = {k: owners if caller.user_id else [] for k, owners in ALWAYS_PRIVATE.get(schema.name, {}).items()}
     protected: dict[str, list[str]] = schema.effective_clp().get("protectedFields") or {}
     if not protected:
-        return {}
+        return private
     groups = ["*"]
     if caller.user_id:
         groups += ["authenticated", *caller.principals[1:]]
     static = [set(protected[g]) for g in groups if g in protected]
     if not static:
-        return {}
-    out: dict[str, list[str]] = {}
+        return private
+    out: dict[str, list[str]] = private
     for name in set.intersection(*static):
         owners: list[str] = []
         if caller.user_id:

@@ -1,0 +1,47 @@
+"""The official SDK against the authData, email-verification and job features (issue 15): only those SDK files,
+against a server with their Cloud Code (tests/fixtures/auth_hooks.py). tests/test_sdk.py runs them too, in the
+whole suite."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from conftest import Server
+
+SDK_DIR = Path(__file__).resolve().parent / "sdk"
+HOOKS = Path(__file__).resolve().parent / "fixtures" / "auth_hooks.py"
+FILES = ["authdata.test.mjs"]
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_sdk_file(make_server: Callable[..., Server], name: str) -> None:
+    server = make_server({"PARSE_CLOUD": str(HOOKS)})
+    node = shutil.which("node")
+    assert node, "Node.js is required for the SDK suite"
+    if not (SDK_DIR / "node_modules" / "parse").is_dir():
+        pytest.fail("tests/sdk/node_modules is missing: run `make sdk-deps`")
+    env = {
+        **os.environ,
+        "PARSE_SERVER_URL": server.url,
+        "PARSE_APP_ID": server.app_id,
+        "PARSE_MASTER_KEY": server.master_key,
+        "PARSE_JS_KEY": "",
+    }
+    env.pop("PEER", None)
+    proc = subprocess.run(
+        [node, "--test", "--test-timeout=120000", "--test-reporter=spec", name],
+        cwd=SDK_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    info = "\N{INFORMATION SOURCE}"
+    assert proc.returncode == 0, f"{name} failed:\n{proc.stdout[-12000:]}\n{proc.stderr[-3000:]}\n{server.log()}"
+    assert f"{info} fail 0" in proc.stdout and f"{info} skipped 0" in proc.stdout, proc.stdout[-3000:]
