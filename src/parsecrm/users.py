@@ -27,7 +27,7 @@ import bcrypt
 import orjson
 
 from . import errors, invites, mail, objects
-from .auth import authdata
+from .auth import authdata, verify
 from .backend import Backend
 from .cloud.objects import ParseObject
 from .cloud.registry import Request
@@ -146,8 +146,10 @@ async def sign_up(backend: Backend, caller: Caller, body: Any, *, unit: Unit | N
             backend, caller, "_User", fields, unit=u, extra_columns=extra, object_id=user_id
         )
         await _identifiers_free(u.conn, user_id, fields.get("username"), fields.get("email"))
+        await verify.on_user_saved(backend, u, user_id, fields, response)  # -- hook: email verification --
         provider = plan.provider if plan is not None else "password"
-        response["sessionToken"] = await session(u, user_id, "signup", provider)
+        if provider != "password" or verify.session_allowed(backend):
+            response["sessionToken"] = await session(u, user_id, "signup", provider)
         if generated:
             response["username"] = fields["username"]
         return response
@@ -207,6 +209,7 @@ async def log_in(backend: Backend, caller: Caller, params: dict[str, Any]) -> by
     user_id = row["objectId"]
     user_json = await objects.fetch_one(backend, MASTER, "_User", user_id)
     assert user_json is not None
+    verify.check_login(backend, user_json)  # -- hook: preventLoginWithUnverifiedEmail --
     if backend.cloud.has("beforeLogin", "_User"):
         req = Request("beforeLogin", caller, object=ParseObject.from_json("_User", user_json), backend=backend)
         await backend.cloud.run("beforeLogin", "_User", req)
@@ -300,6 +303,8 @@ async def update_user(
     async def revoke(u: Unit, values: dict[str, Any], response: dict[str, Any]) -> None:
         if link is not None:
             await authdata.apply_link(u.conn, object_id, link)
+        if "email" in fields:  # -- hook: a changed address is verified again --
+            await verify.on_user_saved(backend, u, object_id, values, response)
         if "username" in fields or "email" in fields:
             await _identifiers_free(u.conn, object_id, values.get("username"), values.get("email"))
         if password is None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import orjson
 
 from .. import errors, objects, users
+from ..auth import verify
 from ..backend import Backend
 from ..errors import ParseError
 from ..objects import Unit
@@ -32,3 +33,23 @@ async def login_as(backend: Backend, call: Call, unit: Unit | None) -> Reply:
 
     user_json["sessionToken"] = await objects.in_unit(backend, unit, work)
     return Reply(orjson.dumps(user_json))
+
+
+async def verification_email(backend: Backend, call: Call, unit: Unit | None) -> Reply:
+    return Reply(await verify.request_mail(backend, call.caller, call.params()))
+
+
+PAGE = """<!doctype html><meta charset="utf-8"><title>{title}</title>
+<h1>{title}</h1><p>{text}</p>"""
+
+
+async def verify_email(backend: Backend, call: Call, unit: Unit | None, app: str) -> Reply:
+    """The page the verification link opens (GET; POST with the token in a form or JSON works too)."""
+    token = call.params().get("token")
+    ok = isinstance(token, str) and 0 < len(token) <= 200 and await verify.verify(backend, token)
+    if ok:
+        page, status = PAGE.format(title="Email verified", text="Thank you: your email address is verified."), 200
+    else:
+        text = "This link is invalid, has been used or has expired. Ask the app to send you a new one."
+        page, status = PAGE.format(title="Invalid link", text=text), 400
+    return Reply(page.encode(), status, [(b"content-type", b"text/html; charset=utf-8")])
