@@ -166,3 +166,21 @@ def test_login_as(auth_api: Api) -> None:
     assert token != user["sessionToken"] and r.json()["username"] == user["username"]
     assert auth_api.get("users/me", as_=token).json()["objectId"] == user["objectId"]
     assert session_of(auth_api, token)["createdWith"] == {"action": "login", "authProvider": "masterkey"}
+
+
+def test_rate_limits_count_auth_data_log_ins_as_log_ins(make_server: Callable[..., Server]) -> None:
+    api = Api(
+        make_server(
+            {
+                "PARSE_RATE_LIMITS": "true",
+                "PARSE_RATE_LIMIT_SIGNUP_IP": "2/3600",
+                "PARSE_RATE_LIMIT_LOGIN_IP": "30/60",
+            }
+        )
+    )
+    ident = unique("anon-")
+    assert anonymous(api, ident).status_code == 201
+    assert [anonymous(api, ident).status_code for _ in range(4)] == [200] * 4  # log-ins: not sign-ups
+    assert anonymous(api, unique("anon-")).status_code == 201
+    r = anonymous(api, unique("anon-"))
+    assert (r.status_code, r.json()["code"]) == (429, 100)  # the third new account from this address

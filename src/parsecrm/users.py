@@ -122,10 +122,10 @@ async def sign_up(backend: Backend, caller: Caller, body: Any, *, unit: Unit | N
     generated = bool(plan and plan.creds) and "username" not in fields
     if generated:
         fields["username"] = authdata.random_username()
-    if not caller.master:
-        await ratelimit.take(
-            backend.pool, ratelimit.Subject("signup", "ip", caller.ip or ""), backend.settings.rate_signup_ip
-        )
+    if not caller.master:  # an authData log-in of an existing user counts as a log-in, not a sign-up
+        s = backend.settings
+        action, rate = ("login", s.rate_login_ip) if plan and plan.found else ("signup", s.rate_signup_ip)
+        await ratelimit.take(backend.pool, ratelimit.Subject(action, "ip", caller.ip or ""), rate)
     hashed = await hash_password(password, backend.settings.bcrypt_rounds) if password else None
 
     async def session(u: Unit, user_id: str, action: str, provider: str) -> str:
