@@ -29,7 +29,7 @@ class AuthRequest:
     provider: str
     auth_data: dict[str, Any]  # what the client sent for this provider
     caller: Caller
-    user: dict[str, Any] | None  # the user these credentials already belong to (log-in, re-link), else None
+    user: dict[str, Any] | None  # {objectId, authData} of the user these credentials belong to (log-in, link)
     backend: Any = None
     trigger: str = "authProvider"  # so hook helpers that log a request's kind work on it too
 
