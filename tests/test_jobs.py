@@ -109,3 +109,15 @@ def test_cloud_code_jobs_routes(jobs_api: Api) -> None:
     assert (r.status_code, r.json()["code"]) == (403, 119)
     ro = jobs_api.get("cloud_code/jobs/data", as_=None, headers={"X-Parse-Master-Key": READ_ONLY})
     assert ro.status_code == 200
+
+
+def test_a_job_running_at_shutdown_ends_as_failed(make_server: Callable[..., Server]) -> None:
+    server = make_server({"PARSE_CLOUD": str(HOOKS)})
+    api = Api(server)
+    job_id = start(api, "slow", {"key": unique("never")})  # nobody releases it
+    wait_until(api, job_id, lambda s: s.get("message") == "waiting for the release row")
+    server.stop()  # SIGTERM: a graceful shutdown
+    after = Api(make_server({"PARSE_CLOUD": str(HOOKS)}, database_url=server.database_url))
+    done = status(after, job_id)
+    assert (done["status"], done["message"]) == ("failed", "The server stopped before the job finished.")
+    assert done["finishedAt"]["__type"] == "Date"

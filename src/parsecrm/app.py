@@ -85,6 +85,7 @@ class App:
                 if self.live is not None:
                     await self.live.close()
                 if self.backend is not None:
+                    await jobs.stop()  # running jobs end as failed while the database is still reachable
                     await self.backend.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return

@@ -11,8 +11,9 @@ async def cleanup(req: JobRequest) -> str:
     ...
     return "removed 12 stale deals"
 
-Invariant: a started job always ends with `succeeded` or `failed` in `_JobStatus` while its process lives; a job
-that was running when its process stopped stays `running` (it is not resumed). Jobs run with the master key.
+Invariant: a started job always ends with `succeeded` or `failed` in `_JobStatus`: a job still running when its
+server process shuts down is cancelled and recorded as failed (it is not resumed). Only a process that dies without
+shutting down (killed, crashed) leaves its jobs `running`. Jobs run with the master key.
 """
 
 from __future__ import annotations
@@ -56,6 +57,8 @@ MASTER_ONLY_CLP: dict[str, Any] = {
     op: {} for op in ("find", "count", "get", "create", "update", "delete", "addField")
 } | {"protectedFields": {}}
 MESSAGE_LIMIT = 10_000  # characters of a message or result kept in _JobStatus
+STOPPED = "The server stopped before the job finished."
+RUNNING: dict[str, asyncio.Task[None]] = {}  # job id -> its task, in this process
 
 
 @dataclass
@@ -110,15 +113,24 @@ async def start(backend: Any, caller: Caller, name: str, params: dict[str, Any])
     created = await objects.create(backend, MASTER, "_JobStatus", status)
     decoded = {k: decode(v) for k, v in params.items()}
     req = JobRequest(name, created["objectId"], decoded, backend, dict(caller.headers), caller.ip)
-    task = asyncio.create_task(_run(backend, fn, req))
-    backend.pending.add(task)  # a reference, so the task is not collected mid-way
-    task.add_done_callback(backend.pending.discard)
+    task = RUNNING[req.job_id] = asyncio.create_task(_run(backend, fn, req))  # held, so it is not collected
+    task.add_done_callback(lambda _t: RUNNING.pop(req.job_id, None))
     return req.job_id
+
+
+async def stop() -> None:
+    """At shutdown, before the pool closes: cancel the jobs still running here; each records itself as failed."""
+    tasks = list(RUNNING.values())
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def _run(backend: Any, fn: Any, req: JobRequest) -> None:
     try:
         result = await call(fn, req)  # logs a job's own exception with its traceback, as a hook's
+    except asyncio.CancelledError:  # the process is shutting down (stop)
+        await _finish(backend, req.job_id, "failed", STOPPED)
     except ParseError as exc:
         await _finish(backend, req.job_id, "failed", exc.message)
     except Exception as exc:  # the status write itself failed: nothing more can be recorded
