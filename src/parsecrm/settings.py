@@ -223,6 +223,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("db_connect_timeout", "CRM_DB_CONNECT_TIMEOUT", _seconds, 5.0, "Seconds to wait for a database connection; while PostgreSQL is away requests answer 503 (code 1, `Retry-After: 1`) and the server recovers by itself", "`5`"),
     Setting("log_format", "CRM_LOG_FORMAT", _choice("text", "json"), "text", "`json`: one JSON object per log line (`time`, `level`, `logger`, `message`, `request_id`, `exception`)"),
     Setting("access_log", "CRM_ACCESS_LOG", _bool, False, "One line per API request (address, method, path, status, size, time, request id), redacted"),
+    # -- users without a password, email verification (auth/): parse-server's options of the same names --
+    Setting("enable_anonymous_users", "PARSE_ENABLE_ANONYMOUS_USERS", _bool, True, "parse-server's `enableAnonymousUsers`: the built-in `anonymous` auth provider (`Parse.AnonymousUtils.logIn()`)"),
+    Setting("verify_user_emails", "PARSE_VERIFY_USER_EMAILS", _bool, False, "`verifyUserEmails`: sign-up and an email change set `emailVerified: false` and mail a verification link"),
+    Setting("prevent_login_with_unverified_email", "PARSE_PREVENT_LOGIN_WITH_UNVERIFIED_EMAIL", _bool, False, "`preventLoginWithUnverifiedEmail`: with verification on, no session until the address is verified (log-in answers 205)"),
+    Setting("email_verify_token_validity", "PARSE_EMAIL_VERIFY_TOKEN_VALIDITY_DURATION", _count, 0, "`emailVerifyTokenValidityDuration`: seconds a verification link works (`0`: until used or replaced)"),
+    Setting("email_verify_success_on_invalid_email", "PARSE_EMAIL_VERIFY_SUCCESS_ON_INVALID_EMAIL", _bool, True, "`emailVerifySuccessOnInvalidEmail`: `verificationEmailRequest` answers `{}` for unknown or verified addresses, so it cannot probe for accounts (off: 205 / 141 as parse-server)"),
 )  # fmt: skip
 
 
@@ -302,6 +308,12 @@ class Settings:
     db_connect_timeout: float = 5.0  # seconds; while PostgreSQL is away requests answer 503 after at most this
     log_format: str = "text"  # text | json
     access_log: bool = False
+    # -- users without a password, email verification (auth/): parse-server's options of the same names ---------
+    enable_anonymous_users: bool = True  # enableAnonymousUsers: the built-in `anonymous` auth provider
+    verify_user_emails: bool = False  # verifyUserEmails: mail a verification link on sign-up and email change
+    prevent_login_with_unverified_email: bool = False  # preventLoginWithUnverifiedEmail (needs verify_user_emails)
+    email_verify_token_validity: int = 0  # emailVerifyTokenValidityDuration, seconds; 0: the link never expires
+    email_verify_success_on_invalid_email: bool = True  # emailVerifySuccessOnInvalidEmail: no account probing
 
     @property
     def server_url(self) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import errors, objects, users
+from ..auth.authdata import LoggedIn
 from ..backend import Backend
 from ..errors import ParseError
 from ..objects import Unit
@@ -42,7 +43,8 @@ async def create(backend: Backend, call: Call, unit: Unit | None, cls: str) -> R
     else:
         result = await objects.create(backend, call.caller, cls, body, unit=unit, context=call.context)
     location = f"{backend.settings.server_url}/{call.path}/{result['objectId']}".encode()
-    return Reply(result, 201, [(b"location", location)])
+    status = 200 if isinstance(result, LoggedIn) else 201  # authData log-in of an existing user (auth/authdata.py)
+    return Reply(result, status, [(b"location", location)])
 
 
 async def update(backend: Backend, call: Call, unit: Unit | None, cls: str, oid: str) -> Reply:
