@@ -92,7 +92,13 @@ async def start(backend: Any, caller: Caller, name: str, params: dict[str, Any])
     created = await objects.create(backend, MASTER, "_JobStatus", status)
     decoded = {k: decode(v) for k, v in params.items()}
     req = JobRequest(
-        name, created["objectId"], decoded, backend, dict(caller.headers), caller.ip, reporter=_report(backend)
+        caller=caller,
+        data=objects.CloudData(backend, caller, None),
+        backend=backend,
+        job_name=name,
+        job_id=created["objectId"],
+        params=decoded,
+        reporter=_report(backend),
     )
     task = RUNNING[req.job_id] = asyncio.create_task(_run(backend, fn, req))  # held, so it is not collected
     task.add_done_callback(lambda _t: RUNNING.pop(req.job_id, None))

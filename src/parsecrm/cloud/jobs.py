@@ -14,32 +14,25 @@ async def cleanup(req: JobRequest) -> str:
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from ..security.caller import MASTER, Caller
+from .requests import Request
 
 MESSAGE_LIMIT = 10_000  # characters of a message or result kept in _JobStatus
 
 
-@dataclass
-class JobRequest:
-    """What a job receives (parse-server's job `request`)."""
+@dataclass(kw_only=True)
+class JobRequest(Request):
+    """What a job receives (parse-server's job `request`): the master key's caller and data API (`req.query`,
+    `req.save`, …), the job's name, its `_JobStatus` id and its decoded params."""
 
     job_name: str
     job_id: str
     params: dict[str, Any]
-    backend: Any
-    headers: dict[str, str] = field(default_factory=dict)
-    ip: str | None = None
-    caller: Caller = MASTER
     trigger: str = "job"
     # sets _JobStatus.message (given by the runner, parsecrm/jobs.py)
     reporter: Callable[[str, str], Awaitable[None]] | None = None
-
-    @property
-    def master(self) -> bool:
-        return True
 
     async def message(self, text: str) -> None:
         """Set the job's `message` in _JobStatus now (progress a dashboard can show)."""
