@@ -28,6 +28,10 @@ export interface LiveHandle {
 
 type Subscription = Awaited<ReturnType<PQuery['subscribe']>>;
 
+export function originalOf(kind: LiveEventKind, second: unknown): PObject | undefined {
+  return WITH_ORIGINAL.has(kind) && second instanceof Parse.Object ? second : undefined;
+}
+
 export function subscribe(query: PQuery, callbacks: LiveCallbacks): LiveHandle {
   let stopped = false;
   let subscription: Subscription | null = null;
@@ -39,10 +43,12 @@ export function subscribe(query: PQuery, callbacks: LiveCallbacks): LiveHandle {
         return false;
       }
       subscription = sub;
-      // the SDK passes `original` only to update, enter and leave; create and delete get the raw response there
+      // The SDK's second argument is `original` (a Parse.Object) only when the server sent one; otherwise it is the
+      // raw message. Create and delete never have one; a `leave` after losing read access has none either (the
+      // server sends the last state the subscriber could read as the object itself).
       for (const kind of LIVE_EVENTS)
-        sub.on(kind, (object: PObject, second?: PObject) =>
-          callbacks.event(kind, object, WITH_ORIGINAL.has(kind) ? second : undefined),
+        sub.on(kind, (object: PObject, second?: unknown) =>
+          callbacks.event(kind, object, originalOf(kind, second)),
         );
       // The SDK also emits 'open' 200 ms after the *first* confirmation: only an 'open' after a 'close' is a
       // resubscription whose caller must catch up on what it missed.
