@@ -3,7 +3,8 @@
 //   - a deal moved in one browser (drag or keyboard) appears in its new column in the other; the move → appears
 //     latency over 20 moves is printed (p50/p95; no timing assertion: figures go in docs/performance.md);
 //   - a deal created, edited, moved and deleted over REST shows on both boards;
-//   - a deal that a rep can no longer read (reassigned to another rep) leaves that rep's board and enters the other's.
+//   - a deal that a rep can no longer read (reassigned to another rep) leaves that rep's board and enters the other's;
+//   - after an expired session and a new log-in without reload, the board is live again (a new socket, new session).
 // Each test makes its own reps (sign-up over REST), so their boards hold only this test's deals; the manager's board
 // is filtered to the rep.
 import assert from 'node:assert/strict';
@@ -253,4 +254,31 @@ test('a deal a rep can no longer read leaves their board live, and enters the bo
   assert.deepEqual([...a.errors, ...b.errors], []);
   await a.ctx.close();
   await b.ctx.close();
+});
+
+test('after the session expires and the user logs in again (no reload), the board is live again, on one socket', async () => {
+  const rep = await signUpRep('live_again');
+  const deal = await rest('POST', 'classes/Deal', { title: `Again ${rand(5)}`, amount: 300, stage: 'lead' }, { session: rep.session });
+  const { ctx, page, errors } = await openBoard(rep);
+  const sockets = [];
+  page.on('websocket', (ws) => sockets.push(ws));
+  // the server ends the session (as expiry or a revocation elsewhere would); the next request sends them to log-in
+  for (const s of (await rest('GET', 'sessions?limit=1000&include=user')).results.filter((x) => x.user?.username === rep.username)) {
+    await rest('DELETE', `sessions/${s.objectId}`);
+  }
+  await page.getByRole('link', { name: 'Contacts' }).click();
+  await page.waitForURL(/\/login\?/);
+  await page.getByLabel('Username or e-mail').fill(rep.username);
+  await page.getByLabel('Password').fill(rep.password);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.waitForURL(/\/contacts$/);
+  await page.getByRole('link', { name: 'Pipeline' }).click();
+  await boardReady(page);
+  await liveReady(page); // the live client is made again with the new session (the old one's token is dead)
+  const again = await restLogIn(rep.username, rep.password);
+  await rest('PUT', `classes/Deal/${deal.objectId}`, { stage: 'proposal' }, { session: again.sessionToken });
+  await shownOnlyIn(page, deal.objectId, 'proposal');
+  assert.equal(sockets.length, 1, 'the six columns share one WebSocket');
+  assert.deepEqual(errors, []);
+  await ctx.close();
 });

@@ -3,7 +3,8 @@
  * serverURL, and the SDK reconnects and resubscribes by itself. This wraps one subscription in typed callbacks.
  *
  * The subscribe promise resolves only once the server confirmed the subscription, so until then the caller's live
- * state stays "connecting"; a server without live queries simply never confirms (the lists still work).
+ * state stays "connecting"; a server without live queries simply never confirms (the lists still work). All
+ * subscriptions share one client (one socket), made for the signed-in user and dropped by `closeLive`.
  */
 import { Parse, type PObject, type PQuery } from './client';
 
@@ -32,11 +33,32 @@ export function originalOf(kind: LiveEventKind, second: unknown): PObject | unde
   return WITH_ORIGINAL.has(kind) && second instanceof Parse.Object ? second : undefined;
 }
 
+type Client = Awaited<ReturnType<ReturnType<typeof Parse.CoreManager.getLiveQueryController>['getDefaultLiveQueryClient']>>;
+let client: Promise<Client> | null = null;
+
+/**
+ * The SDK's default client (one WebSocket, carrying the session token of the user signed in when it was made). The
+ * SDK makes it lazily after an await, so subscriptions started together (a board's six columns) would each make
+ * their own socket, and only the last is kept: one shared promise makes them share one. Whatever client the SDK had
+ * cached before ours (another user's session, or one made by an unsubscribe after log-out, with none) is dropped.
+ */
+function sharedClient(): Promise<Client> {
+  if (!client) {
+    const controller = Parse.CoreManager.getLiveQueryController();
+    controller._clearCachedDefaultClient();
+    client = controller.getDefaultLiveQueryClient().catch((err: unknown) => {
+      client = null;
+      throw err;
+    });
+  }
+  return client;
+}
+
 export function subscribe(query: PQuery, callbacks: LiveCallbacks): LiveHandle {
   let stopped = false;
   let subscription: Subscription | null = null;
-  const ready = query
-    .subscribe()
+  const ready = sharedClient()
+    .then(() => query.subscribe())
     .then((sub) => {
       if (stopped) {
         void sub.unsubscribe();
@@ -79,11 +101,18 @@ export function subscribe(query: PQuery, callbacks: LiveCallbacks): LiveHandle {
   };
 }
 
-/** Ends every subscription and the socket (on log-out: the next user's subscriptions carry their own session). */
+/**
+ * Ends every subscription and the socket, and forgets the client (log-out, expired session): the SDK keeps its
+ * default client, with the session token it was made with, for good; the next user's subscriptions need a new one
+ * carrying their own session, or the server refuses them (209) and the lists are never live again until a reload.
+ */
 export async function closeLive(): Promise<void> {
+  const open = client;
+  client = null;
   try {
-    await Parse.LiveQuery.close();
+    if (open) await (await open).close();
   } catch {
-    // never opened
+    // never connected
   }
+  Parse.CoreManager.getLiveQueryController()._clearCachedDefaultClient();
 }
