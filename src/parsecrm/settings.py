@@ -123,6 +123,7 @@ class Settings:
     # -- live queries (livequery/) --------------------------------------------------------------------------------
     live_query_classes: tuple[str, ...] = ("Deal", "Activity", "Contact", "Company")  # classes that publish events
     live_query_client_buffer: int = 1000  # frames queued per WebSocket before the client is cut off as too slow
+    redis_url: str = ""  # live events between processes over Redis pub/sub instead of PostgreSQL NOTIFY
 
     # -- hardening (issue 8): request limits, rate limits, sign-up policy, logging ------------------------------------
     # Kept together so the settings table can absorb them in one piece; README's "Limits and hardening" table.
@@ -216,6 +217,7 @@ def from_env(env: dict[str, str] | None = None) -> Settings:
         # live queries
         live_query_classes=_list(e.get("PARSE_LIVE_QUERY_CLASSES"), Settings.live_query_classes),
         live_query_client_buffer=int(e.get("PARSE_LIVE_QUERY_CLIENT_BUFFER", Settings.live_query_client_buffer)),
+        redis_url=e.get("REDIS_URL", ""),
         # -- AI guide --
         token_rate_limit=int(e.get("CRM_TOKEN_RATE_LIMIT", Settings.token_rate_limit)),
         mcp_enabled=_bool(e.get("CRM_MCP_ENABLED"), True),

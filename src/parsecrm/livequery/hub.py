@@ -88,6 +88,7 @@ class Hub:
     events: asyncio.Queue[tuple[str, Any]] = field(default_factory=asyncio.Queue)
     wheres: dict[bytes, CompiledWhere] = field(default_factory=dict)
     delivered: int = 0
+    on_gap: Callable[[str], None] = lambda _reason: None  # events may have been missed: clients must resubscribe
 
     # -- subscriptions --------------------------------------------------------------------------------------------
     def compile(self, where: dict[str, Any]) -> CompiledWhere:
@@ -125,6 +126,8 @@ class Hub:
             try:
                 if kind == "auth":
                     await self.sessions_changed(payload)
+                elif kind == "gap":
+                    self.on_gap(payload)
                 else:
                     change = await decode(payload)
                     if change is not None:

@@ -34,6 +34,7 @@ from ..storage.schema import ClassSchema, default_fields
 from . import feed
 from .bus import NotifyBus
 from .hub import Hub, Subscription, error_frame
+from .redisbus import RedisBus
 
 log = logging.getLogger("parsecrm.livequery")
 
@@ -43,7 +44,8 @@ Receive = Callable[[], Awaitable[Message]]
 
 MAX_MESSAGE = 64 * 1024
 MAX_DEPTH = 16
-SLOW_CLOSE = 1013
+SLOW_CLOSE = 1013  # "try again later": the SDK reconnects and resubscribes by itself
+GAP_CLOSE = 1012  # "service restart": events may have been missed, resubscribe (and refetch on `open`)
 # where operators that need other rows: refused at subscribe (they cannot be judged from the changed object alone)
 SUB_QUERY_OPS = frozenset({"$inQuery", "$notInQuery", "$select", "$dontSelect", "$relatedTo", "$text"})
 KEY_HEADERS = {
@@ -66,8 +68,13 @@ class LiveQuery:
     def __init__(self, backend: Any) -> None:
         self.backend = backend
         self.classes = frozenset(backend.settings.live_query_classes)
-        self.hub = Hub(backend.schemas, backend.sessions, backend.cloud)
-        self.bus = NotifyBus(backend.pool, backend.listener, self.hub, self._schema_changed)
+        self.hub = Hub(backend.schemas, backend.sessions, backend.cloud, on_gap=self._gap)
+        url = backend.settings.redis_url
+        self.bus = (
+            RedisBus(backend.pool, backend.listener, self.hub, self._schema_changed, url, backend.dsn)
+            if url
+            else NotifyBus(backend.pool, backend.listener, self.hub, self._schema_changed)
+        )
         self.capturing: set[str] = set()
         self.clients: dict[int, Client] = {}
         self.tasks: list[asyncio.Task[None]] = []
@@ -88,9 +95,17 @@ class LiveQuery:
         if self.classes - self.capturing:  # a live class was created since: start capturing it
             self.tasks.append(asyncio.create_task(self.ensure_capture()))
 
+    def _gap(self, reason: str) -> None:
+        """Events may have been lost on the way here: every client must resubscribe (and refetch); never silence."""
+        if self.clients:
+            log.warning("live query: %s; %d clients told to resubscribe", reason, len(self.clients))
+        for client in list(self.clients.values()):
+            client.disconnect(GAP_CLOSE, f"live events interrupted ({reason}): resubscribe")
+
     async def close(self) -> None:
         for client in list(self.clients.values()):
             client.stop()
+        self.bus.close()
         for task in self.tasks:
             task.cancel()
 
@@ -99,6 +114,9 @@ class LiveQuery:
         if first["type"] != "websocket.connect":
             return
         await send({"type": "websocket.accept"})
+        if not self.bus.up:  # this process cannot hear events now: a subscription would silently miss them
+            await send({"type": "websocket.close", "code": SLOW_CLOSE, "reason": "live events unavailable: retry"})
+            return
         client = Client(self, send, (scope.get("client") or [None])[0])
         self.clients[client.client_id] = client
         try:
@@ -152,9 +170,13 @@ class Client:
 
     def _cut_off(self) -> None:
         log.warning("live query client %s is too slow (%s frames queued); disconnecting", self.client_id, self.limit)
+        self.disconnect(SLOW_CLOSE, "too slow: send buffer full")
+
+    def disconnect(self, code: int, reason: str) -> None:
+        """End the connection now with a close code (queued frames are dropped); the SDK reconnects."""
         self.stop()
         self.live.hub.drop_client(self.client_id)
-        close = {"type": "websocket.close", "code": SLOW_CLOSE, "reason": "too slow: send buffer full"}
+        close = {"type": "websocket.close", "code": code, "reason": reason}
         self.live.tasks.append(asyncio.create_task(self._close(close)))
 
     async def _close(self, message: Message) -> None:

@@ -1,0 +1,183 @@
+"""The Redis bus (`REDIS_URL` set): live events reach every server process over Redis pub/sub.
+
+PostgreSQL stays the source of truth and the capture: the feed's trigger still sends each committed change as a
+NOTIFY. Exactly one process of the cluster — the *relay*, whichever holds a PostgreSQL advisory lock on its
+listening connection — LISTENs for them, inlines spilled payloads, and PUBLISHes each (and each session change of
+the auth channel) in the order PostgreSQL delivered them, on one Redis channel per database. Every process
+SUBSCRIBEs to that channel and feeds its hub, so the commit-order guarantee and "a log-out is applied before any
+later event" carry over (one publisher, one channel: Redis keeps the order).
+
+What Redis adds over NOTIFY alone: one LISTEN on the live channel for the whole cluster instead of one per process
+(PostgreSQL's notification queue is held back by its slowest listener, and a full queue makes every writing
+transaction fail), spilled payloads read once per cluster, and events of any size on the fan-out side. What it
+costs: one more service and hop, and one more way to lose events. Losses are never silent: when a process loses
+Redis, the relay loses PostgreSQL or Redis, or the relay changes hands, every client concerned is told to
+resubscribe (a `gap` for the hub: close code 1012, the SDK reconnects, resubscribes and emits `open`, where an app
+refetches), and while a process has no Redis it refuses new live connections (close 1013: the SDK retries).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+import asyncpg
+import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
+
+from ..security.sessions import AUTH_CHANNEL
+from ..storage.notify import Listener
+from ..storage.schema import SCHEMA_CHANNEL
+from .bus import NotifyBus
+from .feed import LIVE_CHANNEL
+from .hub import Hub
+
+log = logging.getLogger("parsecrm.livequery")
+
+RELAY_LOCK = 0x6C697672  # advisory lock: the one relay of a database
+RETRY_SECONDS = 1.0  # a lost Redis or relay connection is retried this often
+# message kinds on the Redis channel: a change (the feed's JSON, never a spill reference), a session change, a gap
+LIVE, AUTH, GAP = "l", "a", "g"
+
+
+def _client(url: str) -> aioredis.Redis:
+    # no silent retries inside redis-py: its pub/sub would reconnect and resubscribe by itself, hiding the gap
+    return aioredis.from_url(url, decode_responses=True, retry=Retry(NoBackoff(), 0), socket_connect_timeout=2)
+
+
+class RedisBus(NotifyBus):
+    def __init__(self, pool: asyncpg.Pool, listener: Listener, hub: Hub, on_schema: Any, url: str, dsn: str) -> None:
+        super().__init__(pool, listener, hub, on_schema)
+        self.url, self.dsn = url, dsn
+        self.channel = ""
+        self.up = False  # subscribed to the channel now: events can reach this process
+        self.tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        self.listener.on(SCHEMA_CHANNEL, lambda _payload: self.on_schema())
+        database = await self.pool.fetchval("SELECT current_database()")
+        self.channel = f"parsecrm:live:{database}"
+        subscribed = asyncio.Event()
+        self.tasks = [
+            asyncio.create_task(self._subscribe(subscribed)),
+            asyncio.create_task(Relay(self, self.dsn).run()),
+        ]
+        with contextlib.suppress(TimeoutError):  # start serving even if Redis is away: clients are told to retry
+            await asyncio.wait_for(subscribed.wait(), 5)
+
+    def close(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+
+    # -- every process: the channel into the hub --------------------------------------------------------------------
+    async def _subscribe(self, subscribed: asyncio.Event) -> None:
+        put = self.hub.events.put_nowait
+        lost = False
+        while True:
+            client = _client(self.url)
+            try:
+                async with client.pubsub() as pubsub:
+                    await pubsub.subscribe(self.channel)
+                    self.up = True
+                    subscribed.set()
+                    if lost:  # clients that connected while we were away missed events: resubscribe them
+                        log.warning("live query bus: Redis is back")
+                        put(("gap", "redis back"))
+                        lost = False
+                    while True:
+                        message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=30)
+                        if message is not None:
+                            self._dispatch(message["data"])
+                        else:
+                            await pubsub.ping()  # an idle channel: make sure the connection is alive
+            except (RedisError, OSError) as exc:
+                if self.up:
+                    log.warning("live query bus: lost Redis (%s); clients are told to resubscribe", exc)
+                    put(("gap", "redis lost"))
+                self.up, lost = False, True
+            finally:
+                with contextlib.suppress(Exception):
+                    await client.aclose()
+            await asyncio.sleep(RETRY_SECONDS)
+
+    def _dispatch(self, data: str) -> None:
+        kind, body = data[:1], data[1:]
+        if kind == LIVE:
+            self.hub.events.put_nowait(("live", body))
+        elif kind == AUTH:
+            # the local session cache hears of this change on its own NOTIFY, maybe later: drop it now, so the hub
+            # re-resolves the session from the database before judging any later event
+            self.hub.sessions.invalidate(body)
+            self.hub.events.put_nowait(("auth", body))
+        elif kind == GAP:
+            self.hub.events.put_nowait(("gap", body))
+
+
+class Relay:
+    """The cluster's one PostgreSQL → Redis relay; every process runs a candidate, the advisory lock picks one."""
+
+    def __init__(self, bus: RedisBus, dsn: str) -> None:
+        self.bus, self.dsn = bus, dsn
+        self.queue: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
+
+    async def run(self) -> None:
+        while True:
+            conn: asyncpg.Connection | None = None
+            try:
+                conn = await asyncpg.connect(self.dsn, server_settings={"application_name": "parsecrm-live-relay"})
+                if await conn.fetchval("SELECT pg_try_advisory_lock($1)", RELAY_LOCK):
+                    await self._relay(conn)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                log.warning("live query relay: lost PostgreSQL; retrying", exc_info=True)
+            finally:
+                if conn is not None:
+                    with contextlib.suppress(Exception):
+                        await conn.close()
+            await asyncio.sleep(RETRY_SECONDS)
+
+    def _heard(self, _conn: object, _pid: int, channel: str, payload: str) -> None:
+        self.queue.put_nowait((AUTH if channel == AUTH_CHANNEL else LIVE, payload))
+
+    async def _relay(self, conn: asyncpg.Connection) -> None:
+        """Holding the lock: listen, then forward in order until the connection is lost."""
+        self.queue = asyncio.Queue()
+        await conn.add_listener(LIVE_CHANNEL, self._heard)
+        await conn.add_listener(AUTH_CHANNEL, self._heard)
+        log.info("live query relay: this process relays PostgreSQL notifications to Redis")
+        client = _client(self.bus.url)
+        # whatever was committed before this LISTEN and after the previous relay's last one was not relayed
+        pending = (GAP, "relay started")
+        try:
+            while not conn.is_closed():
+                if pending is None:
+                    with contextlib.suppress(TimeoutError):
+                        pending = await asyncio.wait_for(self.queue.get(), RETRY_SECONDS)
+                    continue
+                pending = await self._forward(client, pending)
+        finally:
+            with contextlib.suppress(Exception):
+                await client.aclose()
+
+    async def _forward(self, client: aioredis.Redis, item: tuple[str, str]) -> tuple[str, str] | None:
+        """Publish one message; on failure drop it and return a gap to publish first once Redis answers again."""
+        kind, payload = item
+        if kind == LIVE and payload.startswith("#"):  # spilled: read once here, sent whole
+            payload = await self.bus.pool.fetchval(
+                'SELECT "payload" FROM "_LiveSpill" WHERE "id" = $1', int(payload[1:])
+            )
+            if payload is None:
+                return None
+        try:
+            await client.publish(self.bus.channel, kind + payload)
+        except (RedisError, OSError) as exc:
+            log.warning("live query relay: cannot publish to Redis (%s); events are dropped until it is back", exc)
+            await asyncio.sleep(RETRY_SECONDS / 4)
+            return (GAP, "relay lost redis") if kind != GAP else item
+        if kind == GAP:  # what was heard before the gap went out is covered by it: every client resubscribes after
+            while not self.queue.empty():
+                self.queue.get_nowait()
+        return None
