@@ -7,7 +7,8 @@ principals and reaches all N. The subscribers run in separate client processes; 
 
 * memory per idle subscriber: the server's RSS (process tree) after N subscribed, minus before, over N;
 * paced: 10 updates/s for `--seconds`; latency = receipt at a subscriber minus the moment the update's HTTP response
-  arrived (can be negative: an event may beat the response); every subscriber must get every update;
+  arrived (can be negative: an event may beat the response); every subscriber must get every update; and the
+  server's CPU time over the phase per frame delivered (includes the 10 HTTP updates/s, negligible beside the frames);
 * saturated: `--writers` concurrent updaters for `--seconds`; events/s = events received by all subscribers / time.
 
   python -m bench live --subscribers 200,1000 [--peer parse-server] [--ours-workers 1] [--writers 0]
@@ -31,7 +32,7 @@ import orjson
 
 from bench import db, peer
 from bench.client import APP_ID, MASTER_KEY, wait_health
-from bench.procs import ServerProcess, mem_kb, tree_pids
+from bench.procs import ServerProcess, cpu_seconds, mem_kb, tree_pids
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WHERE = {"stage": "negotiation"}
@@ -216,6 +217,10 @@ async def saturated(put: Put, pipes: list[Any], seconds: float, writers: int, n:
     }
 
 
+def server_cpu(pid: int) -> float:
+    return sum(cpu_seconds(p) or 0.0 for p in tree_pids(pid))
+
+
 def rss_kb(pid: int) -> int:
     return sum((mem_kb(p) or (0, 0))[0] for p in tree_pids(pid))
 
@@ -248,7 +253,12 @@ async def measure(url: str, server_pid: int, n: int, seconds: float, writers: in
             r.raise_for_status()
             sent[seq] = time.time()
 
+        cpu_before = server_cpu(server_pid)
         out["paced"] = await paced(put, sent, pipes, seconds)
+        # the server's CPU (process tree) over the paced phase per frame delivered: less sensitive to the machine's
+        # load than the latencies, which include waiting for a core
+        frames = max(out["paced"]["events"], 1)
+        out["paced"]["server_cpu_us_per_frame"] = round((server_cpu(server_pid) - cpu_before) * 1e6 / frames, 1)
         if writers:
             out["saturated"] = await saturated(put, pipes, seconds, writers, n)
     for pipe in pipes:

@@ -124,6 +124,9 @@ class Settings:
     live_query_classes: tuple[str, ...] = ("Deal", "Activity", "Contact", "Company")  # classes that publish events
     live_query_client_buffer: int = 1000  # frames queued per WebSocket before the client is cut off as too slow
     redis_url: str = ""  # live events between processes over Redis pub/sub instead of PostgreSQL NOTIFY
+    # WebSocket permessage-deflate: off, as parse-server's `ws` server. Compressing costs CPU per frame *per
+    # subscriber* (a third of the fan-out time at 1 000 subscribers, docs/performance.md) to save bandwidth
+    live_query_compression: bool = False
 
     # -- hardening (issue 8): request limits, rate limits, sign-up policy, logging ------------------------------------
     # Kept together so the settings table can absorb them in one piece; README's "Limits and hardening" table.
@@ -218,6 +221,7 @@ def from_env(env: dict[str, str] | None = None) -> Settings:
         live_query_classes=_list(e.get("PARSE_LIVE_QUERY_CLASSES"), Settings.live_query_classes),
         live_query_client_buffer=int(e.get("PARSE_LIVE_QUERY_CLIENT_BUFFER", Settings.live_query_client_buffer)),
         redis_url=e.get("REDIS_URL", ""),
+        live_query_compression=_bool(e.get("PARSE_LIVE_QUERY_COMPRESSION"), False),
         # -- AI guide --
         token_rate_limit=int(e.get("CRM_TOKEN_RATE_LIMIT", Settings.token_rate_limit)),
         mcp_enabled=_bool(e.get("CRM_MCP_ENABLED"), True),
