@@ -5,9 +5,11 @@ Client ops: `connect` (applicationId, keys, sessionToken, installationId), `subs
 `unsubscribed`, the events (hub.py) and `error` `{code, error, reconnect, requestId?}` with Parse's codes: 1 bad
 message, 2 not connected / unknown subscription, 3 unknown op, 4 bad keys, and the REST codes (101, 102, 119, 209…).
 
-Every frame to a client goes through its bounded queue, written by the client's own task: a client that falls
-`live_query_client_buffer` frames behind is cut off with close code 1013 ("too slow") and never holds up the hub or
-other clients. Keep-alive is the WebSocket ping uvicorn sends every 20 s (a client that does not answer is closed).
+Every frame to a client goes through its outbox (outbox.py): written at once while the socket takes it, else queued
+behind a writer task; a client that falls `live_query_client_buffer` frames behind is cut off with close code 1013
+("too slow") and never holds up the hub or other clients. When events may have been lost on their way to this
+process (the bus's `gap`), every client is closed with 1012 so it resubscribes. Keep-alive is the WebSocket ping
+uvicorn sends every 20 s (a client that does not answer is closed).
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ import asyncio
 import contextlib
 import itertools
 import logging
-from collections import deque
 from collections.abc import Awaitable, Callable, MutableMapping
 from datetime import UTC, datetime
 from typing import Any
@@ -34,6 +35,7 @@ from ..storage.schema import ClassSchema, default_fields
 from . import feed
 from .bus import NotifyBus
 from .hub import Hub, Subscription, error_frame
+from .outbox import Outbox
 from .redisbus import RedisBus
 
 log = logging.getLogger("parsecrm.livequery")
@@ -142,34 +144,12 @@ class Client:
         self.client_id = next(_ids)
         self.caller: Caller | None = None  # set by connect
         self.expires_at: datetime | None = None
-        self.queue: deque[str] = deque()
-        self.limit = live.backend.settings.live_query_client_buffer
-        self.ready = asyncio.Event()
-        self.closed = False
-        self.writer = asyncio.create_task(self._write())
-
-    # -- sending --------------------------------------------------------------------------------------------------
-    def push(self, frame: str) -> None:
-        if self.closed:
-            return
-        if len(self.queue) >= self.limit:
-            self._cut_off()
-            return
-        self.queue.append(frame)
-        self.ready.set()
-
-    async def _write(self) -> None:
-        try:
-            while True:
-                await self.ready.wait()
-                self.ready.clear()
-                while self.queue:
-                    await self.send({"type": "websocket.send", "text": self.queue.popleft()})
-        except (OSError, RuntimeError):  # the connection went away under us: serve() cleans up
-            self.closed = True
+        self.outbox = Outbox(send, live.backend.settings.live_query_client_buffer, self._cut_off)
+        self.push = self.outbox.push
 
     def _cut_off(self) -> None:
-        log.warning("live query client %s is too slow (%s frames queued); disconnecting", self.client_id, self.limit)
+        limit = self.outbox.limit
+        log.warning("live query client %s is too slow (%s frames queued); disconnecting", self.client_id, limit)
         self.disconnect(SLOW_CLOSE, "too slow: send buffer full")
 
     def disconnect(self, code: int, reason: str) -> None:
@@ -184,9 +164,7 @@ class Client:
             await self.send(message)
 
     def stop(self) -> None:
-        self.closed = True
-        self.queue.clear()
-        self.writer.cancel()
+        self.outbox.stop()
 
     # -- receiving ------------------------------------------------------------------------------------------------
     async def handle(self, raw: str) -> None:
