@@ -27,6 +27,7 @@ import asyncpg
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from ..security.sessions import AUTH_CHANNEL
@@ -40,6 +41,7 @@ log = logging.getLogger("parsecrm.livequery")
 
 RELAY_LOCK = 0x6C697672  # advisory lock: the one relay of a database
 RETRY_SECONDS = 1.0  # a lost Redis or relay connection is retried this often
+IDLE_SECONDS = 15.0  # a channel this quiet is checked with a PING
 # message kinds on the Redis channel: a change (the feed's JSON, never a spill reference), a session change, a gap
 LIVE, AUTH, GAP = "l", "a", "g"
 
@@ -88,12 +90,7 @@ class RedisBus(NotifyBus):
                         log.warning("live query bus: Redis is back")
                         put(("gap", "redis back"))
                         lost = False
-                    while True:
-                        message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=30)
-                        if message is not None:
-                            self._dispatch(message["data"])
-                        else:
-                            await pubsub.ping()  # an idle channel: make sure the connection is alive
+                    await self._read(pubsub)
             except (RedisError, OSError) as exc:
                 if self.up:
                     log.warning("live query bus: lost Redis (%s); clients are told to resubscribe", exc)
@@ -103,6 +100,24 @@ class RedisBus(NotifyBus):
                 with contextlib.suppress(Exception):
                     await client.aclose()
             await asyncio.sleep(RETRY_SECONDS)
+
+    async def _read(self, pubsub: Any) -> None:
+        """Hand every message to the hub; on a quiet channel, PING every IDLE_SECONDS and treat a PING left
+        unanswered for as long as a lost connection (a peer gone without closing the socket)."""
+        loop = asyncio.get_running_loop()
+        heard, pinged = loop.time(), False
+        while True:
+            message = await pubsub.get_message(timeout=IDLE_SECONDS)  # PONGs too: not ignore_subscribe_messages
+            now = loop.time()
+            if message is not None:
+                heard, pinged = now, False
+                if message["type"] == "message":
+                    self._dispatch(message["data"])
+            elif now - heard >= IDLE_SECONDS:
+                if pinged:
+                    raise RedisConnectionError("no answer to PING")
+                await pubsub.ping()
+                heard, pinged = now, True
 
     def _dispatch(self, data: str) -> None:
         kind, body = data[:1], data[1:]
