@@ -146,3 +146,27 @@ def test_losing_redis_tells_clients_to_resubscribe_and_delivery_resumes(make_ser
         one.stop()
         two.stop()
         redis.stop()
+
+
+def test_when_the_relay_process_stops_another_takes_over_and_clients_resubscribe(
+    make_server: Callable[..., Server], redis_server: RedisServer
+) -> None:
+    one, two = two_servers(make_server, {**LIVE, "REDIS_URL": redis_server.url})  # one started first: the relay
+    tag = unique("relay")
+
+    async def go() -> None:
+        ws = await subscribe(two, {"tag": tag})
+        Api(two).post("classes/Note", {"tag": tag, "phase": "before"})
+        assert (await next_event(ws))["object"]["phase"] == "before"
+        one.stop()
+        assert await closed_with(ws) == 1012  # the new relay may have missed changes: resubscribe
+        ws = await subscribe(two, {"tag": tag})
+        oid = Api(two).post("classes/Note", {"tag": tag, "phase": "after"}).json()["objectId"]
+        event = await next_event(ws)
+        assert (event["op"], event["object"]["objectId"]) == ("create", oid)
+        await ws.close()
+
+    try:
+        asyncio.run(go())
+    finally:
+        two.stop()

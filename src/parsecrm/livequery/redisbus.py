@@ -133,7 +133,8 @@ class RedisBus(NotifyBus):
 
 
 class Relay:
-    """The cluster's one PostgreSQL → Redis relay; every process runs a candidate, the advisory lock picks one."""
+    """The cluster's one PostgreSQL → Redis relay; every process runs a candidate (one PostgreSQL connection,
+    waiting on the advisory lock), the lock picks one."""
 
     def __init__(self, bus: RedisBus, dsn: str) -> None:
         self.bus, self.dsn = bus, dsn
@@ -144,8 +145,10 @@ class Relay:
             conn: asyncpg.Connection | None = None
             try:
                 conn = await asyncpg.connect(self.dsn, server_settings={"application_name": "parsecrm-live-relay"})
-                if await conn.fetchval("SELECT pg_try_advisory_lock($1)", RELAY_LOCK):
-                    await self._relay(conn)
+                # waits while another process relays; its connection's end (it stopped, crashed or lost
+                # PostgreSQL) releases the lock and one waiting process takes over at once
+                await conn.execute("SELECT pg_advisory_lock($1)", RELAY_LOCK)
+                await self._relay(conn)
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
                 log.warning("live query relay: lost PostgreSQL; retrying", exc_info=True)
             finally:
