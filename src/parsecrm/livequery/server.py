@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Coroutine, MutableMapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -79,14 +79,15 @@ class LiveQuery:
         )
         self.capturing: set[str] = set()
         self.clients: dict[int, Client] = {}
-        self.tasks: list[asyncio.Task[None]] = []
+        self.tasks: set[asyncio.Task[None]] = set()
 
     @classmethod
     async def start(cls, backend: Any) -> LiveQuery:
         live = cls(backend)
         await live.ensure_capture()
         await live.bus.start()
-        live.tasks = [asyncio.create_task(live.hub.run(live.bus.decode)), asyncio.create_task(live.bus.sweep())]
+        live.spawn(live.hub.run(live.bus.decode))
+        live.spawn(live.bus.sweep())
         return live
 
     async def ensure_capture(self) -> None:
@@ -95,7 +96,13 @@ class LiveQuery:
 
     def _schema_changed(self) -> None:
         if self.classes - self.capturing:  # a live class was created since: start capturing it
-            self.tasks.append(asyncio.create_task(self.ensure_capture()))
+            self.spawn(self.ensure_capture())
+
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """A background task, kept until it ends (a gap closes every client: these must not pile up)."""
+        task = asyncio.create_task(work)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
 
     def _gap(self, reason: str) -> None:
         """Events may have been lost on the way here: every client must resubscribe (and refetch); never silence."""
@@ -108,7 +115,7 @@ class LiveQuery:
         for client in list(self.clients.values()):
             client.stop()
         self.bus.close()
-        for task in self.tasks:
+        for task in list(self.tasks):
             task.cancel()
 
     async def serve(self, scope: Message, receive: Receive, send: Send) -> None:
@@ -157,7 +164,7 @@ class Client:
         self.stop()
         self.live.hub.drop_client(self.client_id)
         close = {"type": "websocket.close", "code": code, "reason": reason}
-        self.live.tasks.append(asyncio.create_task(self._close(close)))
+        self.live.spawn(self._close(close))
 
     async def _close(self, message: Message) -> None:
         with contextlib.suppress(Exception):  # the connection may already be gone
