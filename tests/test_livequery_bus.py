@@ -1,5 +1,6 @@
 """The live-query bus across processes: two real servers on one database, with PostgreSQL NOTIFY and with a real
-Redis (a `redis-server` of the test's own, so it can be stopped); what clients are told when Redis goes away."""
+Redis (a `redis-server` of the test's own, so it can be stopped), and `crm serve --workers 2` over Redis; what
+clients are told when Redis goes away or the relay process stops."""
 
 from __future__ import annotations
 
@@ -170,3 +171,25 @@ def test_when_the_relay_process_stops_another_takes_over_and_clients_resubscribe
         asyncio.run(go())
     finally:
         two.stop()
+
+
+def test_workers_deliver_across_processes_over_redis(
+    make_server: Callable[..., Server], redis_server: RedisServer
+) -> None:
+    server = make_server({**LIVE, "REDIS_URL": redis_server.url}, workers=2)
+    api = Api(server)
+    api.post("classes/Note", {"tag": "init"})
+    tag = unique("wr")
+
+    async def go() -> None:
+        # connections spread over both workers (one of them the relay): every save reaches every connection
+        sockets = [await subscribe(server, {"tag": tag}) for _ in range(8)]
+        ids = [api.post("classes/Note", {"tag": tag, "i": i}).json()["objectId"] for i in range(8)]
+        for ws in sockets:
+            assert [(await next_event(ws))["object"]["objectId"] for _ in ids] == ids
+            await ws.close()
+
+    try:
+        asyncio.run(go())
+    finally:
+        server.stop()

@@ -91,7 +91,9 @@ class RedisBus(NotifyBus):
                         put(("gap", "redis back"))
                         lost = False
                     await self._read(pubsub)
-            except (RedisError, OSError) as exc:
+            except Exception as exc:  # Redis lost (RedisError, OSError), or a fault of ours: never end silently
+                if not isinstance(exc, RedisError | OSError):
+                    log.exception("live query bus: reading Redis failed")
                 if self.up:
                     log.warning("live query bus: lost Redis (%s); clients are told to resubscribe", exc)
                     put(("gap", "redis lost"))
@@ -151,6 +153,8 @@ class Relay:
                 await self._relay(conn)
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
                 log.warning("live query relay: lost PostgreSQL; retrying", exc_info=True)
+            except Exception:  # a fault of ours must not end relaying: give the lock up (the next relay sends a gap)
+                log.exception("live query relay failed; retrying")
             finally:
                 if conn is not None:
                     with contextlib.suppress(Exception):
@@ -193,9 +197,13 @@ class Relay:
             await client.publish(self.bus.channel, kind + payload)
         except (RedisError, OSError) as exc:
             log.warning("live query relay: cannot publish to Redis (%s); events are dropped until it is back", exc)
+            self._drop_queued()  # covered by the gap that must go out first (and memory stays bounded meanwhile)
             await asyncio.sleep(RETRY_SECONDS / 4)
             return (GAP, "relay lost redis") if kind != GAP else item
         if kind == GAP:  # what was heard before the gap went out is covered by it: every client resubscribes after
-            while not self.queue.empty():
-                self.queue.get_nowait()
+            self._drop_queued()
         return None
+
+    def _drop_queued(self) -> None:
+        while not self.queue.empty():
+            self.queue.get_nowait()
