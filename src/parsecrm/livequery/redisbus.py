@@ -63,13 +63,15 @@ class RedisBus(NotifyBus):
         self.listener.on(SCHEMA_CHANNEL, lambda _payload: self.on_schema())
         database = await self.pool.fetchval("SELECT current_database()")
         self.channel = f"parsecrm:live:{database}"
-        subscribed = asyncio.Event()
+        subscribed, settled = asyncio.Event(), asyncio.Event()
         self.tasks = [
             asyncio.create_task(self._subscribe(subscribed)),
-            asyncio.create_task(Relay(self, self.dsn).run()),
+            asyncio.create_task(Relay(self, self.dsn).run(settled)),
         ]
-        with contextlib.suppress(TimeoutError):  # start serving even if Redis is away: clients are told to retry
-            await asyncio.wait_for(subscribed.wait(), 5)
+        # serve once this process hears the channel and a relay's start-up gap is behind us (a client that came
+        # earlier would be told to resubscribe at once); serve anyway if Redis is away: clients are told to retry
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.gather(subscribed.wait(), settled.wait()), 5)
 
     def close(self) -> None:
         for task in self.tasks:
@@ -142,20 +144,24 @@ class Relay:
         self.bus, self.dsn = bus, dsn
         self.queue: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
 
-    async def run(self) -> None:
+    async def run(self, settled: asyncio.Event) -> None:
+        """`settled` is set once this process knows another relays, or has sent its own start-up gap."""
         while True:
             conn: asyncpg.Connection | None = None
             try:
                 conn = await asyncpg.connect(self.dsn, server_settings={"application_name": "parsecrm-live-relay"})
-                # waits while another process relays; its connection's end (it stopped, crashed or lost
-                # PostgreSQL) releases the lock and one waiting process takes over at once
-                await conn.execute("SELECT pg_advisory_lock($1)", RELAY_LOCK)
-                await self._relay(conn)
+                if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", RELAY_LOCK):
+                    settled.set()
+                    # waits while another process relays; its connection's end (it stopped, crashed or lost
+                    # PostgreSQL) releases the lock and one waiting process takes over at once
+                    await conn.execute("SELECT pg_advisory_lock($1)", RELAY_LOCK)
+                await self._relay(conn, settled)
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
                 log.warning("live query relay: lost PostgreSQL; retrying", exc_info=True)
             except Exception:  # a fault of ours must not end relaying: give the lock up (the next relay sends a gap)
                 log.exception("live query relay failed; retrying")
             finally:
+                settled.set()
                 if conn is not None:
                     with contextlib.suppress(Exception):
                         await conn.close()
@@ -164,16 +170,17 @@ class Relay:
     def _heard(self, _conn: object, _pid: int, channel: str, payload: str) -> None:
         self.queue.put_nowait((AUTH if channel == AUTH_CHANNEL else LIVE, payload))
 
-    async def _relay(self, conn: asyncpg.Connection) -> None:
+    async def _relay(self, conn: asyncpg.Connection, settled: asyncio.Event) -> None:
         """Holding the lock: listen, then forward in order until the connection is lost."""
         self.queue = asyncio.Queue()
         await conn.add_listener(LIVE_CHANNEL, self._heard)
         await conn.add_listener(AUTH_CHANNEL, self._heard)
         log.info("live query relay: this process relays PostgreSQL notifications to Redis")
         client = _client(self.bus.url)
-        # whatever was committed before this LISTEN and after the previous relay's last one was not relayed
-        pending = (GAP, "relay started")
         try:
+            # whatever was committed before this LISTEN and after the previous relay's last one was not relayed
+            pending = await self._forward(client, (GAP, "relay started"))
+            settled.set()
             while not conn.is_closed():
                 if pending is None:
                     with contextlib.suppress(TimeoutError):
