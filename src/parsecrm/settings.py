@@ -184,6 +184,8 @@ SETTINGS: tuple[Setting, ...] = (
     # -- live queries (livequery/) --
     Setting("live_query_classes", "PARSE_LIVE_QUERY_CLASSES", _names, ("Deal", "Activity", "Contact", "Company"), "Classes whose changes are published to live queries", "`Deal,Activity,Contact,Company`"),
     Setting("live_query_client_buffer", "PARSE_LIVE_QUERY_CLIENT_BUFFER", _positive, 1000, "Frames queued per live-query client before it is disconnected as too slow (close code 1013)"),
+    Setting("live_query_compression", "PARSE_LIVE_QUERY_COMPRESSION", _bool, False, "WebSocket permessage-deflate for live queries (off, as parse-server: it costs CPU per frame and subscriber; see docs/performance.md)"),
+    Setting("redis_url", "REDIS_URL", str, "", "e.g. `redis://127.0.0.1:6379/0`: live events reach every server process over Redis pub/sub (one relay per database listens to PostgreSQL) instead of each process listening itself; see docs/protocol.md \"How events travel\"", "*(unset)*"),
     # -- GraphQL and the reference pages (README: "GraphQL and the API reference") --
     Setting("graphql_path", "PARSE_GRAPHQL_PATH", _mount, "/graphql", "Where GraphQL is served (outside the mount, like parse-server's `graphQLPath`)"),
     Setting("graphql_introspection", "CRM_GRAPHQL_INTROSPECTION", _bool, True, "`false` refuses `__schema`/`__type` queries"),
@@ -292,6 +294,10 @@ class Settings:
     # -- live queries (livequery/) --------------------------------------------------------------------------------
     live_query_classes: tuple[str, ...] = ("Deal", "Activity", "Contact", "Company")  # classes that publish events
     live_query_client_buffer: int = 1000  # frames queued per WebSocket before the client is cut off as too slow
+    redis_url: str = ""  # live events between processes over Redis pub/sub instead of PostgreSQL NOTIFY
+    # WebSocket permessage-deflate: off, as parse-server's `ws` server. Compressing costs CPU per frame *per
+    # subscriber* (a third of the fan-out time at 1 000 subscribers, docs/performance.md) to save bandwidth
+    live_query_compression: bool = False
     # -- hardening (issue 8): request limits, rate limits, sign-up policy, logging --------------------------------
     max_json_depth: int = 100  # nesting levels of any JSON the server decodes (MongoDB's own document limit)
     max_query_bytes: int = 1024 * 1024  # a query string (`where=` …) larger than this is refused
