@@ -11,6 +11,7 @@ import secrets
 import string
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -31,7 +32,7 @@ from .security.caller import MASTER, Caller
 from .security.sessions import notify as notify_auth
 from .security.sessions import token_key
 from .storage.schema import ClassSchema, Field, acl_index_fields, default_fields, join_table, q
-from .values import check_class_name, iso, now_ms
+from .values import check_class_name, iso, now_ms, parse_iso
 
 ID_ALPHABET = string.ascii_letters + string.digits
 FIND_PARAMS = {
@@ -633,6 +634,10 @@ async def _write_relations(
             )
 
 
+def stale() -> ParseError:
+    return ParseError(errors.VERSION_CONFLICT, "The object was changed since the version this write is based on.")
+
+
 def unique_error(exc: asyncpg.UniqueViolationError) -> ParseError:
     name = exc.constraint_name or ""
     if name == "_User_unique_username":
@@ -670,8 +675,10 @@ async def update(
     context: dict[str, Any] | None = None,
     extra_columns: dict[str, Any] | None = None,
     after_write: Callable[[Unit, dict[str, Any], dict[str, Any]], Awaitable[None]] | None = None,
+    expected: datetime | None = None,
 ) -> dict[str, Any]:
-    """Update an object the caller may write; returns `{updatedAt, …}` with operation results and hook edits."""
+    """Update an object the caller may write; returns `{updatedAt, …}` with operation results and hook edits.
+    With `expected` (protocol/conditional.py) only if its updatedAt is still that, else VERSION_CONFLICT."""
 
     async def work(u: Unit) -> dict[str, Any]:
         check_class_name(class_name, errors.INVALID_JSON)
@@ -754,16 +761,16 @@ async def update(
         for col_name, value in (extra_columns or {}).items():
             sets.append(f"{q(col_name)} = {params.add(value)}")
         ret_cols = ", ".join(q(k) for k in returning) or "1"
-        sql = (
-            f'UPDATE {q(schema.name)} SET {", ".join(sets)} WHERE "objectId" = {params.add(object_id, "::text")} '
-            f"RETURNING {ret_cols}"
-        )
+        cond = f'"objectId" = {params.add(object_id, "::text")}'
+        if expected is not None:  # in the UPDATE itself: the version check and the write are one statement
+            cond += f' AND "updatedAt" = {params.add(expected, "::timestamptz")}'
+        sql = f'UPDATE {q(schema.name)} SET {", ".join(sets)} WHERE {cond} RETURNING {ret_cols}'
         try:
             row = await u.conn.fetchrow(sql, *params.values)
         except asyncpg.UniqueViolationError as exc:
             raise unique_error(exc) from exc
         if row is None:
-            raise errors.not_found()
+            raise stale() if expected is not None else errors.not_found()
         for key in returning:
             values[key] = _from_column(schema.fields[key], row[key])
         await _write_relations(u.conn, schema, object_id, changes)
@@ -839,6 +846,7 @@ async def delete(
     *,
     unit: Unit | None = None,
     context: dict[str, Any] | None = None,
+    expected: datetime | None = None,
 ) -> dict[str, Any]:
     async def work(u: Unit) -> dict[str, Any]:
         check_class_name(class_name, errors.INVALID_JSON)
@@ -846,6 +854,8 @@ async def delete(
         if schema is None:
             raise errors.not_found()
         original_json = await _locked_original(backend, caller, schema, object_id, "delete", u)
+        if expected is not None and parse_iso(original_json.get("updatedAt")) != expected:
+            raise stale()  # the row is locked FOR UPDATE above, so it cannot change before the DELETE
         original = ParseObject.from_json(class_name, original_json)
         if backend.cloud.has("beforeDelete", class_name):
             req = Request("beforeDelete", caller, object=original, context=context or {}, backend=backend, unit=u)

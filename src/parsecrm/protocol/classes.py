@@ -8,6 +8,7 @@ from .. import errors, objects, users
 from ..backend import Backend
 from ..errors import ParseError
 from ..objects import Unit
+from . import conditional
 from .reply import Reply
 from .transport import Call
 
@@ -49,10 +50,24 @@ async def update(backend: Backend, call: Call, unit: Unit | None, cls: str, oid:
     body = _body(call)
     if cls == "_User":
         return Reply(await users.update_user(backend, call.caller, oid, body, unit=unit))
-    return Reply(await objects.update(backend, call.caller, cls, oid, body, unit=unit, context=call.context))
+    body, expected = conditional.take(body)
+    try:
+        result = await objects.update(
+            backend, call.caller, cls, oid, body, unit=unit, context=call.context, expected=expected
+        )
+    except ParseError as exc:
+        raise await conditional.explain(backend, call, unit, cls, oid, exc) from exc
+    return Reply(result)
 
 
 async def delete(backend: Backend, call: Call, unit: Unit | None, cls: str, oid: str) -> Reply:
     if cls == "_User":
         return Reply(await users.delete_user(backend, call.caller, oid, unit=unit))
-    return Reply(await objects.delete(backend, call.caller, cls, oid, unit=unit, context=call.context))
+    _, expected = conditional.take(call.body)
+    try:
+        result = await objects.delete(
+            backend, call.caller, cls, oid, unit=unit, context=call.context, expected=expected
+        )
+    except ParseError as exc:
+        raise await conditional.explain(backend, call, unit, cls, oid, exc) from exc
+    return Reply(result)

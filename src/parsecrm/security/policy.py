@@ -154,7 +154,8 @@ def hidden_fields(caller: Caller):
         plan = _protection(schema, caller)
         if not plan:
             return {}
-        me = params.add(caller.user_id, "::text") if caller.user_id else None
+        # a parameter the SQL never mentions has no type and fails the statement: add it only when used
+        me = params.add(caller.user_id, "::text") if caller.user_id and any(plan.values()) else None
         return {
             name: " OR ".join(f"{alias}.{q(owner)} = {me}" for owner in owners) if owners else None
             for name, owners in plan.items()
