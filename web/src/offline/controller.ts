@@ -52,7 +52,7 @@ export async function refreshCount(): Promise<void> {
   waiting.value = (await outbox()).length;
 }
 
-const objectKey = (cls: string, id: string) => `${userId()}|${cls}/${id}`;
+export const objectKey = (cls: string, id: string) => `${userId()}|${cls}/${id}`;
 
 /** Every object in an answer (and the objects included in it) as the newest state seen. */
 function collect(value: unknown, into: [string, Json][]): void {

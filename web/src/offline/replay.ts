@@ -7,7 +7,7 @@
  */
 import { Parse, config } from '../parse/client';
 import * as db from './idb';
-import { idMap, outbox, refreshCount, userId } from './controller';
+import { idMap, objectKey, outbox, refreshCount, userId } from './controller';
 import { isTemp, mapIds, type Json, type OutboxEntry } from './overlay';
 import { ask, online, syncing, type Choice } from './state';
 
@@ -49,6 +49,14 @@ async function rebase(e: OutboxEntry, version: string): Promise<void> {
   }
 }
 
+/** The object created offline, known from now on under its server id (no double in offline lists). */
+async function adopt(e: OutboxEntry, id: string): Promise<void> {
+  const tmp = objectKey(e.className, e.objectId);
+  const known = await db.get<Json>('objects', tmp);
+  await db.remove('objects', tmp);
+  if (known) await db.put('objects', { ...known, objectId: id }, objectKey(e.className, id));
+}
+
 async function settle(e: OutboxEntry, choice: Choice, current?: Json): Promise<Outcome> {
   const version = current?.updatedAt as string | undefined;
   if (choice.action === 'theirs' || choice.action === 'discard') {
@@ -87,7 +95,10 @@ async function send(e: OutboxEntry): Promise<Outcome> {
   }
   const body = (await res.json().catch(() => ({}))) as Json;
   if (res.ok) {
-    if (e.method === 'POST') await saveIds({ ...ids, [e.objectId]: body.objectId as string });
+    if (e.method === 'POST') {
+      await saveIds({ ...ids, [e.objectId]: body.objectId as string });
+      await adopt(e, body.objectId as string);
+    }
     const version = (body.updatedAt ?? body.createdAt) as string | undefined;
     if (version && e.method !== 'DELETE') await rebase(e, version);
     await db.remove('outbox', e.seq as number);
