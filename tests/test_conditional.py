@@ -161,3 +161,14 @@ def test_retry_with_request_id_replays_success_not_conflict(api: Api) -> None:
     first = api.put(path, {"name": "B"}, headers=h)
     second = api.put(path, {"name": "B"}, headers=h)  # a retry after a lost answer: the first answer again
     assert first.status_code == second.status_code == 200 and first.json() == second.json()
+
+
+def test_users_refuse_conditions_instead_of_ignoring_them(api: Api) -> None:
+    alice = api.signup()
+    r = api.put(
+        f"users/{alice['objectId']}",
+        {"city": "Oslo"},
+        as_=alice["sessionToken"],
+        headers={"If-Match": alice["createdAt"]},
+    )
+    assert r.status_code == 400 and r.json()["code"] == 107

@@ -105,8 +105,8 @@ def http_status(code: int) -> int:
 _STATUS_OF = {
     ErrorCode.OBJECT_NOT_FOUND: 404,
     ErrorCode.INTERNAL_SERVER_ERROR: 500,
-    ErrorCode.CONNECTION_FAILED: 429,
-    ErrorCode.VERSION_CONFLICT: 409,  # the only server-sent 100 is a rate limiter's
+    ErrorCode.CONNECTION_FAILED: 429,  # the only server-sent 100 is a rate limiter's
+    ErrorCode.VERSION_CONFLICT: 409,  # our extension (protocol/conditional.py), as HTTP's own conflict status
 }
 
 

@@ -155,7 +155,7 @@ test('offline: browse pinned pages, reload, edit, see the outbox, reconnect, syn
   // back online: the replay stops at the conflict and shows both versions
   await ctx.setOffline(false);
   const conflict = page.getByRole('dialog', { name: 'Changed by someone else' });
-  await conflict.waitFor();
+  await conflict.waitFor({ timeout: 30_000 }); // after the lost answer's retry, on the replay's next tick (5 s)
   const amountRow = conflict.locator('tr[data-field="amount"]');
   assert.equal((await amountRow.locator('.mine').innerText()).trim(), '2500');
   assert.equal((await amountRow.locator('.theirs').innerText()).trim(), '9999');
@@ -183,6 +183,58 @@ test('offline: browse pinned pages, reload, edit, see the outbox, reconnect, syn
   assert.equal(merged.amount, 9999);
   const gone = await fetch(`${SERVER_URL}/classes/Deal/${doomed.objectId}`, { headers: { 'X-Parse-Application-Id': APP_ID, 'X-Parse-Session-Token': me.sessionToken } });
   assert.equal(gone.status, 404);
+  assert.deepEqual(errors, []);
+  await ctx.close();
+});
+
+test('offline conflicts: "keep mine" overwrites based on the current version, "take theirs" drops the edit', async () => {
+  const user = `off2_${rand()}`;
+  const password = 'pw-offline-123';
+  const me = await signUp(user, password);
+  const as = { session: me.sessionToken };
+  const tag = rand(4);
+  const kept = await rest('POST', 'classes/Deal', { title: `Keep ${tag}`, amount: 100, stage: 'lead' }, as);
+  const yielded = await rest('POST', 'classes/Deal', { title: `Yield ${tag}`, amount: 200, stage: 'lead' }, as);
+
+  const ctx = await context(browser);
+  const page = await ctx.newPage();
+  const errors = watchErrors(page);
+  await logIn(page, user, password);
+  await page.goto(`${APP_URL}/pipeline`);
+  await boardReady(page);
+  await card(page, `Yield ${tag}`).waitFor();
+
+  await ctx.setOffline(true);
+  await page.getByTestId('offline-status').getByText('Offline').waitFor();
+  const dialog = page.getByRole('dialog');
+  for (const [title, amount] of [[`Keep ${tag}`, '111'], [`Yield ${tag}`, '222']]) {
+    await card(page, title).focus();
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: title }).waitFor();
+    await page.getByRole('button', { name: 'Edit' }).click();
+    await dialog.getByLabel('Amount').fill(amount);
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Pipeline' }).click();
+    await boardReady(page);
+  }
+  await page.getByTestId('outbox-count').getByText('Waiting to sync (2)').waitFor();
+  // a colleague changes both meanwhile
+  await rest('PUT', `classes/Deal/${kept.objectId}`, { amount: 900, notes: 'theirs' });
+  await rest('PUT', `classes/Deal/${yielded.objectId}`, { amount: 800 });
+
+  await ctx.setOffline(false);
+  const conflict = page.getByRole('dialog', { name: 'Changed by someone else' });
+  await conflict.getByText(`Deal “Keep ${tag}”`).waitFor();
+  await conflict.getByRole('button', { name: 'Keep mine' }).click();
+  await conflict.getByText(`Deal “Yield ${tag}”`).waitFor();
+  await conflict.getByRole('button', { name: 'Take theirs' }).click();
+  await page.getByTestId('offline-status').waitFor({ state: 'detached' });
+
+  const keptNow = await rest('GET', `classes/Deal/${kept.objectId}`);
+  assert.equal(keptNow.amount, 111, 'mine kept');
+  assert.equal(keptNow.notes, undefined, 'keep mine sends my whole edit again: the form had no notes, so theirs are cleared');
+  assert.equal((await rest('GET', `classes/Deal/${yielded.objectId}`)).amount, 800, 'theirs kept');
   assert.deepEqual(errors, []);
   await ctx.close();
 });

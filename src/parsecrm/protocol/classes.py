@@ -47,10 +47,10 @@ async def create(backend: Backend, call: Call, unit: Unit | None, cls: str) -> R
 
 
 async def update(backend: Backend, call: Call, unit: Unit | None, cls: str, oid: str) -> Reply:
-    body = _body(call)
+    body, expected = conditional.take(_body(call))
     if cls == "_User":
+        conditional.refuse_for_users(expected)
         return Reply(await users.update_user(backend, call.caller, oid, body, unit=unit))
-    body, expected = conditional.take(body)
     try:
         result = await objects.update(
             backend, call.caller, cls, oid, body, unit=unit, context=call.context, expected=expected
@@ -61,9 +61,10 @@ async def update(backend: Backend, call: Call, unit: Unit | None, cls: str, oid:
 
 
 async def delete(backend: Backend, call: Call, unit: Unit | None, cls: str, oid: str) -> Reply:
-    if cls == "_User":
-        return Reply(await users.delete_user(backend, call.caller, oid, unit=unit))
     _, expected = conditional.take(call.body)
+    if cls == "_User":
+        conditional.refuse_for_users(expected)
+        return Reply(await users.delete_user(backend, call.caller, oid, unit=unit))
     try:
         result = await objects.delete(
             backend, call.caller, cls, oid, unit=unit, context=call.context, expected=expected

@@ -69,6 +69,13 @@ def take(body: Any) -> tuple[Any, datetime | None]:
         raise ParseError(errors.INVALID_JSON, "If-Match / _ifMatch must be the object's updatedAt (ISO 8601)") from exc
 
 
+def refuse_for_users(expected: datetime | None) -> None:
+    """Users are written through their own path (passwords, sessions), which does not check versions yet: a
+    conditional write there is refused rather than run unconditionally."""
+    if expected is not None:
+        raise ParseError(errors.INVALID_JSON, "If-Match / _ifMatch is not supported on users")
+
+
 async def explain(backend: Backend, call: Call, unit: Unit | None, cls: str, oid: str, exc: ParseError) -> ParseError:
     """A VERSION_CONFLICT from the write path, with the current state as the caller may read it attached."""
     if exc.code != errors.VERSION_CONFLICT:

@@ -322,5 +322,6 @@ export const de: Record<MessageKey, string> = {
   'offline.keepMine': 'Meine behalten',
   'offline.takeTheirs': 'Deren übernehmen',
   'offline.merge': 'Gewählte Felder zusammenführen',
+  'offline.syncNow': 'Jetzt synchronisieren',
   'offline.discard': 'Meine Änderung verwerfen',
 };

@@ -320,6 +320,7 @@ export const en = {
   'offline.keepMine': 'Keep mine',
   'offline.takeTheirs': 'Take theirs',
   'offline.merge': 'Merge selected fields',
+  'offline.syncNow': 'Sync now',
   'offline.discard': 'Discard my change',
 } as const;
 

@@ -17,7 +17,7 @@ export function startOffline(): void {
   });
   window.addEventListener('online', () => {
     online.value = true;
-    void replay();
+    void replay(true);
   });
   window.addEventListener('offline', () => {
     online.value = false;

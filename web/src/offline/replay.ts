@@ -9,7 +9,7 @@ import { Parse, config } from '../parse/client';
 import * as db from './idb';
 import { idMap, objectKey, outbox, refreshCount, userId } from './controller';
 import { isTemp, mapIds, type Json, type OutboxEntry } from './overlay';
-import { ask, online, syncing, type Choice } from './state';
+import { ask, online, paused, syncing, type Choice } from './state';
 
 type Outcome = { kind: 'done' } | { kind: 'stop' } | { kind: 'retry' };
 
@@ -59,6 +59,10 @@ async function adopt(e: OutboxEntry, id: string): Promise<void> {
 
 async function settle(e: OutboxEntry, choice: Choice, current?: Json): Promise<Outcome> {
   const version = current?.updatedAt as string | undefined;
+  if (choice.action === 'later') {
+    paused.value = true;
+    return { kind: 'stop' };
+  }
   if (choice.action === 'theirs' || choice.action === 'discard') {
     await db.remove('outbox', e.seq as number);
     if (version) await rebase(e, version);
@@ -139,8 +143,11 @@ async function run(): Promise<void> {
   if (sent) for (const fn of listeners) fn();
 }
 
-/** Sends what waits, once at a time (a second call while one runs waits for it). */
-export function replay(): Promise<void> {
+/** Sends what waits, once at a time (a second call while one runs waits for it). `resume`: also after a put-off
+problem (the user's "Sync now", the network coming back). */
+export function replay(resume = false): Promise<void> {
+  if (resume) paused.value = false;
+  if (paused.value) return running ?? Promise.resolve();
   running ??= run().finally(() => {
     running = null;
   });

@@ -10,12 +10,20 @@ export type Problem =
   /** The server refused the write for another reason (validation, permissions). */
   | { kind: 'refused'; entry: OutboxEntry; error: string };
 
-export type Choice = { action: 'mine' } | { action: 'theirs' } | { action: 'merge'; fields: string[] } | { action: 'discard' };
+export type Choice =
+  | { action: 'mine' }
+  | { action: 'theirs' }
+  | { action: 'merge'; fields: string[] }
+  | { action: 'discard' }
+  /** Closed without choosing: the write stays in the outbox, the replay waits until the user asks again. */
+  | { action: 'later' };
 
 export const online = ref(typeof navigator === 'undefined' ? true : navigator.onLine);
 export const waiting = ref(0);
 export const syncing = ref(false);
 export const problem = shallowRef<Problem | null>(null);
+/** A problem was put off: no automatic replay until the user presses "Sync now" (or the network comes back). */
+export const paused = ref(false);
 
 let answer: ((c: Choice) => void) | null = null;
 
