@@ -151,7 +151,9 @@ async function read(method: string, path: string, data: Json | undefined, option
   if (!online.value || /"tmp[a-z0-9]{10}"/.test(JSON.stringify(data ?? {}))) return offlineRead(path, data, key);
   try {
     const answer = await original!.request(method, path, data, options);
-    if (userId()) void remember(path, key, answer).catch(() => undefined);
+    // searches as the user types would pin one answer per keystroke: not kept (offline, search is unavailable)
+    const search = /"\$(text|regex)"/.test(JSON.stringify(data ?? {}));
+    if (userId() && !search) void remember(path, key, answer).catch(() => undefined);
     return withPending(path, data, answer);
   } catch (err) {
     if (!isNetworkError(err)) throw err;
