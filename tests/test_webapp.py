@@ -129,6 +129,11 @@ def test_screens_accessible_and_captured(demo_app: Server) -> None:
     _node_suite(demo_app, ["e2e/screens.test.mjs"], minimum=2)
 
 
+def test_offline(demo_app: Server) -> None:
+    """Pinned reads, the outbox and conflicts in Chromium with the network cut (web/e2e/offline.test.mjs)."""
+    _node_suite(demo_app, ["e2e/offline.test.mjs"], minimum=2)
+
+
 @pytest.fixture(scope="module")
 def scale_app(admin_dsn: str) -> Iterator[Server]:
     _require_built()

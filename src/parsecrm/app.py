@@ -20,8 +20,8 @@ from .backend import Backend
 from .cloud.registry import Cloud
 from .errors import ParseError, TooLarge
 from .livequery import LiveQuery
+from .protocol import conditional, idempotency
 from .protocol import files as file_routes
-from .protocol import idempotency
 from .protocol.reply import Reply
 from .protocol.router import Auth
 from .protocol.routes import ROUTER
@@ -232,6 +232,8 @@ class App:
         if isinstance(override, str) and method == "POST":
             method = override.upper()
         context = cloud_context(headers, envelope, depth)
+        if method in ("PUT", "DELETE"):
+            body = conditional.from_header(headers, body)
         call = Call(method, rel, query, body, caller, headers.get("x-parse-request-id"), context)
         if found is not None and found.route.replayable and call.request_id and method != "GET":
             return await idempotency.run_once(

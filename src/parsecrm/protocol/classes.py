@@ -9,6 +9,7 @@ from ..auth.authdata import LoggedIn
 from ..backend import Backend
 from ..errors import ParseError
 from ..objects import Unit
+from . import conditional
 from .reply import Reply
 from .transport import Call
 
@@ -48,13 +49,28 @@ async def create(backend: Backend, call: Call, unit: Unit | None, cls: str) -> R
 
 
 async def update(backend: Backend, call: Call, unit: Unit | None, cls: str, oid: str) -> Reply:
-    body = _body(call)
+    body, expected = conditional.take(_body(call))
     if cls == "_User":
+        conditional.refuse_for_users(expected)
         return Reply(await users.update_user(backend, call.caller, oid, body, unit=unit))
-    return Reply(await objects.update(backend, call.caller, cls, oid, body, unit=unit, context=call.context))
+    try:
+        result = await objects.update(
+            backend, call.caller, cls, oid, body, unit=unit, context=call.context, expected=expected
+        )
+    except ParseError as exc:
+        raise await conditional.explain(backend, call, unit, cls, oid, exc) from exc
+    return Reply(result)
 
 
 async def delete(backend: Backend, call: Call, unit: Unit | None, cls: str, oid: str) -> Reply:
+    _, expected = conditional.take(call.body)
     if cls == "_User":
+        conditional.refuse_for_users(expected)
         return Reply(await users.delete_user(backend, call.caller, oid, unit=unit))
-    return Reply(await objects.delete(backend, call.caller, cls, oid, unit=unit, context=call.context))
+    try:
+        result = await objects.delete(
+            backend, call.caller, cls, oid, unit=unit, context=call.context, expected=expected
+        )
+    except ParseError as exc:
+        raise await conditional.explain(backend, call, unit, cls, oid, exc) from exc
+    return Reply(result)
