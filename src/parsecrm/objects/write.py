@@ -8,6 +8,7 @@ whose WHERE carries the write ACL → system-class effects (effects.py) → afte
 
 from __future__ import annotations
 
+import logging
 import secrets
 import string
 from collections.abc import Awaitable, Callable
@@ -34,6 +35,7 @@ from . import effects, hooks
 from .field_ops import from_column, set_clause, write_relations
 from .unit import Unit, schema_for, schemas_for
 
+log = logging.getLogger("parsecrm.objects")
 ID_ALPHABET = string.ascii_letters + string.digits
 
 
@@ -47,15 +49,28 @@ def new_id() -> str:
     return "".join(chars)
 
 
+DEADLOCK_RETRIES = 3  # attempts of a write transaction PostgreSQL chose as a deadlock victim
+
+
 async def in_unit(backend: Backend, unit: Unit | None, work: Callable[[Unit], Awaitable[Any]]) -> Any:
     """Run `work` inside `unit`, or inside a fresh transaction whose after-commit work runs once it commits."""
     if unit is not None:
         return await work(unit)
-    async with backend.pool.acquire() as conn:
-        fresh = Unit(conn)
-        async with conn.transaction():
-            result = await work(fresh)
-            await flush_deferred(backend, fresh)
+    for attempt in range(1, DEADLOCK_RETRIES + 1):
+        async with backend.pool.acquire() as conn:
+            fresh = Unit(conn)
+            try:
+                async with conn.transaction():
+                    result = await work(fresh)
+                    await flush_deferred(backend, fresh)
+            except asyncpg.DeadlockDetectedError:
+                # PostgreSQL rolled this transaction back to break a lock cycle: nothing of it happened (its
+                # after-commit work never ran), so it is run again, as PostgreSQL's manual advises
+                if attempt == DEADLOCK_RETRIES:
+                    raise
+                log.info("deadlock victim, retrying the write (attempt %d)", attempt + 1)
+                continue
+        break
     for job in fresh.after_commit:
         await job()
     return result
@@ -338,6 +353,10 @@ async def update(
             raise not_found()
         changes, acl, acl_given = parse_body(schema, body, creating=False, master=caller.master)
         _check_types(schema, changes)
+        # New fields first: ALTER TABLE wants the whole table, so it must come before this transaction holds a
+        # row lock in it, or two such updates each wait for the other's (a deadlock; 500s before). Undone with
+        # the transaction if the update is refused.
+        schema = await _ensure_fields(backend, caller, schema, changes, u, False)
         original_json = await _locked_original(backend, caller, schema, object_id, "update", u)
         check_version(original_json, expected)
         original = ParseObject.from_json(class_name, original_json)
