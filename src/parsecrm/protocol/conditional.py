@@ -3,8 +3,9 @@ version it was based on, and is refused if the object changed since.
 
 The version is the object's `updatedAt` as the client last saw it (Parse's ISO form, milliseconds), sent as an
 `If-Match` header or, where headers cannot be set per item (a `/batch` sub-request, the JS SDK's envelope), as the
-body field `_ifMatch`. The check itself is part of the write's SQL (`objects.update`/`objects.delete`: `... AND
-"updatedAt" = $expected`, after the row was locked), so two writers based on the same version cannot both pass.
+body field `_ifMatch`; over GraphQL, as the `ifMatch` input of `update<Class>`/`delete<Class>` (graphql/data.py,
+refusing through `explain_for`). The check itself is part of the write (`objects.update`/`objects.delete`: the
+stored updatedAt compared after the row was locked), so two writers based on the same version cannot both pass.
 A refused write answers 409 with code 409 `VERSION_CONFLICT` and `current`: the object as *this caller* may read
 it now (the same read path as a GET; absent if they may no longer read it), so a client can merge and retry with
 `current.updatedAt`.
