@@ -427,3 +427,25 @@ def test_conditional_mutation_edges(gql: Gql, api: Api, rep: str) -> None:
     }
     assert "ifMatch" in names["UpdateDealInput"] and "ifMatch" in names["DeleteDealInput"]
     assert "ifMatch" not in names["UpdateUserInput"] | names["DeleteUserInput"]
+
+
+def test_conflict_shows_only_what_the_caller_may_read(gql: Gql, api: Api) -> None:
+    cls = unique("Cond")
+    key = cls[:1].lower() + cls[1:]
+    open_ = {op: {"*": True} for op in ("find", "get", "count", "create", "update", "delete", "addField")}
+    alice, bob = api.signup(), api.signup()
+    acl = {alice["objectId"]: {"read": True, "write": True}}
+    oid = api.post(f"classes/{cls}", {"name": "A", "secret": "s", "ACL": acl}).json()["objectId"]
+    first = api.get(f"classes/{cls}/{oid}").json()["updatedAt"]
+    api.put(f"schemas/{cls}", {"classLevelPermissions": {**open_, "protectedFields": {"*": ["secret"]}}})
+    api.put(f"classes/{cls}/{oid}", {"name": "B"})
+    update = (
+        f'mutation($id: ID!, $v: Date) {{ update{cls}(input: {{id: $id, fields: {{name: "C"}}, ifMatch: $v}}) '
+        f"{{ {key} {{ name }} }} }}"
+    )
+    ext = _conflict(gql, update, {"id": oid, "v": first}, alice["sessionToken"])
+    assert ext["code"] == 409 and ext["current"]["name"] == "B" and "secret" not in ext["current"]
+    # one who may not see the object learns nothing: 101, as without ifMatch
+    r = gql.raw(update, {"id": oid, "v": first}, as_=bob["sessionToken"]).json()
+    assert r["errors"][0]["extensions"] == {"code": 101}
+    assert api.get(f"classes/{cls}/{oid}").json()["name"] == "B"
