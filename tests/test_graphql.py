@@ -3,6 +3,7 @@ error shapes, limits, schema regeneration (in this process and another), batched
 
 from __future__ import annotations
 
+import concurrent.futures
 from collections.abc import Callable
 from typing import Any
 
@@ -349,3 +350,102 @@ def test_fast_executor_answers_as_graphql_core(gql: Gql, rep: str) -> None:
     related = {str(e["node"]["relatedTo"]) for e in fast["data"]["first"]["edges"]}
     assert {"{'name': 'Twin'}", "{'title': 'Twin deal', 'contact': {'name': 'Twin'}}"} <= related
 
+
+UPDATE_IF = """mutation($id: ID!, $f: UpdateDealFieldsInput, $v: Date) {
+  updateDeal(input: {id: $id, fields: $f, ifMatch: $v}) { deal { title amount updatedAt } } }"""
+DELETE_IF = "mutation($id: ID!, $v: Date) { deleteDeal(input: {id: $id, ifMatch: $v}) { deal { objectId } } }"
+
+
+def _conflict(gql: Gql, query: str, variables: dict[str, Any], as_: str) -> dict[str, Any]:
+    """The extensions of a refused conditional mutation (its one error; the payload is null)."""
+    r = gql.raw(query, variables, as_=as_)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert len(body["errors"]) == 1 and "changed" in body["errors"][0]["message"], body
+    assert next(iter(body["data"].values())) is None
+    return dict(body["errors"][0]["extensions"])
+
+
+def test_conditional_update_and_delete(gql: Gql, api: Api, rep: str) -> None:
+    made = create(gql, "Deal", {"title": "base", "amount": 1}, rep)
+    read = gql("query($id: ID!) { deal(id: $id) { updatedAt } }", {"id": made["id"]}, as_=rep)["deal"]
+    ok = gql(UPDATE_IF, {"id": made["id"], "f": {"title": "mine 1"}, "v": read["updatedAt"]}, as_=rep)
+    mine = ok["updateDeal"]["deal"]
+    assert mine["title"] == "mine 1" and mine["updatedAt"] != read["updatedAt"]
+    theirs = api.put(f"classes/Deal/{made['objectId']}", {"title": "theirs"}).json()["updatedAt"]
+    # based on `mine`, which is no longer current: refused, nothing of it applied, the current state attached
+    ext = _conflict(
+        gql, UPDATE_IF, {"id": made["id"], "f": {"title": "mine 2", "amount": 5}, "v": mine["updatedAt"]}, rep
+    )
+    assert ext["code"] == 409
+    assert (ext["current"]["title"], ext["current"]["updatedAt"]) == ("theirs", theirs)
+    assert ext["current"]["objectId"] == made["objectId"] and ext["current"]["amount"] == 1
+    stored = api.get(f"classes/Deal/{made['objectId']}").json()
+    assert (stored["title"], stored["amount"], stored["updatedAt"]) == ("theirs", 1, theirs)
+    # merged and retried on the current version: accepted; without ifMatch the write is unconditional as before
+    ok = gql(UPDATE_IF, {"id": made["id"], "f": {"title": "merged"}, "v": ext["current"]["updatedAt"]}, as_=rep)
+    assert ok["updateDeal"]["deal"]["title"] == "merged"
+    gql(UPDATE_IF, {"id": made["id"], "f": {"amount": 2}}, as_=rep)
+    # a delete based on an old version is refused the same way, and the object stays
+    ext = _conflict(gql, DELETE_IF, {"id": made["id"], "v": theirs}, rep)
+    assert ext["code"] == 409 and ext["current"]["title"] == "merged" and ext["current"]["amount"] == 2
+    assert api.get(f"classes/Deal/{made['objectId']}").status_code == 200
+    out = gql(DELETE_IF, {"id": made["id"], "v": ext["current"]["updatedAt"]}, as_=rep)
+    assert out["deleteDeal"]["deal"]["objectId"] == made["objectId"]
+    assert api.get(f"classes/Deal/{made['objectId']}").status_code == 404
+
+
+def test_conditional_mutation_edges(gql: Gql, api: Api, rep: str) -> None:
+    made = create(gql, "Deal", {"title": "edge", "amount": 1}, rep)
+    path = f"classes/Deal/{made['objectId']}"
+    version = api.get(path).json()["updatedAt"]
+    # not a version: refused before anything runs (the Date scalar), never an unconditional write
+    r = gql.raw(UPDATE_IF, {"id": made["id"], "f": {"title": "x"}, "v": "yesterday"}, as_=rep)
+    assert "errors" in r.json() and api.get(path).json()["title"] == "edge"
+    # one If-Match header cannot say which of a document's mutations it guards: refused, not ignored
+    r = gql.raw(
+        UPDATE_IF, {"id": made["id"], "f": {"title": "x"}}, as_=rep, headers={"If-Match": "2000-01-01T00:00:00.000Z"}
+    )
+    assert r.status_code == 400 and "ifMatch" in r.json()["errors"][0]["message"]
+    assert api.get(path).json()["title"] == "edge"
+    # two writers based on one version: exactly one wins (the check is the write's own, after the row lock)
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        answers = list(
+            pool.map(
+                lambda n: gql.raw(UPDATE_IF, {"id": made["id"], "f": {"title": f"w{n}"}, "v": version}, as_=rep).json(),
+                range(4),
+            )
+        )
+    won = [a["data"]["updateDeal"]["deal"]["title"] for a in answers if "errors" not in a]
+    lost = [a["errors"][0]["extensions"]["code"] for a in answers if "errors" in a]
+    assert len(won) == 1 and lost == [409, 409, 409] and api.get(path).json()["title"] == won[0]
+    # users have no conditional write (their path does not check versions): the input offers none
+    fields = "query($n: String!) { __type(name: $n) { inputFields { name } } }"
+    names = {
+        n: {f["name"] for f in gql(fields, {"n": n})["__type"]["inputFields"]}
+        for n in ("UpdateDealInput", "DeleteDealInput", "UpdateUserInput", "DeleteUserInput")
+    }
+    assert "ifMatch" in names["UpdateDealInput"] and "ifMatch" in names["DeleteDealInput"]
+    assert "ifMatch" not in names["UpdateUserInput"] | names["DeleteUserInput"]
+
+
+def test_conflict_shows_only_what_the_caller_may_read(gql: Gql, api: Api) -> None:
+    cls = unique("Cond")
+    key = cls[:1].lower() + cls[1:]
+    open_ = {op: {"*": True} for op in ("find", "get", "count", "create", "update", "delete", "addField")}
+    alice, bob = api.signup(), api.signup()
+    acl = {alice["objectId"]: {"read": True, "write": True}}
+    oid = api.post(f"classes/{cls}", {"name": "A", "secret": "s", "ACL": acl}).json()["objectId"]
+    first = api.get(f"classes/{cls}/{oid}").json()["updatedAt"]
+    api.put(f"schemas/{cls}", {"classLevelPermissions": {**open_, "protectedFields": {"*": ["secret"]}}})
+    api.put(f"classes/{cls}/{oid}", {"name": "B"})
+    update = (
+        f'mutation($id: ID!, $v: Date) {{ update{cls}(input: {{id: $id, fields: {{name: "C"}}, ifMatch: $v}}) '
+        f"{{ {key} {{ name }} }} }}"
+    )
+    ext = _conflict(gql, update, {"id": oid, "v": first}, alice["sessionToken"])
+    assert ext["code"] == 409 and ext["current"]["name"] == "B" and "secret" not in ext["current"]
+    # one who may not see the object learns nothing: 101, as without ifMatch
+    r = gql.raw(update, {"id": oid, "v": first}, as_=bob["sessionToken"]).json()
+    assert r["errors"][0]["extensions"] == {"code": 101}
+    assert api.get(f"classes/{cls}/{oid}").json()["name"] == "B"

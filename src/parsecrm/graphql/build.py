@@ -45,6 +45,11 @@ OUTPUT_SCALARS: dict[str, GraphQLOutputType] = {
         "FileInfo", {"name": GraphQLField(GraphQLNonNull(GraphQLString)), "url": GraphQLField(GraphQLString)}
     ),
 }
+IF_MATCH = GraphQLInputField(
+    DATE,
+    description="Only if the object's updatedAt is still this (as last read); else error code 409 with "
+    "`extensions.current`, the object as you may read it now.",
+)
 NOT_WRITABLE = {"objectId", "createdAt", "updatedAt", "authData", "emailVerified"}
 PAGE_INFO = GraphQLObjectType(
     "PageInfo",
@@ -302,6 +307,9 @@ class Builder:
         t, key = type_name(cls), get_field(cls)
         one = {key: GraphQLField(obj)}
         id_ = GraphQLInputField(GraphQLNonNull(GraphQLID))
+        # a conditional write (docs/graphql.md): per mutation, as a document may hold several; not on users, whose
+        # write path does not check versions (protocol/conditional.refuse_for_users)
+        when = {} if cls == "_User" else {"ifMatch": IF_MATCH}
         return {
             f"create{t}": GraphQLField(
                 self._payload(f"Create{t}Payload", one),
@@ -312,14 +320,15 @@ class Builder:
                 self._payload(f"Update{t}Payload", one),
                 {
                     "input": self._input(
-                        f"Update{t}Input", {"id": id_, "fields": GraphQLInputField(self.fields_input(cls, False))}
+                        f"Update{t}Input",
+                        {"id": id_, "fields": GraphQLInputField(self.fields_input(cls, False)), **when},
                     )
                 },
                 resolve=r.update(cls),
             ),
             f"delete{t}": GraphQLField(
                 self._payload(f"Delete{t}Payload", one),
-                {"input": self._input(f"Delete{t}Input", {"id": id_})},
+                {"input": self._input(f"Delete{t}Input", {"id": id_, **when})},
                 resolve=r.delete(cls),
             ),
         }

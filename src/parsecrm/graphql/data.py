@@ -5,6 +5,7 @@ file is the only one to follow. No SQL here, no permission logic: every call car
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -14,6 +15,7 @@ from ..backend import Backend
 from ..cloud.registry import call
 from ..cloud.requests import FunctionRequest
 from ..errors import ParseError
+from ..protocol import conditional
 from ..security.caller import Caller
 from ..storage.model import ClassSchema
 from ..values import decode, encode
@@ -50,19 +52,47 @@ async def create(
     return await objects.create(backend, caller, class_name, fields, context=context)
 
 
+def expected_version(if_match: Any) -> datetime | None:
+    """A mutation's `ifMatch` (the updatedAt the write is based on; null or absent: unconditional)."""
+    return None if if_match is None else conditional.version(if_match)
+
+
 async def update(
-    backend: Backend, caller: Caller, class_name: str, object_id: str, fields: dict[str, Any], context: dict[str, Any]
+    backend: Backend,
+    caller: Caller,
+    class_name: str,
+    object_id: str,
+    fields: dict[str, Any],
+    context: dict[str, Any],
+    expected: datetime | None = None,
 ) -> dict[str, Any]:
+    """REST's PUT: with `expected`, the same version check (objects.update, after the row lock) and the same
+    refusal (409 carrying the current state as this caller may read it)."""
     if class_name == "_User":
+        conditional.refuse_for_users(expected)
         return await users.update_user(backend, caller, object_id, fields)
-    return await objects.update(backend, caller, class_name, object_id, fields, context=context)
+    try:
+        return await objects.update(backend, caller, class_name, object_id, fields, context=context, expected=expected)
+    except ParseError as exc:
+        raise await conditional.explain_for(backend, caller, None, class_name, object_id, exc) from exc
 
 
-async def delete(backend: Backend, caller: Caller, class_name: str, object_id: str, context: dict[str, Any]) -> None:
+async def delete(
+    backend: Backend,
+    caller: Caller,
+    class_name: str,
+    object_id: str,
+    context: dict[str, Any],
+    expected: datetime | None = None,
+) -> None:
     if class_name == "_User":
+        conditional.refuse_for_users(expected)
         await users.delete_user(backend, caller, object_id)
-    else:
-        await objects.delete(backend, caller, class_name, object_id, context=context)
+        return
+    try:
+        await objects.delete(backend, caller, class_name, object_id, context=context, expected=expected)
+    except ParseError as exc:
+        raise await conditional.explain_for(backend, caller, None, class_name, object_id, exc) from exc
 
 
 async def sign_up(backend: Backend, caller: Caller, fields: dict[str, Any]) -> dict[str, Any]:

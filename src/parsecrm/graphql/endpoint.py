@@ -139,6 +139,10 @@ class Endpoint:
             raise BadRequest("Unknown or ambiguous operation: name the operation to run with operationName.")
         if method == "GET" and operation.operation != OperationType.QUERY:
             raise BadRequest("Mutations need POST.", status=405)
+        if "if-match" in headers and operation.operation == OperationType.MUTATION:
+            # one header cannot say which of a document's mutations it guards: refused rather than ignored, as an
+            # ignored condition would be an unconditional write (the `ifMatch` input is the per-mutation form)
+            raise BadRequest("If-Match is not read on /graphql: pass the version as the mutation's input.ifMatch.")
         variables = request.get("variables") or {}
         # the limits depend on the document and its integer variables (page sizes) only: checked once per pair
         limit_key = (request["query"], tuple(sorted((k, v) for k, v in variables.items() if type(v) is int)))
@@ -210,7 +214,9 @@ def _format(error: GraphQLError) -> dict[str, Any]:
     original = error.original_error
     if isinstance(original, ParseError):
         out["message"] = original.message
-        out["extensions"] = {"code": original.code}
+        # what REST's body carries beyond code and error (a conflict's `current`) goes along in the extensions
+        extra = {k: v for k, v in original.body().items() if k not in ("code", "error")}
+        out["extensions"] = {"code": original.code, **extra}
     elif isinstance(original, asyncpg.PostgresError) and errors.from_sqlstate(original.sqlstate) is not None:
         mapped = errors.from_sqlstate(original.sqlstate)
         assert mapped is not None

@@ -211,8 +211,9 @@ def update(cls: str) -> Resolver:
     async def resolve(_root: Any, info: GraphQLResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
         ctx: Context = info.context
         oid = object_id_of(input["id"], type_name(cls))
+        expected = data.expected_version(input.get("ifMatch"))
         body = ctx.built.translator.fields(input.get("fields"), cls, updating=True)
-        saved = await data.update(ctx.backend, ctx.caller, cls, oid, body, ctx.cloud_context)
+        saved = await data.update(ctx.backend, ctx.caller, cls, oid, body, ctx.cloud_context, expected)
         obj = await _read_back(ctx, ctx.caller, cls, oid, saved)
         return {get_field(cls): obj, "clientMutationId": input.get("clientMutationId")}
 
@@ -223,8 +224,9 @@ def delete(cls: str) -> Resolver:
     async def resolve(_root: Any, info: GraphQLResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
         ctx: Context = info.context
         oid = object_id_of(input["id"], type_name(cls))
+        expected = data.expected_version(input.get("ifMatch"))
         obj = _tag(await data.get(ctx.backend, ctx.caller, cls, oid), cls)
-        await data.delete(ctx.backend, ctx.caller, cls, oid, ctx.cloud_context)
+        await data.delete(ctx.backend, ctx.caller, cls, oid, ctx.cloud_context, expected)
         return {get_field(cls): obj, "clientMutationId": input.get("clientMutationId")}
 
     return resolve

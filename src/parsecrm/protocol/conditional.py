@@ -3,8 +3,9 @@ version it was based on, and is refused if the object changed since.
 
 The version is the object's `updatedAt` as the client last saw it (Parse's ISO form, milliseconds), sent as an
 `If-Match` header or, where headers cannot be set per item (a `/batch` sub-request, the JS SDK's envelope), as the
-body field `_ifMatch`. The check itself is part of the write's SQL (`objects.update`/`objects.delete`: `... AND
-"updatedAt" = $expected`, after the row was locked), so two writers based on the same version cannot both pass.
+body field `_ifMatch`; over GraphQL, as the `ifMatch` input of `update<Class>`/`delete<Class>` (graphql/data.py,
+refusing through `explain_for`). The check itself is part of the write (`objects.update`/`objects.delete`: the
+stored updatedAt compared after the row was locked), so two writers based on the same version cannot both pass.
 A refused write answers 409 with code 409 `VERSION_CONFLICT` and `current`: the object as *this caller* may read
 it now (the same read path as a GET; absent if they may no longer read it), so a client can merge and retry with
 `current.updatedAt`.
@@ -19,6 +20,7 @@ from .. import errors, objects
 from ..backend import Backend
 from ..errors import ParseError
 from ..objects import Unit
+from ..security.caller import Caller
 from ..values import parse_iso
 from .transport import Call
 
@@ -58,11 +60,16 @@ def take(body: Any) -> tuple[Any, datetime | None]:
     if not isinstance(body, dict) or BODY_KEY not in body:
         return body, None
     rest = {k: v for k, v in body.items() if k != BODY_KEY}
-    tag = body[BODY_KEY]
+    return rest, version(body[BODY_KEY])
+
+
+def version(tag: Any) -> datetime:
+    """The updatedAt an expected version names (header, body field or GraphQL's `ifMatch`); anything that is not
+    one (null included) is 107, never an unconditional write."""
     if isinstance(tag, str):
         tag = tag.strip().removeprefix("W/").strip('"')  # an HTTP entity tag may arrive quoted
     try:
-        return rest, parse_iso(tag)
+        return parse_iso(tag)
     except ParseError as exc:
         raise ParseError(errors.INVALID_JSON, "If-Match / _ifMatch must be the object's updatedAt (ISO 8601)") from exc
 
@@ -76,10 +83,17 @@ def refuse_for_users(expected: datetime | None) -> None:
 
 async def explain(backend: Backend, call: Call, unit: Unit | None, cls: str, oid: str, exc: ParseError) -> ParseError:
     """A VERSION_CONFLICT from the write path, with the current state as the caller may read it attached."""
+    return await explain_for(backend, call.caller, unit, cls, oid, exc)
+
+
+async def explain_for(
+    backend: Backend, caller: Caller, unit: Unit | None, cls: str, oid: str, exc: ParseError
+) -> ParseError:
+    """`explain` for a caller without an HTTP call (GraphQL's mutations, graphql/data.py)."""
     if exc.code != errors.VERSION_CONFLICT:
         return exc
     try:
-        current = await objects.fetch_json(backend, call.caller, cls, oid, unit=unit)
+        current = await objects.fetch_json(backend, caller, cls, oid, unit=unit)
     except ParseError:
         current = None  # no longer readable by this caller: the refusal alone
     return Stale(exc.message, current)
