@@ -106,6 +106,19 @@ def test_order_limit_skip_count(api: Api, data: dict[str, Any]) -> None:
     assert r["count"] == 5 and [o["title"] for o in r["results"]] == ["Alpha"]
 
 
+def test_order_by_internal_date_names(api: Api, data: dict[str, Any]) -> None:
+    # Parse.com's `_created_at` / `_updated_at`, which parse-server still accepts in `order`
+    newest_first = titles(api, data, order="-createdAt")
+    assert titles(api, data, order="-_created_at") == newest_first
+    assert titles(api, data, order="_created_at") == titles(api, data, order="createdAt")
+    assert titles(api, data, order="-_updated_at,title") == titles(api, data, order="-updatedAt,title")
+    r = api.get(f"classes/{data['deal']}", params={"order": "-_created_at"}).json()["results"]
+    stamps = [o["createdAt"] for o in r]
+    assert stamps == sorted(stamps, reverse=True)
+    r = api.get(f"classes/{data['deal']}", params={"order": "_hashed_password"})
+    assert r.status_code == 400 and r.json()["code"] == 105
+
+
 def test_keys_exclude_and_include(api: Api, data: dict[str, Any]) -> None:
     r = api.get(f"classes/{data['deal']}", params={"keys": "title", "order": "title", "limit": 1}).json()
     assert set(r["results"][0]) == {"objectId", "createdAt", "updatedAt", "title"}
