@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import pytest
 
 from conftest import Api, unique
@@ -146,6 +147,39 @@ def test_full_text_search(api: Api) -> None:
     assert names == {"Jane Cooper runs sales"}  # english stemming: "sells" is a different stem from "sales"
     r = api.get(f"classes/{cls}", params={"where": {"name": {"$text": {"$search": {"$term": "smith"}}}}}).json()
     assert [o["name"] for o in r["results"]] == ["John Smith"]
+
+
+def test_full_text_options_and_score(api: Api) -> None:
+    cls = unique("TxtOpt")
+    for name in ("Café de Flore", "cafe racer", "quick fox, quick dog, quick cat", "one quick thing"):
+        api.post(f"classes/{cls}", {"name": name})
+
+    def find(search: dict[str, Any], **params: Any) -> httpx.Response:
+        return api.get(f"classes/{cls}", params={"where": {"name": {"$text": {"$search": search}}}, **params})
+
+    # PostgreSQL's text search folds case and keeps accents (parse-server's Postgres behaviour)
+    assert [o["name"] for o in find({"$term": "CAFÉ"}).json()["results"]] == ["Café de Flore"]
+    r = find({"$term": "cafe", "$diacriticSensitive": True, "$caseSensitive": False, "$language": "english"})
+    assert [o["name"] for o in r.json()["results"]] == ["cafe racer"]
+    assert [o["name"] for o in find({"$term": "racer", "$language": "simple"}).json()["results"]] == ["cafe racer"]
+    # ranked: keys=$score gives the rank as "score", order=$score puts the best match first
+    r = find({"$term": "quick"}, keys="name,$score", order="$score").json()["results"]
+    assert [o["name"] for o in r] == ["quick fox, quick dog, quick cat", "one quick thing"]
+    assert r[0]["score"] > r[1]["score"] > 0
+    best = find({"$term": "quick"}, order="-$score").json()["results"][0]
+    assert best["name"].startswith("quick fox")  # best first whichever way the SDK asked
+    for search, code in [
+        ({"$term": "cafe", "$caseSensitive": True}, 107),
+        ({"$term": "cafe", "$diacriticSensitive": False}, 107),
+        ({"$term": "cafe", "$caseSensitive": "yes"}, 107),
+        ({"$term": "cafe", "$language": 3}, 107),
+        ({"$term": "cafe", "$language": "klingon"}, 102),
+        ({"$term": 3}, 107),
+    ]:
+        r = find(search)
+        assert r.status_code == 400 and r.json()["code"] == code, (search, r.text)
+    r = api.get(f"classes/{cls}", params={"where": {"name": {"$text": {"$search": "cafe"}}}})
+    assert r.status_code == 400 and r.json()["code"] == 107
 
 
 def test_aggregate_and_distinct(api: Api, data: dict[str, Any]) -> None:

@@ -259,8 +259,17 @@ def _regex(col: Column, op: tree.Regex, ctx: Context) -> Cond:
 
 
 def _text(col: Column, op: tree.Text, ctx: Context) -> Cond:
-    if op.case_sensitive or op.diacritic_sensitive:
-        raise ParseError(ErrorCode.INVALID_JSON, "bad $text: $caseSensitive and $diacriticSensitive are not supported")
+    # PostgreSQL's text search folds case and keeps accents: `$caseSensitive: true` and `$diacriticSensitive:
+    # false` cannot be honoured, so they are refused (parse-server's codes and words), never silently ignored.
+    if op.case_sensitive:
+        raise ParseError(
+            ErrorCode.INVALID_JSON,
+            "bad $text: $caseSensitive not supported, please use $regex or create a separate lower case column.",
+        )
+    if op.search.get("$diacriticSensitive") is False:
+        raise ParseError(
+            ErrorCode.INVALID_JSON, "bad $text: $diacriticSensitive - false not supported, accents always count"
+        )
     if col.kind != "String":
         return False
     # Same expression as the text indexes (storage/ddl.py index_sql), so PostgreSQL can use them. The language is
