@@ -182,6 +182,28 @@ def test_full_text_options_and_score(api: Api) -> None:
     assert r.status_code == 400 and r.json()["code"] == 107
 
 
+def test_select_key_on_a_pointers_object_id(api: Api) -> None:
+    # parse-server's "matchesKeyInQuery with dot notation": `belongsTo.objectId` reads each pointer's id, and a
+    # role without `belongsTo` (null) selects nothing rather than failing
+    grp, role = unique("Grp"), unique("Role")
+    g1, g2 = (api.post(f"classes/{grp}", {"name": n}).json()["objectId"] for n in ("g1", "g2"))
+    api.post(f"classes/{role}", {"type": "x", "belongsTo": {"__type": "Pointer", "className": grp, "objectId": g1}})
+    api.post(f"classes/{role}", {"type": "x", "belongsTo": None})
+    api.post(f"classes/{role}", {"type": "y", "belongsTo": {"__type": "Pointer", "className": grp, "objectId": g2}})
+
+    def names(op: str, where: dict[str, Any]) -> list[str]:
+        sub = {op: {"query": {"className": role, "where": where}, "key": "belongsTo.objectId"}}
+        r = api.get(f"classes/{grp}", params={"where": {"objectId": sub}, "order": "name"})
+        assert r.status_code == 200, r.text
+        return [o["name"] for o in r.json()["results"]]
+
+    assert names("$select", {"type": "x"}) == ["g1"]
+    assert names("$dontSelect", {"type": "x"}) == ["g2"]
+    assert names("$select", {}) == ["g1", "g2"]
+    assert names("$select", {"type": "none"}) == []
+    assert names("$dontSelect", {"type": "none"}) == ["g1", "g2"]
+
+
 def test_aggregate_and_distinct(api: Api, data: dict[str, Any]) -> None:
     pipeline = [
         {"$match": {"amount": {"$gt": 0}}},

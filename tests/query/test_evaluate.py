@@ -696,6 +696,17 @@ def test_resolver_operators(where: dict[str, Any], expected: set[str]) -> None:
     assert deal_ids(where) == expected
 
 
+def test_select_a_pointers_object_id() -> None:
+    # `pointer.objectId` as a $select key reads the target's id; objects without the pointer give nothing
+    def company_ids(op: str, where: dict[str, Any]) -> set[str]:
+        sub = {op: {"query": {"className": "Deal", "where": where}, "key": "company.objectId"}}
+        return {str(c["objectId"]) for c in compile_where({"objectId": sub}).filter(COMPANIES, resolve=RESOLVER)}
+
+    assert company_ids("$select", {"stage": "gold"}) == {"c1"}
+    assert company_ids("$select", {}) == {"c1", "c2"}
+    assert company_ids("$dontSelect", {}) == {"c3"}
+
+
 @pytest.mark.parametrize(
     "where",
     [

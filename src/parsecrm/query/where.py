@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..errors import ErrorCode, ParseError
-from ..storage.model import ClassSchema, q
+from ..storage.model import ClassSchema, Field, q
 from ..values import iso
 from . import regex, tree
 from .columns import (
@@ -294,7 +294,7 @@ def _subquery(ctx: Context, class_name: str, where: tree.Node, key: tree.Key | N
     cond = compile_tree(where, sub, alias, ctx)
     key = key or tree.Key("objectId", "objectId", ())
     guard(key, sub, ctx)
-    col = resolve(key, sub, alias)
+    col = _pointer_id(key, sub, alias) or resolve(key, sub, alias)
 
     def select(p: Params) -> str:
         if col.kind == "Unknown":
@@ -337,6 +337,16 @@ def _select(col: Column, op: tree.Select, ctx: Context) -> Cond:
     else:
         cond = lambda p: f"{col.expr} IN ({select(p)})"  # noqa: E731
     return not_(cond) if op.negate else cond
+
+
+def _pointer_id(key: tree.Key, schema: ClassSchema, alias: str) -> Column | None:
+    """`pointer.objectId` as the key of a `$select` (parse-server reads it off each pointer): the target's id, a
+    String. A polymorphic pointer column holds `Class$id`."""
+    f = schema.fields.get(key.head)
+    if f is None or f.type != "Pointer" or key.path != ("objectId",):
+        return None
+    expr = f"{alias}.{q(key.head)}"
+    return Column(f"split_part({expr}, '$', 2)" if f.polymorphic else expr, Field("String"))
 
 
 def _same_type(a: Column, b: Column) -> bool:
