@@ -165,6 +165,11 @@ def test_increment_on_nested_keys(api: Api) -> None:
     assert api.put(f"classes/{cls}/{oid}", {"name": {"__op": "Increment", "amount": 1}}).status_code == 200
     bad = api.put(f"classes/{cls}/{oid}", {"name.x": {"__op": "Increment", "amount": 1}})
     assert bad.status_code == 400 and bad.json()["code"] == 111  # name is a Number, not an Object
+    huge = {"__op": "Increment", "amount": 1e308}
+    assert api.put(f"classes/{cls}/{oid}", {"o.big": huge}).status_code == 200
+    bad = api.put(f"classes/{cls}/{oid}", {"o.big": huge, "o.keep": {"__op": "Delete"}})
+    assert bad.status_code == 400 and bad.json()["code"] == 111  # no Infinity stored, nothing of the save applied
+    assert api.get(f"classes/{cls}/{oid}").json()["o"]["keep"] == 0.5
 
 
 def test_nested_increments_never_lose_updates(api: Api) -> None:
