@@ -50,6 +50,17 @@ def test_save_hooks(cloud_api: Api) -> None:
     assert cloud_api.post("classes/Note", {"text": "crash"}).json() == {"code": 141, "error": "boom"}
 
 
+def test_nested_increment_through_a_before_save_hook(cloud_api: Api) -> None:
+    # the hooked path computes the result under the row lock; the hook sees it and it is what gets stored
+    oid = cloud_api.post("classes/Note", {"text": "n", "stats": {"views": 1, "keep": "k"}}).json()["objectId"]
+    inc = {"__op": "Increment", "amount": 2}
+    r = cloud_api.put(f"classes/Note/{oid}", {"stats.views": inc, "stats.deep.hits": inc})
+    assert r.status_code == 200, r.text
+    want = {"views": 3, "keep": "k", "deep": {"hits": 2}}
+    assert r.json()["stats"] == want and r.json()["previous"] == "n"
+    assert cloud_api.get(f"classes/Note/{oid}").json()["stats"] == want
+
+
 def test_find_hooks(cloud_api: Api) -> None:
     cloud_api.post("classes/Note", {"text": "secret"})
     found = cloud_api.get("classes/Note", params={"limit": 1000}).json()["results"]

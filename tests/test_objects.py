@@ -136,3 +136,55 @@ def test_dotted_keys_set_sub_keys(api: Api) -> None:
     assert api.get(f"classes/{cls}/{oid}").json()["meta"] == {"a": 2, "deep": {"x": "y"}}
     made = api.post(f"classes/{cls}", {"meta.z": 1}).json()["objectId"]
     assert api.get(f"classes/{cls}/{made}").json()["meta"] == {"z": 1}
+
+
+def test_increment_on_nested_keys(api: Api) -> None:
+    cls = unique("DotInc")
+    oid = api.post(f"classes/{cls}", {"o": {"n": 1, "keep": "k", "a": {"b": {"x": 2}}}}).json()["objectId"]
+    inc = {"__op": "Increment", "amount": 3}
+    r = api.put(f"classes/{cls}/{oid}", {"o.n": inc, "o.a.b.c.d": inc, "o.a.b.x": {"__op": "Increment", "amount": -1}})
+    assert r.status_code == 200, r.text
+    want = {"n": 4, "keep": "k", "a": {"b": {"x": 1, "c": {"d": 3}}}}
+    assert r.json()["o"] == want  # the whole object: the SDK merges it over its copy
+    assert api.get(f"classes/{cls}/{oid}").json()["o"] == want
+    # a missing field, a non-number sub-key and a fractional amount; Delete beside an Increment
+    r = api.put(
+        f"classes/{cls}/{oid}",
+        {"fresh.a.b": inc, "o.keep": {"__op": "Increment", "amount": 0.5}, "o.n": {"__op": "Delete"}},
+    )
+    assert r.status_code == 200, r.text
+    got = api.get(f"classes/{cls}/{oid}").json()
+    assert got["fresh"] == {"a": {"b": 3}}
+    assert got["o"] == {"keep": 0.5, "a": {"b": {"x": 1, "c": {"d": 3}}}}
+    made = api.post(f"classes/{cls}", {"o.z.y": {"__op": "Increment", "amount": 2}}).json()["objectId"]
+    assert api.get(f"classes/{cls}/{made}").json()["o"] == {"z": {"y": 2}}
+    bad = api.put(f"classes/{cls}/{oid}", {"o.n": {"__op": "Increment", "amount": "1"}})
+    assert bad.status_code == 400 and bad.json()["code"] == 107
+    bad = api.put(f"classes/{cls}/{oid}", {"o.list": {"__op": "Add", "objects": [1]}})
+    assert bad.status_code == 400 and bad.json()["code"] == 105
+    assert api.put(f"classes/{cls}/{oid}", {"name": {"__op": "Increment", "amount": 1}}).status_code == 200
+    bad = api.put(f"classes/{cls}/{oid}", {"name.x": {"__op": "Increment", "amount": 1}})
+    assert bad.status_code == 400 and bad.json()["code"] == 111  # name is a Number, not an Object
+    huge = {"__op": "Increment", "amount": 1e308}
+    assert api.put(f"classes/{cls}/{oid}", {"o.big": huge}).status_code == 200
+    bad = api.put(f"classes/{cls}/{oid}", {"o.big": huge, "o.keep": {"__op": "Delete"}})
+    assert bad.status_code == 400 and bad.json()["code"] == 111  # no Infinity stored, nothing of the save applied
+    assert api.get(f"classes/{cls}/{oid}").json()["o"]["keep"] == 0.5
+
+
+def test_nested_increments_never_lose_updates(api: Api) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    cls = unique("DotRace")
+    oid = api.post(f"classes/{cls}", {"stats": {"views": 0}}).json()["objectId"]
+
+    def bump(_: int) -> int:
+        body = {
+            "stats.views": {"__op": "Increment", "amount": 1},
+            "stats.deep.hits": {"__op": "Increment", "amount": 2},
+        }
+        return api.put(f"classes/{cls}/{oid}", body).status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        assert set(pool.map(bump, range(40))) == {200}
+    assert api.get(f"classes/{cls}/{oid}").json()["stats"] == {"views": 40, "deep": {"hits": 80}}

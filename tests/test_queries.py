@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import pytest
 
 from conftest import Api, unique
@@ -106,6 +107,19 @@ def test_order_limit_skip_count(api: Api, data: dict[str, Any]) -> None:
     assert r["count"] == 5 and [o["title"] for o in r["results"]] == ["Alpha"]
 
 
+def test_order_by_internal_date_names(api: Api, data: dict[str, Any]) -> None:
+    # Parse.com's `_created_at` / `_updated_at`, which parse-server still accepts in `order`
+    newest_first = titles(api, data, order="-createdAt")
+    assert titles(api, data, order="-_created_at") == newest_first
+    assert titles(api, data, order="_created_at") == titles(api, data, order="createdAt")
+    assert titles(api, data, order="-_updated_at,title") == titles(api, data, order="-updatedAt,title")
+    r = api.get(f"classes/{data['deal']}", params={"order": "-_created_at"}).json()["results"]
+    stamps = [o["createdAt"] for o in r]
+    assert stamps == sorted(stamps, reverse=True)
+    r = api.get(f"classes/{data['deal']}", params={"order": "_hashed_password"})
+    assert r.status_code == 400 and r.json()["code"] == 105
+
+
 def test_keys_exclude_and_include(api: Api, data: dict[str, Any]) -> None:
     r = api.get(f"classes/{data['deal']}", params={"keys": "title", "order": "title", "limit": 1}).json()
     assert set(r["results"][0]) == {"objectId", "createdAt", "updatedAt", "title"}
@@ -133,6 +147,61 @@ def test_full_text_search(api: Api) -> None:
     assert names == {"Jane Cooper runs sales"}  # english stemming: "sells" is a different stem from "sales"
     r = api.get(f"classes/{cls}", params={"where": {"name": {"$text": {"$search": {"$term": "smith"}}}}}).json()
     assert [o["name"] for o in r["results"]] == ["John Smith"]
+
+
+def test_full_text_options_and_score(api: Api) -> None:
+    cls = unique("TxtOpt")
+    for name in ("Café de Flore", "cafe racer", "quick fox, quick dog, quick cat", "one quick thing"):
+        api.post(f"classes/{cls}", {"name": name})
+
+    def find(search: dict[str, Any], **params: Any) -> httpx.Response:
+        return api.get(f"classes/{cls}", params={"where": {"name": {"$text": {"$search": search}}}, **params})
+
+    # PostgreSQL's text search folds case and keeps accents (parse-server's Postgres behaviour)
+    assert [o["name"] for o in find({"$term": "CAFÉ"}).json()["results"]] == ["Café de Flore"]
+    r = find({"$term": "cafe", "$diacriticSensitive": True, "$caseSensitive": False, "$language": "english"})
+    assert [o["name"] for o in r.json()["results"]] == ["cafe racer"]
+    assert [o["name"] for o in find({"$term": "racer", "$language": "simple"}).json()["results"]] == ["cafe racer"]
+    # ranked: keys=$score gives the rank as "score", order=$score puts the best match first
+    r = find({"$term": "quick"}, keys="name,$score", order="$score").json()["results"]
+    assert [o["name"] for o in r] == ["quick fox, quick dog, quick cat", "one quick thing"]
+    assert r[0]["score"] > r[1]["score"] > 0
+    best = find({"$term": "quick"}, order="-$score").json()["results"][0]
+    assert best["name"].startswith("quick fox")  # best first whichever way the SDK asked
+    for search, code in [
+        ({"$term": "cafe", "$caseSensitive": True}, 107),
+        ({"$term": "cafe", "$diacriticSensitive": False}, 107),
+        ({"$term": "cafe", "$caseSensitive": "yes"}, 107),
+        ({"$term": "cafe", "$language": 3}, 107),
+        ({"$term": "cafe", "$language": "klingon"}, 102),
+        ({"$term": 3}, 107),
+    ]:
+        r = find(search)
+        assert r.status_code == 400 and r.json()["code"] == code, (search, r.text)
+    r = api.get(f"classes/{cls}", params={"where": {"name": {"$text": {"$search": "cafe"}}}})
+    assert r.status_code == 400 and r.json()["code"] == 107
+
+
+def test_select_key_on_a_pointers_object_id(api: Api) -> None:
+    # parse-server's "matchesKeyInQuery with dot notation": `belongsTo.objectId` reads each pointer's id, and a
+    # role without `belongsTo` (null) selects nothing rather than failing
+    grp, role = unique("Grp"), unique("Role")
+    g1, g2 = (api.post(f"classes/{grp}", {"name": n}).json()["objectId"] for n in ("g1", "g2"))
+    api.post(f"classes/{role}", {"type": "x", "belongsTo": {"__type": "Pointer", "className": grp, "objectId": g1}})
+    api.post(f"classes/{role}", {"type": "x", "belongsTo": None})
+    api.post(f"classes/{role}", {"type": "y", "belongsTo": {"__type": "Pointer", "className": grp, "objectId": g2}})
+
+    def names(op: str, where: dict[str, Any]) -> list[str]:
+        sub = {op: {"query": {"className": role, "where": where}, "key": "belongsTo.objectId"}}
+        r = api.get(f"classes/{grp}", params={"where": {"objectId": sub}, "order": "name"})
+        assert r.status_code == 200, r.text
+        return [o["name"] for o in r.json()["results"]]
+
+    assert names("$select", {"type": "x"}) == ["g1"]
+    assert names("$dontSelect", {"type": "x"}) == ["g2"]
+    assert names("$select", {}) == ["g1", "g2"]
+    assert names("$select", {"type": "none"}) == []
+    assert names("$dontSelect", {"type": "none"}) == ["g1", "g2"]
 
 
 def test_aggregate_and_distinct(api: Api, data: dict[str, Any]) -> None:

@@ -86,6 +86,21 @@ class Change:
     removes: list[Pointer] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class PathEdit:
+    """One edit of a sub-key of an Object field (`meta.a.b`): `op` is set, delete or inc (Increment by `value`).
+    Missing or non-object intermediate keys become objects; a missing or non-number target counts as 0."""
+
+    path: tuple[str, ...]
+    op: str
+    value: Any = None
+
+
+def has_increment(change: Change) -> bool:
+    """Whether the database computes the field's new value (an Increment on one of its sub-keys)."""
+    return change.kind == "path" and any(e.op == "inc" for e in change.value)
+
+
 def parse_body(schema: ClassSchema, body: Any, *, creating: bool, master: bool) -> tuple[dict[str, Change], Any, bool]:
     """Return (changes, acl, acl_given)."""
     if not isinstance(body, dict):
@@ -113,9 +128,10 @@ def parse_body(schema: ClassSchema, body: Any, *, creating: bool, master: bool) 
             if change.kind != "path":
                 raise ParseError(errors.INVALID_KEY_NAME, f"{head} is set twice in one save")
             sub = _change(key, raw, creating)
-            if sub.kind != "set":
-                raise ParseError(errors.INVALID_KEY_NAME, f"only values and Delete can be set on {key[:100]}")
-            change.value.append((tuple(path), sub.value, raw == {"__op": "Delete"}))
+            if sub.kind not in ("set", "inc"):
+                raise ParseError(errors.INVALID_KEY_NAME, f"only values, Delete and Increment apply to {key[:100]}")
+            op = "delete" if raw == {"__op": "Delete"} else sub.kind
+            change.value.append(PathEdit(tuple(path), op, sub.value))
             continue
         check_field_name(key)
         changes[key] = _change(key, raw, creating)
@@ -270,19 +286,22 @@ def apply(change: Change, current: Any) -> Any:
     return current
 
 
-def set_paths(obj: dict[str, Any], edits: list[tuple[tuple[str, ...], Any, bool]]) -> dict[str, Any]:
-    """A copy of `obj` with each (path, value, delete) edit applied, creating intermediate objects."""
+def set_paths(obj: dict[str, Any], edits: list[PathEdit]) -> dict[str, Any]:
+    """A copy of `obj` with each sub-key edit applied, creating intermediate objects (as field_ops._path_sql)."""
     import copy
 
     out = copy.deepcopy(obj)
-    for path, value, delete in edits:
+    for edit in edits:
         node = out
-        for part in path[:-1]:
+        for part in edit.path[:-1]:
             if not isinstance(node.get(part), dict):
                 node[part] = {}
             node = node[part]
-        if delete:
-            node.pop(path[-1], None)
+        last = edit.path[-1]
+        if edit.op == "delete":
+            node.pop(last, None)
+        elif edit.op == "inc":
+            node[last] = apply(Change("inc", edit.value), node.get(last))
         else:
-            node[path[-1]] = value
+            node[last] = edit.value
     return out

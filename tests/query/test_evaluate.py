@@ -684,14 +684,27 @@ def deal_ids(where: dict[str, Any]) -> set[str]:
         ({"$relatedTo": {"object": ptr("c1"), "key": "deals"}, "stage": "gold"}, {"d1"}),
         ({"title": {"$text": {"$search": {"$term": "fox"}}}}, {"d1"}),
         ({"title": {"$text": {"$search": {"$term": "FOX dogs"}}}}, {"d1", "d2"}),
-        ({"title": {"$text": {"$search": {"$term": "cafe"}}}}, {"d3"}),
+        ({"title": {"$text": {"$search": {"$term": "cafe"}}}}, set()),  # accents count, as in PostgreSQL
         ({"title": {"$text": {"$search": {"$term": "cafe", "$diacriticSensitive": True}}}}, set()),
+        ({"title": {"$text": {"$search": {"$term": "CAFÉ"}}}}, {"d3"}),
+        ({"title": {"$text": {"$search": {"$term": "cafe", "$diacriticSensitive": False}}}}, {"d3"}),
         ({"title": {"$text": {"$search": {"$term": "fox", "$caseSensitive": True}}}}, {"d1"}),
         ({"title": {"$text": {"$search": {"$term": "Fox", "$caseSensitive": True}}}}, set()),
     ],
 )
 def test_resolver_operators(where: dict[str, Any], expected: set[str]) -> None:
     assert deal_ids(where) == expected
+
+
+def test_select_a_pointers_object_id() -> None:
+    # `pointer.objectId` as a $select key reads the target's id; objects without the pointer give nothing
+    def company_ids(op: str, where: dict[str, Any]) -> set[str]:
+        sub = {op: {"query": {"className": "Deal", "where": where}, "key": "company.objectId"}}
+        return {str(c["objectId"]) for c in compile_where({"objectId": sub}).filter(COMPANIES, resolve=RESOLVER)}
+
+    assert company_ids("$select", {"stage": "gold"}) == {"c1"}
+    assert company_ids("$select", {}) == {"c1", "c2"}
+    assert company_ids("$dontSelect", {}) == {"c3"}
 
 
 @pytest.mark.parametrize(

@@ -331,6 +331,34 @@ describe('field operations', () => {
     assert.equal((await new Parse.Query(cls).get(obj.id)).get('fresh'), 4);
   });
 
+  test('increment on dotted keys inside an Object field (four levels, missing sub-keys created)', async () => {
+    const obj = await new Parse.Object(cls).save({ stats: { views: 1, label: 'k', a: { b: { x: 2 } } } });
+    obj.increment('stats.views');
+    obj.increment('stats.a.b.c', 3); // c does not exist yet
+    obj.decrement('stats.a.b.x');
+    await obj.save();
+    const want = { views: 2, label: 'k', a: { b: { x: 1, c: 3 } } };
+    assert.deepEqual(obj.get('stats'), want);
+    assert.deepEqual((await new Parse.Query(cls).get(obj.id)).get('stats'), want);
+    obj.increment('stats.a.b.y.z', 0.5);
+    obj.unset('stats.label');
+    await obj.save();
+    const fresh = await new Parse.Query(cls).get(obj.id);
+    assert.deepEqual(fresh.get('stats'), { views: 2, a: { b: { x: 1, c: 3, y: { z: 0.5 } } } });
+  });
+
+  test('dotted increments from two stale copies are atomic on the server', async () => {
+    const obj = await new Parse.Object(cls).save({ stats: { hits: 0, other: 'kept' } });
+    const a = pointer(cls, obj.id);
+    const b = pointer(cls, obj.id);
+    a.increment('stats.hits', 2);
+    b.increment('stats.hits', 5);
+    b.increment('stats.deep.n', 1);
+    await Promise.all([a.save(), b.save()]);
+    const fresh = await new Parse.Query(cls).get(obj.id);
+    assert.deepEqual(fresh.get('stats'), { hits: 7, other: 'kept', deep: { n: 1 } });
+  });
+
   test('add / addAll append to an array (duplicates kept)', async () => {
     const obj = await new Parse.Object(cls).save({ tags: ['a'] });
     obj.add('tags', 'b');

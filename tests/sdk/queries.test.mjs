@@ -214,6 +214,22 @@ describe('string operators (\\Q…\\E quoted regexes)', () => {
     assert.equal(typeof res[0].get('score'), 'number');
     assert.ok(res[0].get('score') > res[1].get('score'));
   });
+
+  test('fullText options: language and diacriticSensitive honoured; caseSensitive and accent folding refused (107)', async () => {
+    const cls = uniqueClass('Txt');
+    await Parse.Object.saveAll(
+      ['Café de Flore', 'cafe racer', 'Quick café'].map((body) => new Parse.Object(cls, { body })),
+    );
+    const bodies = async (query) => (await query.find()).map((o) => o.get('body')).sort();
+    const t = () => new Parse.Query(cls);
+    // PostgreSQL's text search folds case and keeps accents
+    assert.deepEqual(await bodies(t().fullText('body', 'CAFÉ')), ['Café de Flore', 'Quick café']);
+    assert.deepEqual(await bodies(t().fullText('body', 'cafe', { diacriticSensitive: true })), ['cafe racer']);
+    assert.deepEqual(await bodies(t().fullText('body', 'racer', { language: 'simple' })), ['cafe racer']);
+    assert.deepEqual(await bodies(t().fullText('body', 'QUICK', { caseSensitive: false })), ['Quick café']);
+    await rejectsWithCode(t().fullText('body', 'cafe', { caseSensitive: true }).find(), 107);
+    await rejectsWithCode(t().fullText('body', 'cafe', { diacriticSensitive: false }).find(), 107);
+  });
 });
 
 describe('pointers, subqueries and relations', () => {

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..changes import Change, column_value
+from ..changes import Change, PathEdit, column_value, finite, has_increment
 from ..errors import ErrorCode, ParseError
 from ..query.sql import Params
 from ..storage.model import ClassSchema, Field, join_table, q
@@ -28,6 +28,8 @@ def set_clause(schema: ClassSchema, changes: dict[str, Change], params: Params) 
             sets.append(f"{col} = {params.add(column_value(f, change.value))}")
         elif change.kind == "path":
             sets.append(f"{col} = {_path_sql(col, change.value, params)}")
+            if has_increment(change):
+                returning.append(key)  # the whole object goes back: the SDK merges it over its copy
         else:
             returning.append(key)
             sets.append(f"{col} = {_OPERATIONS[change.kind](col, f, change.value, params)}")
@@ -63,19 +65,27 @@ def _remove(col: str, f: Field, values: Any, params: Params) -> str:
 _OPERATIONS = {"inc": _increment, "add": _add, "addu": _add_unique, "remove": _remove}
 
 
-def _path_sql(col: str, edits: list[tuple[tuple[str, ...], Any, bool]], params: Params) -> str:
-    """Sub-key edits of an Object column as nested jsonb_set / #- calls (intermediate objects created)."""
+def _path_sql(col: str, edits: list[PathEdit], params: Params) -> str:
+    """Sub-key edits of an Object column as nested jsonb_set / #- calls (intermediate objects created). An
+    Increment reads the sub-key inside the same UPDATE, so concurrent increments never lose each other's work."""
     expr = f"coalesce({col}, '{{}}'::jsonb)"
-    for path, value, delete in edits:
-        if delete:
-            expr = f"({expr} #- {params.add(list(path), '::text[]')})"
+    for edit in edits:
+        path = params.add(list(edit.path), "::text[]")
+        if edit.op == "delete":
+            expr = f"({expr} #- {path})"
             continue
-        for depth in range(1, len(path)):  # make sure every intermediate key holds an object
-            prefix = params.add(list(path[:depth]), "::text[]")
+        for depth in range(1, len(edit.path)):  # make sure every intermediate key holds an object
+            prefix = params.add(list(edit.path[:depth]), "::text[]")
             current = f"({expr} #> {prefix})"
             ensured = f"CASE WHEN jsonb_typeof({current}) = 'object' THEN {current} ELSE '{{}}'::jsonb END"
             expr = f"jsonb_set({expr}, {prefix}, {ensured}, true)"
-        expr = f"jsonb_set({expr}, {params.add(list(path), '::text[]')}, {params.add(encode(value), '::jsonb')}, true)"
+        if edit.op == "inc":
+            old = f"({expr} #> {path})"
+            number = f"CASE WHEN jsonb_typeof({old}) = 'number' THEN ({old} #>> '{{}}')::float8 ELSE 0 END"
+            value = f"to_jsonb({number} + {params.add(finite(edit.value), '::float8')})"
+        else:
+            value = params.add(encode(edit.value), "::jsonb")
+        expr = f"jsonb_set({expr}, {path}, {value}, true)"
     return expr
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..backend import Backend
-from ..changes import Change, apply
+from ..changes import Change, apply, has_increment
 from ..cloud.objects import ParseObject
 from ..cloud.requests import AfterFindRequest, DataAccess, DeleteRequest, FindRequest, SaveRequest
 from ..errors import ParseError
@@ -93,7 +93,7 @@ async def before_save(
             changed.append(key)
     if original is not None:  # the hook saw operations' results: store those results
         for k, c in list(changes.items()):
-            if c.kind in ("inc", "add", "addu", "remove"):
+            if c.kind in ("inc", "add", "addu", "remove") or has_increment(c):
                 changes[k] = Change("set", merged[k])
     return SaveHook(changed, new_acl, req.in_transaction)
 

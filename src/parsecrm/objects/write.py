@@ -20,7 +20,7 @@ import asyncpg
 import orjson
 
 from ..backend import Backend
-from ..changes import Change, apply, check_type, column_value, implied_field, parse_body
+from ..changes import Change, apply, check_type, column_value, has_increment, implied_field, parse_body
 from ..cloud.objects import ParseObject
 from ..errors import ErrorCode, ParseError, not_found
 from ..query.project import Shape, row_json
@@ -362,7 +362,9 @@ async def update(
         original = ParseObject.from_json(class_name, original_json)
         if schema.name == "_Role":
             effects.check_role(changes, acl_given, creating=False)
-        echoed: list[str] = [k for k, c in changes.items() if c.kind in ("inc", "add", "addu", "remove")]
+        echoed: list[str] = [
+            k for k, c in changes.items() if c.kind in ("inc", "add", "addu", "remove") or has_increment(c)
+        ]
         req: hooks.SaveHook | None = None
         if backend.cloud.has("beforeSave", class_name):
             req = await hooks.before_save(

@@ -264,10 +264,18 @@ def _select(op: tree.Select) -> _Test:
     token, class_name, where, key, negate = object(), op.class_name, op.where, op.key, op.negate
 
     def test(value: Any, ctx: _Ctx) -> bool:
-        selected = [lookup(r, key) for r in ctx.sub_query(token, class_name, where)]
+        selected = [_select_value(r, key) for r in ctx.sub_query(token, class_name, where)]
         return in_match(value, [s for s in selected if s is not None]) != negate
 
     return test
+
+
+def _select_value(obj: Mapping[str, Any], key: tree.Key) -> Any:
+    """The value a `$select` key reads; `pointer.objectId` is the target's id (where.py `_pointer_id`)."""
+    head = obj.get(key.head)
+    if key.path == ("objectId",) and isinstance(head, Mapping) and head.get("__type") == "Pointer":
+        return head.get("objectId")
+    return lookup(obj, key)
 
 
 _OPERATORS: dict[type, Callable[[Any], _Test]] = {

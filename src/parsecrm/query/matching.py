@@ -129,7 +129,8 @@ def _fold(text: str, case_sensitive: bool, diacritic_sensitive: bool) -> str:
 
 
 def approximate_text_match(value: Any, search: Mapping[str, Any]) -> bool:
-    """An approximation of ``$text`` ``$search``: Mongo-style terms on whole words, no stemming.
+    """An approximation of ``$text`` ``$search``: Mongo-style terms on whole words, no stemming; case folded and
+    accents kept unless ``$caseSensitive``/``$diacriticSensitive: false`` say otherwise (the SQL compiler's defaults).
 
     The field (a string) matches when it contains any of the terms as a word, none of the ``-negated`` terms, and
     every ``"quoted phrase"`` as a substring. PostgreSQL full-text search (stemming, stop words) differs on some.
@@ -138,7 +139,7 @@ def approximate_text_match(value: Any, search: Mapping[str, Any]) -> bool:
         return False
     term = str(search.get("$term", ""))
     case_sensitive = search.get("$caseSensitive") is True
-    diacritic_sensitive = search.get("$diacriticSensitive") is True
+    diacritic_sensitive = search.get("$diacriticSensitive") is not False  # as PostgreSQL's: accents count
     text = _fold(value, case_sensitive, diacritic_sensitive)
     words = set(re.findall(r"\w+", text))
     phrases = [_fold(p, case_sensitive, diacritic_sensitive) for p in re.findall(r'"([^"]*)"', term)]

@@ -236,6 +236,10 @@ def _include(target: str, id_expr: str, shape: Shape, ctx: Context, depth: int) 
     return f"(SELECT {body} FROM {q(schema.name)} {alias} WHERE {cond})"
 
 
+# Parse.com's internal names for the two dates, which parse-server still accepts in `order`.
+_INTERNAL_DATES = {"_created_at": "createdAt", "_updated_at": "updatedAt"}
+
+
 def order_sql(
     order: Any,
     schema: ClassSchema,
@@ -252,6 +256,7 @@ def order_sql(
     for key in keys:
         desc = key.startswith("-")
         name = key[1:] if desc else key
+        name = _INTERNAL_DATES.get(name, name)
         if name == "$score":
             if score:
                 parts.append(f"{score()} DESC")  # best match first, whichever way the SDK asked

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..errors import ErrorCode, ParseError
-from ..storage.model import ClassSchema, q
+from ..storage.model import ClassSchema, Field, q
 from ..values import iso
 from . import regex, tree
 from .columns import (
@@ -259,8 +259,17 @@ def _regex(col: Column, op: tree.Regex, ctx: Context) -> Cond:
 
 
 def _text(col: Column, op: tree.Text, ctx: Context) -> Cond:
-    if op.case_sensitive or op.diacritic_sensitive:
-        raise ParseError(ErrorCode.INVALID_JSON, "bad $text: $caseSensitive and $diacriticSensitive are not supported")
+    # PostgreSQL's text search folds case and keeps accents: `$caseSensitive: true` and `$diacriticSensitive:
+    # false` cannot be honoured, so they are refused (parse-server's codes and words), never silently ignored.
+    if op.case_sensitive:
+        raise ParseError(
+            ErrorCode.INVALID_JSON,
+            "bad $text: $caseSensitive not supported, please use $regex or create a separate lower case column.",
+        )
+    if op.search.get("$diacriticSensitive") is False:
+        raise ParseError(
+            ErrorCode.INVALID_JSON, "bad $text: $diacriticSensitive - false not supported, accents always count"
+        )
     if col.kind != "String":
         return False
     # Same expression as the text indexes (storage/ddl.py index_sql), so PostgreSQL can use them. The language is
@@ -285,7 +294,7 @@ def _subquery(ctx: Context, class_name: str, where: tree.Node, key: tree.Key | N
     cond = compile_tree(where, sub, alias, ctx)
     key = key or tree.Key("objectId", "objectId", ())
     guard(key, sub, ctx)
-    col = resolve(key, sub, alias)
+    col = _pointer_id(key, sub, alias) or resolve(key, sub, alias)
 
     def select(p: Params) -> str:
         if col.kind == "Unknown":
@@ -328,6 +337,16 @@ def _select(col: Column, op: tree.Select, ctx: Context) -> Cond:
     else:
         cond = lambda p: f"{col.expr} IN ({select(p)})"  # noqa: E731
     return not_(cond) if op.negate else cond
+
+
+def _pointer_id(key: tree.Key, schema: ClassSchema, alias: str) -> Column | None:
+    """`pointer.objectId` as the key of a `$select` (parse-server reads it off each pointer): the target's id, a
+    String. A polymorphic pointer column holds `Class$id`."""
+    f = schema.fields.get(key.head)
+    if f is None or f.type != "Pointer" or key.path != ("objectId",):
+        return None
+    expr = f"{alias}.{q(key.head)}"
+    return Column(f"split_part({expr}, '$', 2)" if f.polymorphic else expr, Field("String"))
 
 
 def _same_type(a: Column, b: Column) -> bool:
