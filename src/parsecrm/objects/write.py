@@ -328,6 +328,10 @@ async def update(
             raise not_found()
         changes, acl, acl_given = parse_body(schema, body, creating=False, master=caller.master)
         _check_types(schema, changes)
+        # Fields the body introduces are added before the row is locked: an ALTER TABLE after our row lock waits
+        # for every reader of the table, and a concurrent writer of the same row (its FOR UPDATE holds the table
+        # while it waits for our row) made that a deadlock.
+        schema = await _ensure_fields(backend, caller, schema, changes, u, False)
         original_json = await _locked_original(backend, caller, schema, object_id, "update", u)
         original = ParseObject.from_json(class_name, original_json)
         if schema.name == "_Role":
