@@ -7,10 +7,11 @@ principals and reaches all N. The subscribers run in separate client processes; 
 
 * memory per idle subscriber: the server's RSS (process tree) after N subscribed, minus before, over N;
 * paced: 10 updates/s for `--seconds`; latency = receipt at a subscriber minus the moment the update's HTTP response
-  arrived (can be negative: an event may beat the response); every subscriber must get every update;
+  arrived (can be negative: an event may beat the response); every subscriber must get every update; and the
+  server's CPU time over the phase per frame delivered (includes the 10 HTTP updates/s, negligible beside the frames);
 * saturated: `--writers` concurrent updaters for `--seconds`; events/s = events received by all subscribers / time.
 
-  python -m bench live --subscribers 200,1000 [--peer parse-server] [--ours-workers 1]
+  python -m bench live --subscribers 200,1000 [--peer parse-server] [--ours-workers 1] [--writers 0]
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import shlex
 import statistics
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -30,7 +32,7 @@ import orjson
 
 from bench import db, peer
 from bench.client import APP_ID, MASTER_KEY, wait_health
-from bench.procs import ServerProcess, mem_kb, tree_pids
+from bench.procs import ServerProcess, cpu_seconds, mem_kb, tree_pids
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WHERE = {"stage": "negotiation"}
@@ -152,6 +154,73 @@ async def _subscribers(ws_url: str, tokens: list[str], conn: Any) -> None:
             return
 
 
+Put = Callable[[int], Awaitable[None]]
+
+
+async def paced(put: Put, sent: dict[int, float], pipes: list[Any], seconds: float) -> dict[str, Any]:
+    """10 updates per second; the latency of every event at every subscriber."""
+    count = int(seconds * 10)
+    start = time.time()
+    for seq in range(1, count + 1):
+        await put(seq)
+        await asyncio.sleep(max(0.0, start + seq / 10 - time.time()))
+    await asyncio.sleep(2)
+    lat, missing = [], 0
+    for pipe in pipes:
+        pipe.send("records")
+        for got in await asyncio.to_thread(pipe.recv):
+            seen = {int(a): t for a, t in got}
+            missing += sum(1 for seq in sent if seq not in seen)
+            lat += [(seen[seq] - sent[seq]) * 1000 for seq in sent if seq in seen]
+    lat.sort()
+    return {
+        "updates": len(sent),
+        "events": len(lat),
+        "missing": missing,
+        "p50_ms": round(lat[len(lat) // 2], 2),
+        "p99_ms": round(lat[int(len(lat) * 0.99)], 2),
+        "max_ms": round(lat[-1], 2),
+        "mean_ms": round(statistics.fmean(lat), 2),
+    }
+
+
+async def saturated(put: Put, pipes: list[Any], seconds: float, writers: int, n: int) -> dict[str, Any]:
+    """`writers` in parallel, as fast as the server answers; events/s received by all subscribers."""
+    for pipe in pipes:
+        pipe.send("count")
+        await asyncio.to_thread(pipe.recv)
+    stop_at = time.time() + seconds
+    done = 0
+
+    async def writer(w: int) -> None:
+        nonlocal done
+        seq = 10_000_000 * (w + 1)
+        while time.time() < stop_at:
+            seq += 1
+            await put(seq)
+            done += 1
+
+    t0 = time.time()
+    await asyncio.gather(*(writer(w) for w in range(writers)))
+    await asyncio.sleep(1.0)  # let the queued events drain
+    elapsed = time.time() - t0
+    received = 0
+    for pipe in pipes:
+        pipe.send("counted")
+        received += await asyncio.to_thread(pipe.recv)
+    return {
+        "updates": done,
+        "updates_per_s": round(done / (elapsed - 1.0)),
+        "events": received,
+        "expected_events": done * n,
+        "events_per_s": round(received / elapsed),
+    }
+
+
+def server_cpu(pid: int) -> float:
+    return sum(cpu_seconds(p) or 0.0 for p in tree_pids(pid))
+
+
 def rss_kb(pid: int) -> int:
     return sum((mem_kb(p) or (0, 0))[0] for p in tree_pids(pid))
 
@@ -174,7 +243,8 @@ async def measure(url: str, server_pid: int, n: int, seconds: float, writers: in
     idle_kb = (rss_kb(server_pid) - before) / n
     out: dict[str, Any] = {"subscribers": n, "idle_kb_per_subscriber": round(idle_kb, 1)}
     out["load_average_before"] = round(os.getloadavg()[0], 1)  # the machine is shared: say how busy it was
-    async with httpx.AsyncClient(base_url=url + "/", timeout=30, limits=httpx.Limits(max_connections=writers)) as http:
+    limits = httpx.Limits(max_connections=max(writers, 1))
+    async with httpx.AsyncClient(base_url=url + "/", timeout=30, limits=limits) as http:
         sent: dict[int, float] = {}
 
         async def put(seq: int) -> None:
@@ -183,60 +253,14 @@ async def measure(url: str, server_pid: int, n: int, seconds: float, writers: in
             r.raise_for_status()
             sent[seq] = time.time()
 
-        # paced: 10 updates per second
-        count = int(seconds * 10)
-        start = time.time()
-        for seq in range(1, count + 1):
-            await put(seq)
-            await asyncio.sleep(max(0.0, start + seq / 10 - time.time()))
-        await asyncio.sleep(2)
-        lat, missing = [], 0
-        for pipe in pipes:
-            pipe.send("records")
-            for got in await asyncio.to_thread(pipe.recv):
-                seen = {int(a): t for a, t in got}
-                missing += sum(1 for seq in sent if seq not in seen)
-                lat += [(seen[seq] - sent[seq]) * 1000 for seq in sent if seq in seen]
-        lat.sort()
-        out["paced"] = {
-            "updates": len(sent),
-            "events": len(lat),
-            "missing": missing,
-            "p50_ms": round(lat[len(lat) // 2], 2),
-            "p99_ms": round(lat[int(len(lat) * 0.99)], 2),
-            "max_ms": round(lat[-1], 2),
-            "mean_ms": round(statistics.fmean(lat), 2),
-        }
-        # saturated: writers in parallel, as fast as the server answers
-        for pipe in pipes:
-            pipe.send("count")
-            await asyncio.to_thread(pipe.recv)
-        stop_at = time.time() + seconds
-        done = 0
-
-        async def writer(w: int) -> None:
-            nonlocal done
-            seq = 10_000_000 * (w + 1)
-            while time.time() < stop_at:
-                seq += 1
-                await put(seq)
-                done += 1
-
-        t0 = time.time()
-        await asyncio.gather(*(writer(w) for w in range(writers)))
-        await asyncio.sleep(1.0)  # let the queued events drain
-        elapsed = time.time() - t0
-        received = 0
-        for pipe in pipes:
-            pipe.send("counted")
-            received += await asyncio.to_thread(pipe.recv)
-        out["saturated"] = {
-            "updates": done,
-            "updates_per_s": round(done / (elapsed - 1.0)),
-            "events": received,
-            "expected_events": done * n,
-            "events_per_s": round(received / elapsed),
-        }
+        cpu_before = server_cpu(server_pid)
+        out["paced"] = await paced(put, sent, pipes, seconds)
+        # the server's CPU (process tree) over the paced phase per frame delivered: less sensitive to the machine's
+        # load than the latencies, which include waiting for a core
+        frames = max(out["paced"]["events"], 1)
+        out["paced"]["server_cpu_us_per_frame"] = round((server_cpu(server_pid) - cpu_before) * 1e6 / frames, 1)
+        if writers:
+            out["saturated"] = await saturated(put, pipes, seconds, writers, n)
     for pipe in pipes:
         pipe.send("stop")
     for p in procs:
@@ -262,6 +286,7 @@ async def run_server(kind: str, workers: int, n_list: list[int], seconds: float,
                 "PARSE_APP_ID": APP_ID,
                 "PARSE_MASTER_KEY": MASTER_KEY,
                 "PARSE_BCRYPT_ROUNDS": "4",
+                "PARSE_RATE_LIMITS": "off",  # the bench signs up N users from one address
                 "PARSE_LIVE_QUERY_CLIENT_BUFFER": "100000",
                 "PARSE_LIVE_QUERY_CLASSES": LIVE_CLASS,
                 "CRM_DATA_DIR": os.path.join(HERE, "results", ".live-data"),
@@ -301,7 +326,7 @@ def main(argv: list[str]) -> None:
     p = argparse.ArgumentParser(prog="python -m bench live")
     p.add_argument("--subscribers", default="200,1000")
     p.add_argument("--seconds", type=float, default=10.0)
-    p.add_argument("--writers", type=int, default=8)
+    p.add_argument("--writers", type=int, default=8, help="saturated phase's writers; 0: paced latency only")
     p.add_argument("--ours-workers", type=int, default=1)
     p.add_argument("--peer", choices=["parse-server"], default=None)
     p.add_argument("--no-ours", action="store_true")

@@ -522,7 +522,7 @@ def test_rate_limit_per_token(make_server: Any) -> None:
     codes = [api.get("classes/Deal", as_=None, headers=bearer(token)).status_code for _ in range(6)]
     assert codes == [200] * 5 + [429]
     r = api.get("classes/Deal", as_=None, headers=bearer(token))
-    assert r.json()["code"] == 155
+    assert r.json()["code"] == 100 and int(r.headers["retry-after"]) >= 1  # parse-server's rate-limit answer
     assert api.get("classes/Deal", as_=None, headers=bearer(other)).status_code == 200  # per token
     assert refused_over_http(srv, token) == 429
 

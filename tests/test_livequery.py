@@ -248,6 +248,45 @@ def test_a_role_change_takes_effect_on_open_subscriptions(pair: tuple[Server, Se
     asyncio.run(go())
 
 
+def test_subscriptions_sharing_a_view_each_get_their_own_frame(pair: tuple[Server, Server]) -> None:
+    """The hub judges and renders once per view (same query and permissions): the user's two connections get the
+    same event, each with its own clientId/requestId; another user and a `keys` subscription are judged apart."""
+    one, two = pair
+    api = Api(one)
+    a, b = api.signup(), api.signup()
+    tag = unique("view")
+
+    async def go() -> None:
+        a1 = await subscribe(two, {"tag": tag}, token=a["sessionToken"])
+        a2 = await subscribe(two, {"tag": tag}, token=a["sessionToken"])
+        b1 = await subscribe(two, {"tag": tag}, token=b["sessionToken"])
+        a_keys = await connect(ws_url(two))
+        await a_keys.send(
+            orjson.dumps({"op": "connect", "applicationId": two.app_id, "sessionToken": a["sessionToken"]})
+        )
+        await a_keys.recv()
+        query = {"className": "Note", "where": {"tag": tag}, "keys": ["n"]}
+        await a_keys.send(orjson.dumps({"op": "subscribe", "requestId": 7, "query": query}))
+        assert orjson.loads(await a_keys.recv())["op"] == "subscribed"
+        acl = {a["objectId"]: {"read": True, "write": True}}
+        oid = api.post("classes/Note", {"tag": tag, "n": 1, "secret": "a only", "ACL": acl}).json()["objectId"]
+        first, second = await next_event(a1), await next_event(a2)
+        assert first["clientId"] != second["clientId"]
+        assert {**first, "clientId": 0} == {**second, "clientId": 0}
+        assert (first["op"], first["object"]["secret"], first["requestId"]) == ("create", "a only", 1)
+        cut = await next_event(a_keys)
+        assert (cut["requestId"], cut["object"]["n"], "secret" in cut["object"]) == (7, 1, False)
+        await no_event(b1)  # not readable by b
+        api.put(f"classes/Note/{oid}", {"n": 2, "ACL": {**acl, "*": {"read": True}}})
+        assert (await next_event(b1))["op"] == "enter"
+        for ws in (a1, a2, a_keys):
+            assert (await next_event(ws))["op"] == "update"
+        for ws in (a1, a2, b1, a_keys):
+            await ws.close()
+
+    asyncio.run(go())
+
+
 def test_workers_deliver_across_processes(make_server: Callable[..., Server]) -> None:
     server = make_server(LIVE, workers=2)
     api = Api(server)

@@ -18,7 +18,8 @@ SDK_DIR = Path(__file__).resolve().parent / "sdk"
 def test_official_sdk_suite(make_server: Callable[..., Server]) -> None:
     # its own server, with a JavaScript key, so the key checks run too (nothing in the suite is skipped)
     live = "Deal,Activity,Contact,Company,LiveSecret,LivePointer,LiveOpen"  # livequery.test.mjs makes the Live* ones
-    server = make_server({"PARSE_JAVASCRIPT_KEY": "sdk-js-key", "PARSE_LIVE_QUERY_CLASSES": live})
+    hooks = str(Path(__file__).resolve().parent / "fixtures" / "auth_hooks.py")  # authdata/jobs tests' Cloud Code
+    server = make_server({"PARSE_JAVASCRIPT_KEY": "sdk-js-key", "PARSE_LIVE_QUERY_CLASSES": live, "PARSE_CLOUD": hooks})
     server.javascript_key = "sdk-js-key"
     node = shutil.which("node")
     assert node, "Node.js is required for the SDK suite (make test installs its packages)"

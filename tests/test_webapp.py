@@ -81,7 +81,7 @@ def _env(server: Server) -> dict[str, str]:
     }
 
 
-def _node_suite(server: Server, files: list[str], minimum: int, timeout: int = 600) -> None:
+def _node_suite(server: Server, files: list[str], minimum: int, timeout: int = 600) -> str:
     node = shutil.which("node")
     assert node, "Node.js is required for the web app's tests"
     assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: `make test` installs Debian's chromium"
@@ -95,6 +95,7 @@ def _node_suite(server: Server, files: list[str], minimum: int, timeout: int = 6
     assert f"{info} fail 0" in summary and f"{info} skipped 0" in summary, summary
     passed = int(next(line.split()[-1] for line in summary.splitlines() if line.startswith(f"{info} pass ")))
     assert passed >= minimum, summary
+    return proc.stdout
 
 
 def test_unit_suite(demo_app: Server) -> None:
@@ -112,9 +113,25 @@ def test_browser_flows(demo_app: Server) -> None:
     _node_suite(demo_app, ["e2e/flows.test.mjs"], minimum=7)
 
 
+def test_api_tokens_page(demo_app: Server) -> None:
+    """Settings → API tokens: made in the app (secret shown once), used as a Bearer token on REST, revoked, refused."""
+    _node_suite(demo_app, ["e2e/tokens.test.mjs"], minimum=1)
+
+
+def test_live_board_between_browsers(demo_app: Server) -> None:
+    """Two browsers' boards stay in step without reloading; prints the move → appears latency (p50/p95)."""
+    out = _node_suite(demo_app, ["e2e/live.test.mjs"], minimum=4)
+    print("\n".join(line.strip() for line in out.splitlines() if "latency" in line))
+
+
 def test_screens_accessible_and_captured(demo_app: Server) -> None:
     """axe-core on every main screen (light and dark), and the screenshots kept in web/test-results/screenshots."""
     _node_suite(demo_app, ["e2e/screens.test.mjs"], minimum=2)
+
+
+def test_offline(demo_app: Server) -> None:
+    """Pinned reads, the outbox and conflicts in Chromium with the network cut (web/e2e/offline.test.mjs)."""
+    _node_suite(demo_app, ["e2e/offline.test.mjs"], minimum=2)
 
 
 @pytest.fixture(scope="module")

@@ -2,12 +2,13 @@
 import { defineConfig } from 'vite';
 import vue from '@vitejs/plugin-vue';
 import { nativeBuiltins } from './native-builtins.ts';
+import { offlineAssets } from './offline-assets.ts';
 
 // `npm run dev` proxies the API to a server started with `make run` (or CRM_API=http://host:port).
 const api = process.env.CRM_API ?? 'http://127.0.0.1:1337';
 
 export default defineConfig({
-  plugins: [vue(), nativeBuiltins()],
+  plugins: [vue(), nativeBuiltins(), offlineAssets()],
   server: { proxy: { '/parse': { target: api, ws: true } } },
   build: {
     // into the Python package (package data), where `crm serve` finds it: src/parsecrm/web/dist

@@ -12,15 +12,16 @@ import time
 
 import orjson
 
-from . import errors, logs, timing
+from . import errors, jobs, logs, timing
 from .agent.http import AgentHttp
 from .asgi_types import Receive, Scope, Send
+from .auth import setup as auth_setup
 from .backend import Backend
 from .cloud.registry import Cloud
 from .errors import ParseError, TooLarge
 from .livequery import LiveQuery
+from .protocol import conditional, idempotency
 from .protocol import files as file_routes
-from .protocol import idempotency
 from .protocol.reply import Reply
 from .protocol.router import Auth
 from .protocol.routes import ROUTER
@@ -101,6 +102,8 @@ class App:
             if message["type"] == "lifespan.startup":
                 try:
                     backend = await Backend.open(self.settings, self.dsn, self.cloud, idempotency.DDL)
+                    await auth_setup.prepare(backend)  # authData index, verification-token expiry column
+                    await jobs.prepare(backend)  # the _JobStatus and _JobSchedule classes
                     await self.agent.start(backend)
                     self.live = await LiveQuery.start(backend)
                 except Exception as exc:  # report and refuse to start
@@ -115,6 +118,7 @@ class App:
                 if self.live is not None:
                     await self.live.close()
                 if self.backend is not None:
+                    await jobs.stop()  # running jobs end as failed while the database is still reachable
                     await self.backend.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
@@ -228,6 +232,8 @@ class App:
         if isinstance(override, str) and method == "POST":
             method = override.upper()
         context = cloud_context(headers, envelope, depth)
+        if method in ("PUT", "DELETE"):
+            body = conditional.from_header(headers, body)
         call = Call(method, rel, query, body, caller, headers.get("x-parse-request-id"), context)
         if found is not None and found.route.replayable and call.request_id and method != "GET":
             return await idempotency.run_once(

@@ -88,6 +88,7 @@ def _run(args: argparse.Namespace, key_note: str | None) -> None:
         loop="uvloop",
         http="httptools",
         ws="websockets-sansio",  # live queries: half the memory per idle WebSocket of the default, same flow control
+        ws_per_message_deflate=settings.live_query_compression,
         log_level="warning",
         log_config=None,  # our handler (logs.configure): redacted, request ids, CRM_LOG_FORMAT
         access_log=False,  # CRM_ACCESS_LOG writes a redacted one instead

@@ -86,6 +86,7 @@ class ErrorCode(IntEnum):
     INVALID_LINKED_SESSION = 251
     UNSUPPORTED_SERVICE = 252
     INVALID_SCHEMA_OPERATION = 255
+    VERSION_CONFLICT = 409  # our extension: a conditional write based on an old version (protocol/conditional.py)
 
 
 def __getattr__(name: str) -> ErrorCode:
@@ -105,6 +106,7 @@ _STATUS_OF: dict[int, int] = {
     ErrorCode.OBJECT_NOT_FOUND: 404,
     ErrorCode.INTERNAL_SERVER_ERROR: 500,
     ErrorCode.CONNECTION_FAILED: 429,  # the only server-sent 100 is a rate limiter's
+    ErrorCode.VERSION_CONFLICT: 409,  # our extension (protocol/conditional.py), as HTTP's own conflict status
 }
 
 

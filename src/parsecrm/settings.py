@@ -184,6 +184,8 @@ SETTINGS: tuple[Setting, ...] = (
     # -- live queries (livequery/) --
     Setting("live_query_classes", "PARSE_LIVE_QUERY_CLASSES", _names, ("Deal", "Activity", "Contact", "Company"), "Classes whose changes are published to live queries", "`Deal,Activity,Contact,Company`"),
     Setting("live_query_client_buffer", "PARSE_LIVE_QUERY_CLIENT_BUFFER", _positive, 1000, "Frames queued per live-query client before it is disconnected as too slow (close code 1013)"),
+    Setting("live_query_compression", "PARSE_LIVE_QUERY_COMPRESSION", _bool, False, "WebSocket permessage-deflate for live queries (off, as parse-server: it costs CPU per frame and subscriber; see docs/performance.md)"),
+    Setting("redis_url", "REDIS_URL", str, "", "e.g. `redis://127.0.0.1:6379/0`: live events reach every server process over Redis pub/sub (one relay per database listens to PostgreSQL) instead of each process listening itself; see docs/protocol.md \"How events travel\"", "*(unset)*"),
     # -- GraphQL and the reference pages (README: "GraphQL and the API reference") --
     Setting("graphql_path", "PARSE_GRAPHQL_PATH", _mount, "/graphql", "Where GraphQL is served (outside the mount, like parse-server's `graphQLPath`)"),
     Setting("graphql_introspection", "CRM_GRAPHQL_INTROSPECTION", _bool, True, "`false` refuses `__schema`/`__type` queries"),
@@ -191,7 +193,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("graphql_max_cost", "CRM_GRAPHQL_MAX_COST", _positive, 20_000, "Largest estimated GraphQL cost (fields x objects; a connection counts `first` or 100 objects)"),
     Setting("api_reference", "CRM_API_REFERENCE", _bool, True, "Serve `/schema`, `/api` and `/parse/openapi.json` (they show every class's fields)"),
     # -- AI guide: API tokens and the MCP server (docs/ai-guide.md) --
-    Setting("token_rate_limit", "CRM_TOKEN_RATE_LIMIT", _count, 300, "Requests a minute per API token, per server process (429 / code 155 beyond; `0`: unlimited)"),
+    Setting("token_rate_limit", "CRM_TOKEN_RATE_LIMIT", _count, 300, "Requests a minute per API token, counted across all server processes (429 / code 100 with Retry-After beyond, as parse-server's rate limiter; `0`: unlimited)"),
     Setting("mcp_enabled", "CRM_MCP_ENABLED", _bool, True, "Serve MCP over streamable HTTP at `/mcp` (bearer API tokens)"),
     # -- files (files/): where bytes live, who may upload, what and how much --
     Setting("files_adapter", "PARSE_FILES_ADAPTER", _files_adapter, "postgres", "Where file bytes live: `postgres` (in the database, 1 MiB chunks: nothing else needed), `filesystem`, or `s3`"),
@@ -223,6 +225,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("db_connect_timeout", "CRM_DB_CONNECT_TIMEOUT", _seconds, 5.0, "Seconds to wait for a database connection; while PostgreSQL is away requests answer 503 (code 1, `Retry-After: 1`) and the server recovers by itself", "`5`"),
     Setting("log_format", "CRM_LOG_FORMAT", _choice("text", "json"), "text", "`json`: one JSON object per log line (`time`, `level`, `logger`, `message`, `request_id`, `exception`)"),
     Setting("access_log", "CRM_ACCESS_LOG", _bool, False, "One line per API request (address, method, path, status, size, time, request id), redacted"),
+    # -- users without a password, email verification (auth/): parse-server's options of the same names --
+    Setting("enable_anonymous_users", "PARSE_ENABLE_ANONYMOUS_USERS", _bool, True, "parse-server's `enableAnonymousUsers`: the built-in `anonymous` auth provider (`Parse.AnonymousUtils.logIn()`)"),
+    Setting("verify_user_emails", "PARSE_VERIFY_USER_EMAILS", _bool, False, "`verifyUserEmails`: sign-up and an email change set `emailVerified: false` and mail a verification link"),
+    Setting("prevent_login_with_unverified_email", "PARSE_PREVENT_LOGIN_WITH_UNVERIFIED_EMAIL", _bool, False, "`preventLoginWithUnverifiedEmail`: with verification on, no session until the address is verified (log-in answers 205)"),
+    Setting("email_verify_token_validity", "PARSE_EMAIL_VERIFY_TOKEN_VALIDITY_DURATION", _count, 0, "`emailVerifyTokenValidityDuration`: seconds a verification link works (`0`: until used or replaced)"),
+    Setting("email_verify_success_on_invalid_email", "PARSE_EMAIL_VERIFY_SUCCESS_ON_INVALID_EMAIL", _bool, True, "`emailVerifySuccessOnInvalidEmail`: `verificationEmailRequest` answers `{}` for unknown or verified addresses, so it cannot probe for accounts (off: 205 / 141 as parse-server)"),
 )  # fmt: skip
 
 
@@ -267,7 +275,7 @@ class Settings:
     graphql_max_cost: int = 20_000  # estimated objects x fields a query may touch (see graphql/limits.py)
     api_reference: bool = True  # serve /schema, /api and <mount>/openapi.json (they show every class's fields)
     # -- AI guide: API tokens and the MCP server (agent/) ---------------------------------------------------------
-    token_rate_limit: int = 300  # requests a minute per API token, per server process (0: unlimited)
+    token_rate_limit: int = 300  # requests a minute per API token, all processes together (0: unlimited)
     mcp_enabled: bool = True  # serve the MCP endpoint at /mcp (bearer API tokens)
     # -- files (see files/): where bytes live, who may upload, what and how much ----------------------------------
     files_adapter: str = "postgres"  # postgres | filesystem | s3
@@ -286,6 +294,10 @@ class Settings:
     # -- live queries (livequery/) --------------------------------------------------------------------------------
     live_query_classes: tuple[str, ...] = ("Deal", "Activity", "Contact", "Company")  # classes that publish events
     live_query_client_buffer: int = 1000  # frames queued per WebSocket before the client is cut off as too slow
+    redis_url: str = ""  # live events between processes over Redis pub/sub instead of PostgreSQL NOTIFY
+    # WebSocket permessage-deflate: off, as parse-server's `ws` server. Compressing costs CPU per frame *per
+    # subscriber* (a third of the fan-out time at 1 000 subscribers, docs/performance.md) to save bandwidth
+    live_query_compression: bool = False
     # -- hardening (issue 8): request limits, rate limits, sign-up policy, logging --------------------------------
     max_json_depth: int = 100  # nesting levels of any JSON the server decodes (MongoDB's own document limit)
     max_query_bytes: int = 1024 * 1024  # a query string (`where=` …) larger than this is refused
@@ -302,6 +314,12 @@ class Settings:
     db_connect_timeout: float = 5.0  # seconds; while PostgreSQL is away requests answer 503 after at most this
     log_format: str = "text"  # text | json
     access_log: bool = False
+    # -- users without a password, email verification (auth/): parse-server's options of the same names ---------
+    enable_anonymous_users: bool = True  # enableAnonymousUsers: the built-in `anonymous` auth provider
+    verify_user_emails: bool = False  # verifyUserEmails: mail a verification link on sign-up and email change
+    prevent_login_with_unverified_email: bool = False  # preventLoginWithUnverifiedEmail (needs verify_user_emails)
+    email_verify_token_validity: int = 0  # emailVerifyTokenValidityDuration, seconds; 0: the link never expires
+    email_verify_success_on_invalid_email: bool = True  # emailVerifySuccessOnInvalidEmail: no account probing
 
     @property
     def server_url(self) -> str:

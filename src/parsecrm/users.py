@@ -25,6 +25,7 @@ import bcrypt
 import orjson
 
 from . import errors, invites, mail, objects
+from .auth import authdata, verify
 from .backend import Backend
 from .cloud.objects import ParseObject
 from .cloud.requests import LoginRequest, LogoutRequest
@@ -90,7 +91,9 @@ def _normalise_user_body(body: Any, *, creating: bool) -> tuple[dict[str, Any], 
     return body, password
 
 
-async def _create_session(u: Unit, user_id: str, caller: Caller, settings_length: int, action: str) -> str:
+async def _create_session(
+    u: Unit, user_id: str, caller: Caller, settings_length: int, action: str, provider: str = "password"
+) -> str:
     token = new_token()
     now = now_ms()
     await u.conn.execute(
@@ -103,7 +106,7 @@ async def _create_session(u: Unit, user_id: str, caller: Caller, settings_length
         token,
         now + timedelta(seconds=settings_length),
         caller.installation_id,
-        {"action": action, "authProvider": "password"},
+        {"action": action, "authProvider": provider},
         [user_id],
         {user_id: {"read": True, "write": True}},
     )
@@ -111,24 +114,42 @@ async def _create_session(u: Unit, user_id: str, caller: Caller, settings_length
 
 
 async def sign_up(backend: Backend, caller: Caller, body: Any, *, unit: Unit | None = None) -> dict[str, Any]:
-    fields, password = _normalise_user_body(body, creating=True)
-    assert password is not None
-    if not caller.master:
-        await ratelimit.take(
-            backend.pool, ratelimit.Subject("signup", "ip", caller.ip or ""), backend.settings.rate_signup_ip
-        )
-    hashed = await hash_password(password, backend.settings.bcrypt_rounds)
+    body, auth = authdata.split(body)  # -- hook: authData sign-up / log-in (auth/authdata.py) --
+    plan = await authdata.plan_sign_in(backend, caller, auth) if auth is not None else None
+    fields, password = _normalise_user_body(body, creating=not (plan and plan.creds))
+    generated = bool(plan and plan.creds) and "username" not in fields
+    if generated:
+        fields["username"] = authdata.random_username()
+    if not caller.master:  # an authData log-in of an existing user counts as a log-in, not a sign-up
+        s = backend.settings
+        action, rate = ("login", s.rate_login_ip) if plan and plan.found else ("signup", s.rate_signup_ip)
+        await ratelimit.take(backend.pool, ratelimit.Subject(action, "ip", caller.ip or ""), rate)
+    hashed = await hash_password(password, backend.settings.bcrypt_rounds) if password else None
+
+    async def session(u: Unit, user_id: str, action: str, provider: str) -> str:
+        return await _create_session(u, user_id, caller, backend.settings.session_length, action, provider)
 
     async def work(u: Unit) -> dict[str, Any]:
+        owner = await authdata.owner_in(u, plan, caller) if plan is not None else None
+        if owner is not None and plan is not None:  # the credentials' owner logs in (200, not a sign-up)
+            return await authdata.log_in_existing(backend, caller, u, owner, plan, session)
         await invites.admit(backend, caller, fields, u.conn)
         user_id = objects.new_id()
         if "ACL" not in fields:  # private: only the user (and the master key) can read or write it
             fields["ACL"] = {user_id: {"read": True, "write": True}}
+        extra: dict[str, Any] = {"_hashed_password": hashed} if hashed else {}
+        if plan is not None and plan.store:
+            extra["authData"] = plan.store
         response = await objects.create(
-            backend, caller, "_User", fields, unit=u, extra_columns={"_hashed_password": hashed}, object_id=user_id
+            backend, caller, "_User", fields, unit=u, extra_columns=extra, object_id=user_id
         )
         await _identifiers_free(u.conn, user_id, fields.get("username"), fields.get("email"))
-        response["sessionToken"] = await _create_session(u, user_id, caller, backend.settings.session_length, "signup")
+        await verify.on_user_saved(backend, u, user_id, fields, response)  # -- hook: email verification --
+        provider = plan.provider if plan is not None else "password"
+        if provider != "password" or verify.session_allowed(backend):
+            response["sessionToken"] = await session(u, user_id, "signup", provider)
+        if generated:
+            response["username"] = fields["username"]
         return response
 
     return await in_unit(backend, unit, work)
@@ -186,6 +207,7 @@ async def log_in(backend: Backend, caller: Caller, params: dict[str, Any]) -> by
     user_id = row["objectId"]
     user_json = await objects.fetch_json(backend, MASTER, "_User", user_id)
     assert user_json is not None
+    verify.check_login(backend, user_json)  # -- hook: preventLoginWithUnverifiedEmail --
     if backend.cloud.has("beforeLogin", "_User"):
         req = LoginRequest(
             caller=caller,
@@ -279,6 +301,8 @@ async def update_user(
         raise ParseError(errors.OPERATION_FORBIDDEN, "read-only master key cannot write")
     if not caller.master and caller.user_id != object_id:
         raise ParseError(errors.SESSION_MISSING, f"Cannot modify user {object_id}.")
+    body, auth = authdata.split(body)  # -- hook: link / unlink providers (auth/authdata.py) --
+    link = await authdata.plan_link(backend, caller, object_id, auth) if auth is not None else None
     fields, password = _normalise_user_body(body, creating=False)
     extra: dict[str, Any] = {}
     if password is not None:
@@ -290,6 +314,10 @@ async def update_user(
         extra["_perishable_token"] = extra["_perishable_token_expires_at"] = None
 
     async def revoke(u: Unit, values: dict[str, Any], response: dict[str, Any]) -> None:
+        if link is not None:
+            await authdata.apply_link(u.conn, object_id, link)
+        if "email" in fields:  # -- hook: a changed address is verified again --
+            await verify.on_user_saved(backend, u, object_id, values, response)
         if "username" in fields or "email" in fields:
             await _identifiers_free(u.conn, object_id, values.get("username"), values.get("email"))
         if password is None:

@@ -18,7 +18,7 @@ from .errors import ParseError
 
 FIELD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 CLASS_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
-SYSTEM_CLASSES = frozenset({"_User", "_Role", "_Session", "_Installation"})
+SYSTEM_CLASSES = frozenset({"_User", "_Role", "_Session", "_Installation", "_JobStatus", "_JobSchedule"})
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")  # an email address, as users and invitations accept it
 

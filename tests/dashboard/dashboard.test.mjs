@@ -157,6 +157,23 @@ describe('Parse Dashboard against parsecrm', () => {
     await page.getByText('"winRate"').first().waitFor();
   });
 
+  test('run a job from the Jobs page; Job Status shows it succeeded', async () => {
+    // the server runs tests/fixtures/auth_hooks.py, whose jobs include countUsers
+    await page.goto(`${DASHBOARD}/apps/CRM/jobs/all`);
+    await page.getByText('countUsers', { exact: true }).waitFor();
+    await page.locator('tr', { hasText: 'countUsers' }).getByText('Run...', { exact: true }).click();
+    await page.getByText('Run countUsers').waitFor();
+    await page.locator('textarea').last().fill('{"from": "dashboard"}');
+    await page.getByText('Run', { exact: true }).last().click();
+    await page.getByText('Success!', { exact: true }).waitFor();
+    const done = await eventually(async () =>
+      nonEmpty((await rest('classes/_JobStatus', { where: { jobName: 'countUsers', status: 'succeeded' } })).results));
+    assert.ok(done, 'the job ran to success');
+    assert.deepEqual(done[0].params.input, { from: 'dashboard' });
+    await page.goto(`${DASHBOARD}/apps/CRM/jobs/status`);
+    await page.getByText('succeeded').first().waitFor();
+  });
+
   test('view the config', async () => {
     await page.goto(`${DASHBOARD}/apps/CRM/config`);
     await page.getByText('dashboardGreeting', { exact: true }).waitFor();

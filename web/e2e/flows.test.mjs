@@ -267,6 +267,9 @@ test('a password reset is requested with a clear confirmation', async () => {
   const page = await ctx.newPage();
   await page.goto(`${APP_URL}/login`);
   await page.getByRole('link', { name: 'Forgot your password?' }).click();
+  // (log-in's "Username or e-mail" also matches the label 'E-mail': wait until the reset page is there)
+  await page.waitForURL(/\/reset-password$/);
+  await page.getByRole('heading', { name: 'Reset your password' }).waitFor();
   await page.getByLabel('E-mail').fill('not-an-address');
   await page.getByRole('button', { name: 'Send reset link' }).click();
   await page.getByText('This is not a valid e-mail address.').waitFor();

@@ -28,6 +28,7 @@ async function screens() {
     { name: 'contacts', path: '/contacts', ready: (p) => p.locator('table tbody tr').first().waitFor() },
     { name: 'contact', path: `/contacts/${contact.objectId}`, ready: (p) => p.getByRole('heading', { level: 1 }).waitFor() },
     { name: 'activities', path: '/activities', ready: (p) => p.locator('#bucket-upcoming').waitFor() },
+    { name: 'tokens', path: '/settings/tokens', ready: (p) => p.getByText('You have no API tokens yet.').or(p.getByTestId('token-list')).waitFor() },
   ];
 }
 

@@ -6,9 +6,11 @@ import { createAppRouter } from './router';
 import { useAuthStore } from './stores/auth';
 import { forgetData } from './stores';
 import { locale, setLocale } from './i18n';
+import { startOffline } from './offline';
 import './styles/main.css';
 
 initParse(configFromPage());
+startOffline(); // pinned reads, the outbox and the app-shell service worker (src/offline)
 setLocale(locale.value);
 
 const app = createApp(App);

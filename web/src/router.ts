@@ -41,6 +41,7 @@ export function createAppRouter(pinia: Pinia) {
           { path: 'contacts', name: 'contacts', component: () => import('./views/ContactsView.vue') },
           { path: 'contacts/:id', name: 'contact', component: () => import('./views/ContactView.vue'), props: true },
           { path: 'activities', name: 'activities', component: () => import('./views/ActivitiesView.vue') },
+          { path: 'settings/tokens', name: 'tokens', component: () => import('./views/TokensView.vue') },
           { path: ':pathMatch(.*)*', name: 'not-found', component: () => import('./views/NotFoundView.vue') },
         ],
       },

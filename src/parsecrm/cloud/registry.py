@@ -56,6 +56,7 @@ SubscribeHook = Callable[[SubscribeRequest], Awaitable[None] | None]
 EventHook = Callable[[EventRequest], Awaitable[None] | None]
 StartupHook = Callable[[Any], Awaitable[None]]
 H = TypeVar("H")
+R = TypeVar("R")  # a hook's request: Request's kinds, a job's or an auth provider's
 
 
 class Cloud:
@@ -66,6 +67,9 @@ class Cloud:
         self.functions: dict[str, Function] = {}
         self.startup: list[StartupHook] = []
         self.mailer: Mailer | None = None
+        # -- auth providers and jobs (auth/providers.py, cloud/jobs.py) --
+        self.auth_providers: dict[str, Handler] = {}
+        self.jobs: dict[str, Handler] = {}
 
     # -- registration ---------------------------------------------------------------------------------------------
     def _trigger(self, name: str, class_name: str) -> Callable[[H], H]:
@@ -141,6 +145,25 @@ class Cloud:
         self.mailer = fn
         return fn
 
+    def auth_provider(self, name: str) -> Callable[[Handler], Handler]:
+        """Register an `authData` provider: `async def validate(req: AuthRequest) -> dict | None` checks
+        `req.auth_data` (raise ParseError to refuse; a returned dict is stored instead). See parsecrm.auth.providers."""
+
+        def register(fn: Handler) -> Handler:
+            self.auth_providers[name] = fn
+            return fn
+
+        return register
+
+    def job(self, name: str) -> Callable[[Handler], Handler]:
+        """Register a background job, run with the master key by `POST /jobs/<name>` (see parsecrm.cloud.jobs)."""
+
+        def register(fn: Handler) -> Handler:
+            self.jobs[name] = fn
+            return fn
+
+        return register
+
     def on_startup(self, fn: StartupHook) -> StartupHook:
         """Run once per server process at start-up, with the Backend."""
         self.startup.append(fn)
@@ -152,6 +175,8 @@ class Cloud:
         self.functions.update(other.functions)
         self.startup.extend(other.startup)
         self.mailer = other.mailer or self.mailer
+        self.auth_providers.update(other.auth_providers)
+        self.jobs.update(other.jobs)
 
     # -- dispatch -------------------------------------------------------------------------------------------------
     def has(self, trigger: str, class_name: str) -> bool:
@@ -163,7 +188,7 @@ class Cloud:
             await call(fn, request)
 
 
-async def call(fn: Callable[[Any], Any], request: Request) -> Any:
+async def call(fn: Callable[[R], Any], request: R) -> Any:
     """Run a hook; anything but a ParseError becomes code 141 with its message, as in parse-server."""
     try:
         result = fn(request)

@@ -33,7 +33,7 @@ from .inputs import DATE_WHERE, ID_WHERE, POLYMORPHIC_WHERE, SCALAR_INPUT, SCALA
 from .naming import GRAPHQL_NAME, find_field, get_field, type_name
 from .scalars import ACL, ACL_INPUT, ANY, DATE, OBJECT
 
-HIDDEN_SYSTEM = {"_Session", "_Installation", "_Idempotency", "_Audience", "_PushStatus", "_JobStatus"}
+HIDDEN_SYSTEM = {"_Session", "_Installation", "_Idempotency", "_Audience", "_PushStatus", "_JobStatus", "_JobSchedule"}
 OUTPUT_SCALARS: dict[str, GraphQLOutputType] = {
     "String": GraphQLString,
     "Number": GraphQLFloat,

@@ -3,7 +3,9 @@
 PostgreSQL LISTEN/NOTIFY on `parsecrm_live`, on the process's one listening connection (storage/notify.py), which
 also carries the auth channel: both go into the hub's single queue in the order PostgreSQL delivered them, so a
 log-out that committed before a change is applied before that change is judged. Spilled payloads are fetched once
-per process here, and swept after a while by any process.
+per process here, and swept after a while by any process. When the listening connection drops, changes committed
+until it is back are not heard: the hub gets a `gap` on both edges and every client is told to resubscribe.
+With `REDIS_URL` set, redisbus.py's subclass carries the same stream over Redis instead.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ SPILL_KEEP_SECONDS = 300
 
 
 class NotifyBus:
+    up = True  # events can reach this process (the Redis bus is down while Redis is)
+
     def __init__(self, pool: asyncpg.Pool, listener: Listener, hub: Hub, on_schema: Any) -> None:
         self.pool = pool
         self.listener = listener
@@ -35,14 +39,22 @@ class NotifyBus:
 
     async def start(self) -> None:
         put = self.hub.events.put_nowait
+
+        def live(payload: str) -> None:
+            if payload == "*":  # the listener lost its connection, or is back: changes in between were not heard
+                log.warning("live query listener reconnected; clients are told to resubscribe")
+                put(("gap", "listener reconnected"))
+            else:
+                put(("live", payload))
+
         self.listener.on(AUTH_CHANNEL, lambda payload: put(("auth", payload)))
         self.listener.on(SCHEMA_CHANNEL, lambda _payload: self.on_schema())
-        await self.listener.listen(LIVE_CHANNEL, lambda payload: put(("live", payload)))
+        await self.listener.listen(LIVE_CHANNEL, live)
+
+    def close(self) -> None:
+        pass
 
     async def decode(self, payload: str) -> Change | None:
-        if payload == "*":  # the listener reconnected: events in the gap are lost (as in Parse, no replay)
-            log.warning("live query listener reconnected; changes during the gap were not delivered")
-            return None
         if payload.startswith("#"):
             payload = await self.pool.fetchval('SELECT "payload" FROM "_LiveSpill" WHERE "id" = $1', int(payload[1:]))
             if payload is None:

@@ -38,6 +38,27 @@ log = logging.getLogger("parsecrm.livequery")
 ALWAYS_SHOWN = ("objectId", "createdAt", "updatedAt", "ACL")
 
 
+def view_of(
+    where: CompiledWhere, keys: frozenset[str] | None, watch: tuple[str, ...] | None, caller: Caller
+) -> tuple[Any, ...]:
+    """What decides which events a subscription gets and how they read: its query (compiled wheres are shared by
+    equal queries, Hub.compile) and every caller attribute the read rules consult (security/policy.py's Policy:
+    master, read-only, user id and roles → principals, API-token flags). Invariant: equal views ⇒ equal events, so
+    the hub judges and renders once per view and event. A rule that comes to read another caller attribute must add
+    it."""
+    return (
+        id(where),
+        keys,
+        watch,
+        caller.master,
+        caller.read_only,
+        caller.user_id,
+        caller.roles,
+        caller.token_id,
+        caller.token_read_only,
+    )
+
+
 class Sink(Protocol):
     client_id: int
 
@@ -60,6 +81,7 @@ class Subscription:
     # re-derives nothing; schema objects are replaced on any change, which makes a new reader.
     policy: Policy = field(init=False)
     _reader: Reader | None = None
+    view: tuple[Any, ...] = ()  # subscriptions with equal views get the same events, judged once (see view_of)
 
     def reader(self, schema: ClassSchema) -> Reader:
         held = self._reader
@@ -67,8 +89,13 @@ class Subscription:
             held = self._reader = self.policy.reader(schema, "find")
         return held
 
+    def set_caller(self, caller: Caller) -> None:
+        """A new caller (e.g. roles changed): nothing derived from the old one is kept."""
+        self.caller, self.policy, self._reader = caller, Policy(caller), None
+        self.view = view_of(self.where, self.keys, self.watch, caller)
+
     def __post_init__(self) -> None:
-        self.policy = Policy(self.caller)
+        self.set_caller(self.caller)
         install = self.caller.installation_id
         self.head = (
             f'"clientId":{self.client.client_id},'
@@ -87,6 +114,7 @@ class Hub:
     events: asyncio.Queue[tuple[str, Any]] = field(default_factory=asyncio.Queue)
     wheres: dict[bytes, CompiledWhere] = field(default_factory=dict)
     delivered: int = 0
+    on_gap: Callable[[str], None] = lambda _reason: None  # events may have been missed: clients must resubscribe
 
     # -- subscriptions --------------------------------------------------------------------------------------------
     def compile(self, where: dict[str, Any]) -> CompiledWhere:
@@ -124,6 +152,8 @@ class Hub:
             try:
                 if kind == "auth":
                     await self.sessions_changed(payload)
+                elif kind == "gap":
+                    self.on_gap(payload)
                 else:
                     change = await decode(payload)
                     if change is not None:
@@ -159,18 +189,19 @@ class Hub:
             sub.client.push(error_frame(errors.INVALID_SESSION_TOKEN, "Invalid session token", sub.request_id))
             return
         c = sub.caller
-        sub.caller = Caller(
-            master=c.master,
-            read_only=c.read_only,
-            user_id=info.user_id,
-            user=info.user,
-            roles=info.roles,
-            session_token=c.session_token,
-            installation_id=c.installation_id,
-            ip=c.ip,
+        sub.set_caller(
+            Caller(
+                master=c.master,
+                read_only=c.read_only,
+                user_id=info.user_id,
+                user=info.user,
+                roles=info.roles,
+                session_token=c.session_token,
+                installation_id=c.installation_id,
+                ip=c.ip,
+            )
         )
         sub.expires_at = info.expires_at
-        sub.policy, sub._reader = Policy(sub.caller), None  # roles may have changed: nothing derived is kept
 
     # -- events ---------------------------------------------------------------------------------------------------
     async def publish(self, change: Change) -> None:
@@ -184,28 +215,34 @@ class Hub:
         now = memo.now
         rendered: dict[tuple[Any, ...], str] = {}
         hooked = self.cloud.has("afterEvent", change.class_name)
+        # one judgement and rendering per view (same query, same permissions), shared by all its subscribers
+        frames: dict[tuple[Any, ...], tuple[str, str] | None] = {}
         for key, sub in list(subs.items()):
             if sub.expires_at is not None and sub.expires_at <= now:
                 subs.pop(key, None)
                 sub.client.push(error_frame(errors.INVALID_SESSION_TOKEN, "Session expired", sub.request_id))
                 continue
-            verdict = _judge(schema, sub, change, memo)
-            if verdict is None:
+            if hooked:  # the hook runs per subscriber and may change the objects: nothing to share
+                await self._publish_hooked(schema, sub, change, memo)
                 continue
-            op, obj, original = verdict
-            if hooked:
-                hook_verdict = await self._after_event(sub, op, obj, original)
-                if hook_verdict is None:
-                    continue
-                obj, original = hook_verdict
-            cache = rendered if not hooked else {}  # a hook's objects are new per subscriber: nothing to share
-            frame = (
-                f'{{"op":"{op}",{sub.head},"object":{_render(schema, sub, obj, cache)}'
-                + (f',"original":{_render(schema, sub, original, cache)}' if original is not None else "")
-                + "}"
-            )
-            sub.client.push(frame)
-            self.delivered += 1
+            parts = frames.get(sub.view, _UNSEEN)
+            if parts is _UNSEEN:
+                parts = frames[sub.view] = _frame_parts(schema, sub, change, memo, rendered)
+            if parts is not None:
+                sub.client.push(parts[0] + sub.head + parts[1])
+                self.delivered += 1
+
+    async def _publish_hooked(self, schema: ClassSchema, sub: Subscription, change: Change, memo: _Matches) -> None:
+        verdict = _judge(schema, sub, change, memo)
+        if verdict is None:
+            return
+        op, obj, original = verdict
+        hook_verdict = await self._after_event(sub, op, obj, original)
+        if hook_verdict is None:
+            return
+        obj, original = hook_verdict
+        sub.client.push(f'{{"op":"{op}",{sub.head}' + _body(schema, sub, obj, original, {}))
+        self.delivered += 1
 
     async def _after_event(
         self, sub: Subscription, op: str, obj: dict[str, Any], original: dict[str, Any] | None
@@ -278,6 +315,34 @@ def _watched(sub: Subscription, old: dict[str, Any] | None, new: dict[str, Any])
     if not sub.watch:
         return True
     return any((old or {}).get(f) != new.get(f) for f in sub.watch)
+
+
+_UNSEEN: Any = object()
+
+
+def _frame_parts(
+    schema: ClassSchema, sub: Subscription, change: Change, memo: _Matches, cache: dict[tuple[Any, ...], str]
+) -> tuple[str, str] | None:
+    """The event for `sub`'s view, as the frame's text before and after the subscriber's own `head`; or None."""
+    verdict = _judge(schema, sub, change, memo)
+    if verdict is None:
+        return None
+    op, obj, original = verdict
+    return f'{{"op":"{op}",', _body(schema, sub, obj, original, cache)
+
+
+def _body(
+    schema: ClassSchema,
+    sub: Subscription,
+    obj: dict[str, Any],
+    original: dict[str, Any] | None,
+    cache: dict[tuple[Any, ...], str],
+) -> str:
+    return (
+        f',"object":{_render(schema, sub, obj, cache)}'
+        + (f',"original":{_render(schema, sub, original, cache)}' if original is not None else "")
+        + "}"
+    )
 
 
 def _render(schema: ClassSchema, sub: Subscription, obj: dict[str, Any], cache: dict[tuple[Any, ...], str]) -> str:

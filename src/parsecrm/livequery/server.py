@@ -5,9 +5,11 @@ Client ops: `connect` (applicationId, keys, sessionToken, installationId), `subs
 `unsubscribed`, the events (hub.py) and `error` `{code, error, reconnect, requestId?}` with Parse's codes: 1 bad
 message, 2 not connected / unknown subscription, 3 unknown op, 4 bad keys, and the REST codes (101, 102, 119, 209…).
 
-Every frame to a client goes through its bounded queue, written by the client's own task: a client that falls
-`live_query_client_buffer` frames behind is cut off with close code 1013 ("too slow") and never holds up the hub or
-other clients. Keep-alive is the WebSocket ping uvicorn sends every 20 s (a client that does not answer is closed).
+Every frame to a client goes through its outbox (outbox.py): written at once while the socket takes it, else queued
+behind a writer task; a client that falls `live_query_client_buffer` frames behind is cut off with close code 1013
+("too slow") and never holds up the hub or other clients. When events may have been lost on their way to this
+process (the bus's `gap`), every client is closed with 1012 so it resubscribes. Keep-alive is the WebSocket ping
+uvicorn sends every 20 s (a client that does not answer is closed).
 """
 
 from __future__ import annotations
@@ -16,8 +18,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
-from collections import deque
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Coroutine, MutableMapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,6 +35,8 @@ from ..storage.model import ClassSchema, default_fields
 from . import feed
 from .bus import NotifyBus
 from .hub import Hub, Subscription, error_frame
+from .outbox import Outbox
+from .redisbus import RedisBus
 
 log = logging.getLogger("parsecrm.livequery")
 
@@ -43,7 +46,8 @@ Receive = Callable[[], Awaitable[Message]]
 
 MAX_MESSAGE = 64 * 1024
 MAX_DEPTH = 16
-SLOW_CLOSE = 1013
+SLOW_CLOSE = 1013  # "try again later": the SDK reconnects and resubscribes by itself
+GAP_CLOSE = 1012  # "service restart": events may have been missed, resubscribe (and refetch on `open`)
 # where operators that need other rows: refused at subscribe (they cannot be judged from the changed object alone)
 SUB_QUERY_OPS = frozenset({"$inQuery", "$notInQuery", "$select", "$dontSelect", "$relatedTo", "$text"})
 KEY_HEADERS = {
@@ -67,19 +71,29 @@ class LiveQuery:
         self.backend = backend
         self.classes = frozenset(backend.settings.live_query_classes)
         self.hub = Hub(
-            backend.schemas, backend.sessions, backend.cloud, lambda caller: CloudData(backend, caller, None)
+            backend.schemas,
+            backend.sessions,
+            backend.cloud,
+            lambda caller: CloudData(backend, caller, None),
+            on_gap=self._gap,
         )
-        self.bus = NotifyBus(backend.pool, backend.listener, self.hub, self._schema_changed)
+        url = backend.settings.redis_url
+        self.bus = (
+            RedisBus(backend.pool, backend.listener, self.hub, self._schema_changed, url, backend.dsn)
+            if url
+            else NotifyBus(backend.pool, backend.listener, self.hub, self._schema_changed)
+        )
         self.capturing: set[str] = set()
         self.clients: dict[int, Client] = {}
-        self.tasks: list[asyncio.Task[None]] = []
+        self.tasks: set[asyncio.Task[None]] = set()
 
     @classmethod
     async def start(cls, backend: Any) -> LiveQuery:
         live = cls(backend)
         await live.ensure_capture()
         await live.bus.start()
-        live.tasks = [asyncio.create_task(live.hub.run(live.bus.decode)), asyncio.create_task(live.bus.sweep())]
+        live.spawn(live.hub.run(live.bus.decode))
+        live.spawn(live.bus.sweep())
         return live
 
     async def ensure_capture(self) -> None:
@@ -88,12 +102,26 @@ class LiveQuery:
 
     def _schema_changed(self) -> None:
         if self.classes - self.capturing:  # a live class was created since: start capturing it
-            self.tasks.append(asyncio.create_task(self.ensure_capture()))
+            self.spawn(self.ensure_capture())
+
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """A background task, kept until it ends (a gap closes every client: these must not pile up)."""
+        task = asyncio.create_task(work)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    def _gap(self, reason: str) -> None:
+        """Events may have been lost on the way here: every client must resubscribe (and refetch); never silence."""
+        if self.clients:
+            log.warning("live query: %s; %d clients told to resubscribe", reason, len(self.clients))
+        for client in list(self.clients.values()):
+            client.disconnect(GAP_CLOSE, f"live events interrupted ({reason}): resubscribe")
 
     async def close(self) -> None:
         for client in list(self.clients.values()):
             client.stop()
-        for task in self.tasks:
+        self.bus.close()
+        for task in list(self.tasks):
             task.cancel()
 
     async def serve(self, scope: Message, receive: Receive, send: Send) -> None:
@@ -101,6 +129,9 @@ class LiveQuery:
         if first["type"] != "websocket.connect":
             return
         await send({"type": "websocket.accept"})
+        if not self.bus.up:  # this process cannot hear events now: a subscription would silently miss them
+            await send({"type": "websocket.close", "code": SLOW_CLOSE, "reason": "live events unavailable: retry"})
+            return
         client = Client(self, send, (scope.get("client") or [None])[0])
         self.clients[client.client_id] = client
         try:
@@ -126,47 +157,27 @@ class Client:
         self.client_id = next(_ids)
         self.caller: Caller | None = None  # set by connect
         self.expires_at: datetime | None = None
-        self.queue: deque[str] = deque()
-        self.limit = live.backend.settings.live_query_client_buffer
-        self.ready = asyncio.Event()
-        self.closed = False
-        self.writer = asyncio.create_task(self._write())
-
-    # -- sending --------------------------------------------------------------------------------------------------
-    def push(self, frame: str) -> None:
-        if self.closed:
-            return
-        if len(self.queue) >= self.limit:
-            self._cut_off()
-            return
-        self.queue.append(frame)
-        self.ready.set()
-
-    async def _write(self) -> None:
-        try:
-            while True:
-                await self.ready.wait()
-                self.ready.clear()
-                while self.queue:
-                    await self.send({"type": "websocket.send", "text": self.queue.popleft()})
-        except (OSError, RuntimeError):  # the connection went away under us: serve() cleans up
-            self.closed = True
+        self.outbox = Outbox(send, live.backend.settings.live_query_client_buffer, self._cut_off)
+        self.push = self.outbox.push
 
     def _cut_off(self) -> None:
-        log.warning("live query client %s is too slow (%s frames queued); disconnecting", self.client_id, self.limit)
+        limit = self.outbox.limit
+        log.warning("live query client %s is too slow (%s frames queued); disconnecting", self.client_id, limit)
+        self.disconnect(SLOW_CLOSE, "too slow: send buffer full")
+
+    def disconnect(self, code: int, reason: str) -> None:
+        """End the connection now with a close code (queued frames are dropped); the SDK reconnects."""
         self.stop()
         self.live.hub.drop_client(self.client_id)
-        close = {"type": "websocket.close", "code": SLOW_CLOSE, "reason": "too slow: send buffer full"}
-        self.live.tasks.append(asyncio.create_task(self._close(close)))
+        close = {"type": "websocket.close", "code": code, "reason": reason}
+        self.live.spawn(self._close(close))
 
     async def _close(self, message: Message) -> None:
         with contextlib.suppress(Exception):  # the connection may already be gone
             await self.send(message)
 
     def stop(self) -> None:
-        self.closed = True
-        self.queue.clear()
-        self.writer.cancel()
+        self.outbox.stop()
 
     # -- receiving ------------------------------------------------------------------------------------------------
     async def handle(self, raw: str) -> None:

@@ -12,6 +12,7 @@ import secrets
 import string
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -28,7 +29,7 @@ from ..security.caller import Caller
 from ..security.policy import Policy
 from ..storage.model import ClassSchema, Field, join_table, q
 from ..storage.pool import Connection
-from ..values import check_class_name, decode, encode, iso, now_ms
+from ..values import check_class_name, decode, encode, iso, now_ms, parse_iso
 from . import effects, hooks
 from .field_ops import from_column, set_clause, write_relations
 from .unit import Unit, schema_for, schemas_for
@@ -131,6 +132,13 @@ def _check_required(schema: ClassSchema, values: dict[str, Any], creating: bool)
 
 def _encode_fields(values: dict[str, Any], keys: list[str]) -> dict[str, Any]:
     return {k: encode(values.get(k)) if values.get(k) is not None else {"__op": "Delete"} for k in keys}
+
+
+def check_version(original_json: dict[str, Any], expected: datetime | None) -> None:
+    """A conditional write (If-Match): the stored updatedAt must still be `expected`. The row is locked FOR UPDATE
+    (_locked_original), so it cannot change between this check and the write: the check is atomic with it."""
+    if expected is not None and parse_iso(original_json.get("updatedAt")) != expected:
+        raise ParseError(ErrorCode.VERSION_CONFLICT, "The object was changed since the version this write is based on.")
 
 
 def unique_error(exc: asyncpg.UniqueViolationError) -> ParseError:
@@ -319,8 +327,10 @@ async def update(
     context: dict[str, Any] | None = None,
     extra_columns: dict[str, Any] | None = None,
     after_write: Callable[[Unit, dict[str, Any], dict[str, Any]], Awaitable[None]] | None = None,
+    expected: datetime | None = None,
 ) -> dict[str, Any]:
-    """Update an object the caller may write; returns `{updatedAt, …}` with operation results and hook edits."""
+    """Update an object the caller may write; returns `{updatedAt, …}` with operation results and hook edits.
+    With `expected` (protocol/conditional.py) only if its updatedAt is still that, else VERSION_CONFLICT."""
 
     async def work(u: Unit) -> dict[str, Any]:
         check_class_name(class_name, ErrorCode.INVALID_JSON)
@@ -337,6 +347,7 @@ async def update(
             await _locked_original(backend, caller, schema, object_id, "update", u, lock=False)
             schema = await _ensure_fields(backend, caller, schema, changes, u, False)
         original_json = await _locked_original(backend, caller, schema, object_id, "update", u)
+        check_version(original_json, expected)
         original = ParseObject.from_json(class_name, original_json)
         if schema.name == "_Role":
             effects.check_role(changes, acl_given, creating=False)
@@ -405,6 +416,7 @@ async def delete(
     *,
     unit: Unit | None = None,
     context: dict[str, Any] | None = None,
+    expected: datetime | None = None,
 ) -> dict[str, Any]:
     async def work(u: Unit) -> dict[str, Any]:
         check_class_name(class_name, ErrorCode.INVALID_JSON)
@@ -412,6 +424,7 @@ async def delete(
         if schema is None:
             raise not_found()
         original_json = await _locked_original(backend, caller, schema, object_id, "delete", u)
+        check_version(original_json, expected)
         original = ParseObject.from_json(class_name, original_json)
         await hooks.before_delete(backend, caller, original, u, context)
         await u.conn.execute(f'DELETE FROM {q(schema.name)} WHERE "objectId" = $1', object_id)

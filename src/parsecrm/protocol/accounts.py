@@ -94,13 +94,6 @@ async def verify_password(backend: Backend, call: Call, unit: Unit | None) -> Re
     return Reply(data)
 
 
-async def verification_email(backend: Backend, call: Call, unit: Unit | None) -> Reply:
-    email = call.params().get("email")
-    if not isinstance(email, str) or not email:
-        raise ParseError(errors.EMAIL_MISSING, "you must provide an email")
-    return Reply({})
-
-
 async def upgrade_session(backend: Backend, call: Call, unit: Unit | None) -> Reply:
     raise ParseError(errors.INVALID_SESSION_TOKEN, "Only revocable sessions exist on this server.")
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from .. import errors, objects, users
+from ..auth.authdata import LoggedIn
 from ..backend import Backend
 from ..errors import ParseError
 from ..objects import Unit
+from . import conditional
 from .reply import Reply
 from .transport import Call
 
@@ -42,17 +44,33 @@ async def create(backend: Backend, call: Call, unit: Unit | None, cls: str) -> R
     else:
         result = await objects.create(backend, call.caller, cls, body, unit=unit, context=call.context)
     location = f"{backend.settings.server_url}/{call.path}/{result['objectId']}".encode()
-    return Reply(result, 201, [(b"location", location)])
+    status = 200 if isinstance(result, LoggedIn) else 201  # authData log-in of an existing user (auth/authdata.py)
+    return Reply(result, status, [(b"location", location)])
 
 
 async def update(backend: Backend, call: Call, unit: Unit | None, cls: str, oid: str) -> Reply:
-    body = _body(call)
+    body, expected = conditional.take(_body(call))
     if cls == "_User":
+        conditional.refuse_for_users(expected)
         return Reply(await users.update_user(backend, call.caller, oid, body, unit=unit))
-    return Reply(await objects.update(backend, call.caller, cls, oid, body, unit=unit, context=call.context))
+    try:
+        result = await objects.update(
+            backend, call.caller, cls, oid, body, unit=unit, context=call.context, expected=expected
+        )
+    except ParseError as exc:
+        raise await conditional.explain(backend, call, unit, cls, oid, exc) from exc
+    return Reply(result)
 
 
 async def delete(backend: Backend, call: Call, unit: Unit | None, cls: str, oid: str) -> Reply:
+    _, expected = conditional.take(call.body)
     if cls == "_User":
+        conditional.refuse_for_users(expected)
         return Reply(await users.delete_user(backend, call.caller, oid, unit=unit))
-    return Reply(await objects.delete(backend, call.caller, cls, oid, unit=unit, context=call.context))
+    try:
+        result = await objects.delete(
+            backend, call.caller, cls, oid, unit=unit, context=call.context, expected=expected
+        )
+    except ParseError as exc:
+        raise await conditional.explain(backend, call, unit, cls, oid, exc) from exc
+    return Reply(result)

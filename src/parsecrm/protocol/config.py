@@ -81,7 +81,7 @@ async def server_info(backend: Backend, call: Call, unit: Unit | None) -> Reply:
             "features": {
                 "globalConfig": {"create": True, "read": True, "update": True, "delete": True},
                 "hooks": {"create": False, "read": False, "update": False, "delete": False},
-                "cloudCode": {"jobs": False},
+                "cloudCode": {"jobs": True},  # jobs.py
                 "logs": {"level": False, "size": False, "order": False, "until": False, "from": False},
                 "push": {
                     "immediatePush": False,

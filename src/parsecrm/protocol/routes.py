@@ -11,7 +11,7 @@ from typing import Any
 
 from ..backend import Backend
 from ..objects import Unit
-from . import accounts, aggregate, batch, classes, config, functions, schemas
+from . import accounts, aggregate, auth, batch, classes, config, functions, jobs, schemas
 from .reply import Reply
 from .router import Auth, Handler, Route, Router
 from .transport import Call
@@ -59,6 +59,7 @@ ROUTES: list[Route] = [
     *_system_class("users", "_User"),
     Route("login", {"GET": accounts.login, "POST": accounts.login}, auth=Auth.KEYS),
     Route("logout", {"POST": accounts.logout}),
+    Route("loginAs", {"POST": auth.login_as}),
     Route("requestPasswordReset", {"POST": accounts.request_password_reset}),
     Route(
         r"apps/(?P<app>[^/]+)/request_password_reset",
@@ -66,7 +67,8 @@ ROUTES: list[Route] = [
         auth=Auth.LINK,
     ),
     Route(r"apps/(?P<app>[^/]+)/invite", {"GET": accounts.invite_form, "POST": accounts.invite_form}, auth=Auth.LINK),
-    Route("verificationEmailRequest", {"POST": accounts.verification_email}),
+    Route("verificationEmailRequest", {"POST": auth.verification_email}),
+    Route(r"apps/(?P<app>[^/]+)/verify_email", {"GET": auth.verify_email, "POST": auth.verify_email}, auth=Auth.LINK),
     Route("verifyPassword", {"GET": accounts.verify_password, "POST": accounts.verify_password}),
     Route("upgradeToRevocableSession", {"POST": accounts.upgrade_session}),
     Route("sessions/me", {"GET": accounts.session_me}),
@@ -83,6 +85,11 @@ ROUTES: list[Route] = [
     Route("serverInfo", {"GET": config.server_info}),
     Route(r"functions/(?P<name>[A-Za-z0-9_.\-]+)", {"POST": functions.run, "GET": functions.run}, replayable=True),
     Route(f"aggregate/{_CLASS}", {"GET": aggregate.run, "POST": aggregate.run}),
+    # -- jobs (jobs.py) --
+    Route(r"jobs/(?P<name>[A-Za-z0-9_.\-]+)", {"POST": jobs.run}),
+    Route("jobs", {"POST": jobs.run}),
+    Route("cloud_code/jobs/data", {"GET": jobs.data}),
+    Route("cloud_code/jobs", {"GET": jobs.scheduled}),
     Route(r"events/(?P<name>[^/]+)", {"POST": config.event}),
     Route("health", {"GET": config.health, "POST": config.health}, auth=Auth.NONE),
 ]

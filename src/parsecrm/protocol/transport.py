@@ -42,7 +42,7 @@ CORS_HEADERS = [
         b"X-Parse-Master-Key, X-Parse-REST-API-Key, X-Parse-Javascript-Key, X-Parse-Application-Id, "
         b"X-Parse-Client-Version, X-Parse-Session-Token, X-Requested-With, X-Parse-Revocable-Session, "
         b"X-Parse-Request-Id, X-Parse-Installation-Id, X-Parse-Client-Key, X-Parse-Cloud-Context, Content-Type, "
-        b"Pragma, Cache-Control, Authorization",
+        b"Pragma, Cache-Control, Authorization, If-Match",
     ),
     (b"access-control-expose-headers", b"X-Parse-Job-Status-Id, X-Parse-Push-Status-Id"),
 ]

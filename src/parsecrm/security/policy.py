@@ -69,6 +69,12 @@ class Scope:
     test: Node
 
 
+# Fields only their owner (and the master key) ever reads, whatever the CLP says: a user's `authData` holds the
+# credentials that log in as them (an anonymous user's id is their whole password). parse-server's
+# filterSensitiveData drops it the same way. Hidden as a protected field that the user's own record shows.
+ALWAYS_PRIVATE: dict[str, tuple[str, ...]] = {"_User": ("authData",)}
+
+
 def _denied(op: str, schema: ClassSchema) -> ParseError:
     return ParseError(ErrorCode.OPERATION_FORBIDDEN, f"Permission denied for action {op} on class {schema.name}.")
 
@@ -228,14 +234,15 @@ class Policy:
         caller = self.caller
         if caller.can_read_all:
             return {}
+        private = {name: HiddenField(bool(caller.user_id), ()) for name in ALWAYS_PRIVATE.get(schema.name, ())}
         protected: dict[str, list[str]] = schema.effective_clp().get("protectedFields") or {}
         groups = ["*"]
         if caller.user_id:
             groups += ["authenticated", *caller.principals[1:]]
         static = [set(protected[g]) for g in groups if g in protected]
         if not static:
-            return {}
-        out: dict[str, HiddenField] = {}
+            return private
+        out: dict[str, HiddenField] = private
         for name in sorted(set.intersection(*static)):
             pointers: list[str] = []
             if caller.user_id:

@@ -12,7 +12,6 @@ import hashlib
 import secrets
 import string
 import time
-from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -24,7 +23,9 @@ from .. import errors
 from ..errors import ParseError
 from ..query.project import Shape, row_json
 from ..query.sql import Context
+from ..settings import Rate
 from ..storage.cache import SchemaCache
+from . import ratelimit
 from .caller import Caller
 from .policy import Policy
 from .sessions import ROLES_OF_USER, notify
@@ -84,36 +85,12 @@ def new_secret() -> str:
     return SECRET_PREFIX + secrets.token_urlsafe(32)
 
 
-class RateLimiter:
-    """A sliding one-minute window per key, in this process (N workers allow up to N times the limit)."""
-
-    def __init__(self, per_minute: int) -> None:
-        self.per_minute = per_minute
-        self._hits: dict[str, deque[float]] = {}
-
-    def hit(self, key: str) -> None:
-        if self.per_minute <= 0:
-            return
-        now = time.monotonic()
-        window = self._hits.setdefault(key, deque())
-        while window and window[0] <= now - 60.0:
-            window.popleft()
-        if len(window) >= self.per_minute:
-            raise ParseError(
-                errors.REQUEST_LIMIT_EXCEEDED,
-                f"Too many requests with this API token (limit {self.per_minute} a minute); retry shortly.",
-                status=429,
-            )
-        window.append(now)
-        if len(self._hits) > 100_000:  # bounded memory under a flood of distinct tokens
-            self._hits.clear()
-
-
 class ApiTokens:
     def __init__(self, pool: asyncpg.Pool, schemas: SchemaCache, per_minute: int) -> None:
         self.pool = pool
         self.schemas = schemas
-        self.limiter = RateLimiter(per_minute)
+        # counted in PostgreSQL like every other limit, so all server processes share one budget per token
+        self.rate = Rate(per_minute, 60) if per_minute > 0 else None
         self._cache: dict[str, tuple[float, TokenGrant]] = {}
 
     async def ensure_table(self) -> None:
@@ -145,7 +122,7 @@ class ApiTokens:
             self._cache.pop(key, None)
             raise ParseError(errors.INVALID_SESSION_TOKEN, "This API token has expired.")
         if count:
-            self.limiter.hit(grant.token_id)
+            await ratelimit.take(self.pool, ratelimit.Subject("api", "token", grant.token_id), self.rate)
         return grant
 
     async def _load(self, key: str) -> TokenGrant:

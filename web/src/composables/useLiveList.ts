@@ -239,13 +239,16 @@ export function useLiveList<T extends Identified>(options: LiveListOptions<T>) {
     live.value = 'connecting';
     handle = subscribe(q, {
       event(kind, object, original) {
-        chain = chain.then(async () => {
-          if (mine !== generation) return;
-          const gone = kind === 'leave' || kind === 'delete';
-          const item = gone || !options.hydrate ? options.toModel(object) : await options.hydrate(object);
-          if (mine !== generation || !item) return;
-          merge({ kind, item, original: original ? options.toModel(original) : undefined });
-        });
+        chain = chain
+          .then(async () => {
+            if (mine !== generation) return;
+            const gone = kind === 'leave' || kind === 'delete';
+            const item = gone || !options.hydrate ? options.toModel(object) : await options.hydrate(object);
+            if (mine !== generation || !item) return;
+            merge({ kind, item, original: original ? options.toModel(original) : undefined });
+          })
+          // an event that cannot be applied (e.g. its re-read failed) must not stop the ones after it: reload instead
+          .catch(() => (mine === generation ? catchUp() : undefined));
       },
       open(again) {
         if (mine !== generation) return;

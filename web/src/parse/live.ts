@@ -3,7 +3,8 @@
  * serverURL, and the SDK reconnects and resubscribes by itself. This wraps one subscription in typed callbacks.
  *
  * The subscribe promise resolves only once the server confirmed the subscription, so until then the caller's live
- * state stays "connecting"; a server without live queries simply never confirms (the lists still work).
+ * state stays "connecting"; a server without live queries simply never confirms (the lists still work). All
+ * subscriptions share one client (one socket), made for the signed-in user and dropped by `closeLive`.
  */
 import { Parse, type PObject, type PQuery } from './client';
 
@@ -28,21 +29,48 @@ export interface LiveHandle {
 
 type Subscription = Awaited<ReturnType<PQuery['subscribe']>>;
 
+export function originalOf(kind: LiveEventKind, second: unknown): PObject | undefined {
+  return WITH_ORIGINAL.has(kind) && second instanceof Parse.Object ? second : undefined;
+}
+
+type Client = Awaited<ReturnType<ReturnType<typeof Parse.CoreManager.getLiveQueryController>['getDefaultLiveQueryClient']>>;
+let client: Promise<Client> | null = null;
+
+/**
+ * The SDK's default client (one WebSocket, carrying the session token of the user signed in when it was made). The
+ * SDK makes it lazily after an await, so subscriptions started together (a board's six columns) would each make
+ * their own socket, and only the last is kept: one shared promise makes them share one. Whatever client the SDK had
+ * cached before ours (another user's session, or one made by an unsubscribe after log-out, with none) is dropped.
+ */
+function sharedClient(): Promise<Client> {
+  if (!client) {
+    const controller = Parse.CoreManager.getLiveQueryController();
+    controller._clearCachedDefaultClient();
+    client = controller.getDefaultLiveQueryClient().catch((err: unknown) => {
+      client = null;
+      throw err;
+    });
+  }
+  return client;
+}
+
 export function subscribe(query: PQuery, callbacks: LiveCallbacks): LiveHandle {
   let stopped = false;
   let subscription: Subscription | null = null;
-  const ready = query
-    .subscribe()
+  const ready = sharedClient()
+    .then(() => query.subscribe())
     .then((sub) => {
       if (stopped) {
         void sub.unsubscribe();
         return false;
       }
       subscription = sub;
-      // the SDK passes `original` only to update, enter and leave; create and delete get the raw response there
+      // The SDK's second argument is `original` (a Parse.Object) only when the server sent one; otherwise it is the
+      // raw message. Create and delete never have one; a `leave` after losing read access has none either (the
+      // server sends the last state the subscriber could read as the object itself).
       for (const kind of LIVE_EVENTS)
-        sub.on(kind, (object: PObject, second?: PObject) =>
-          callbacks.event(kind, object, WITH_ORIGINAL.has(kind) ? second : undefined),
+        sub.on(kind, (object: PObject, second?: unknown) =>
+          callbacks.event(kind, object, originalOf(kind, second)),
         );
       // The SDK also emits 'open' 200 ms after the *first* confirmation: only an 'open' after a 'close' is a
       // resubscription whose caller must catch up on what it missed.
@@ -73,11 +101,18 @@ export function subscribe(query: PQuery, callbacks: LiveCallbacks): LiveHandle {
   };
 }
 
-/** Ends every subscription and the socket (on log-out: the next user's subscriptions carry their own session). */
+/**
+ * Ends every subscription and the socket, and forgets the client (log-out, expired session): the SDK keeps its
+ * default client, with the session token it was made with, for good; the next user's subscriptions need a new one
+ * carrying their own session, or the server refuses them (209) and the lists are never live again until a reload.
+ */
 export async function closeLive(): Promise<void> {
+  const open = client;
+  client = null;
   try {
-    await Parse.LiveQuery.close();
+    if (open) await (await open).close();
   } catch {
-    // never opened
+    // never connected
   }
+  Parse.CoreManager.getLiveQueryController()._clearCachedDefaultClient();
 }

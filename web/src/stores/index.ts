@@ -5,9 +5,10 @@ import { useCompaniesStore } from './companies';
 import { useContactsStore } from './contacts';
 import { useDashboardStore } from './dashboard';
 import { usePipelineStore } from './pipeline';
+import { useTokensStore } from './tokens';
 import { useUsersStore } from './users';
 
-const DATA_STORES = [useActivitiesStore, useCompaniesStore, useContactsStore, useDashboardStore, usePipelineStore, useUsersStore];
+const DATA_STORES = [useActivitiesStore, useCompaniesStore, useContactsStore, useDashboardStore, usePipelineStore, useTokensStore, useUsersStore];
 
 export function forgetData(pinia: Pinia): void {
   for (const useStore of DATA_STORES) {
