@@ -5,7 +5,11 @@ the pooled connections of every process (NOTIFY); this checks it across two serv
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
+
+import asyncpg
+import httpx
 
 from conftest import Api, Server, unique
 from test_scale_out import eventually
@@ -50,3 +54,44 @@ def test_retyped_fields_after_drop_work_on_every_process(make_server: Callable[.
     assert "Traceback" not in one.log() and "Traceback" not in two.log()
     one.stop()
     two.stop()
+
+
+def test_a_field_added_by_an_update_does_not_deadlock_with_a_writer_of_the_same_row(api: Api, server: Server) -> None:
+    """An update that adds a field used to lock its row first and then ALTER the table. The ALTER waits for every
+    open transaction on the table; one of them (here `other`, holding a lock on a different row) then asked for our
+    row and PostgreSQL broke the deadlock by failing one of them (a 500). The field is now added before the row is
+    locked, so `other` gets the row at once and the update goes through after it."""
+    cls = unique("Widen")
+    mine = api.post(f"classes/{cls}", {"n": 1}).json()["objectId"]
+    theirs = api.post(f"classes/{cls}", {"n": 2}).json()["objectId"]
+    field = unique("grown").lower()
+
+    async def run() -> httpx.Response:
+        other = await asyncpg.connect(server.database_url)
+        try:
+            tx = other.transaction()
+            await tx.start()
+            await other.execute(f'SELECT 1 FROM "{cls}" WHERE "objectId" = $1 FOR UPDATE', theirs)
+            async with httpx.AsyncClient(timeout=60) as client:
+                update = asyncio.ensure_future(
+                    client.put(
+                        f"{server.url}/classes/{cls}/{mine}", json={field: 1}, headers=Api(server).headers("master")
+                    )
+                )
+                while not await other.fetchval(  # the update's ALTER is waiting for this transaction
+                    "SELECT count(*) FROM pg_locks WHERE NOT granted AND mode = 'AccessExclusiveLock' "
+                    "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+                ):
+                    await asyncio.sleep(0.02)
+                got = await other.fetchval(
+                    f'SELECT "objectId" FROM "{cls}" WHERE "objectId" = $1 FOR UPDATE', mine
+                )  # before the fix: a deadlock, one side failed
+                assert got == mine
+                await tx.commit()
+                return await update
+        finally:
+            await other.close()
+
+    r = asyncio.run(run())
+    assert r.status_code == 200, r.text
+    assert api.get(f"classes/{cls}/{mine}").json()[field] == 1

@@ -313,9 +313,9 @@ async def create_many(
 
 
 async def _locked_original(
-    backend: Backend, caller: Caller, schema: ClassSchema, object_id: str, op: str, u: Unit
+    backend: Backend, caller: Caller, schema: ClassSchema, object_id: str, op: str, u: Unit, lock: bool = True
 ) -> dict[str, Any]:
-    """The row as JSON, locked FOR UPDATE, if the caller may write it; else 101."""
+    """The row as JSON, locked FOR UPDATE (unless `lock` is false), if the caller may write it; else 101."""
     params = Params()
     ctx = Context(await schemas_for(backend, u), Policy.MASTER, params)
     security = Policy(caller).write_sql(schema, "t", op, params)
@@ -323,7 +323,8 @@ async def _locked_original(
     cond = f'"objectId" = {params.add(object_id, "::text")}'
     if security:
         cond += f" AND {security}"
-    raw = await u.conn.fetchval(f"SELECT {select} FROM {q(schema.name)} t WHERE {cond} FOR UPDATE", *params.values)
+    lock_clause = " FOR UPDATE" if lock else ""
+    raw = await u.conn.fetchval(f"SELECT {select} FROM {q(schema.name)} t WHERE {cond}{lock_clause}", *params.values)
     if raw is None:
         raise not_found()
     found: dict[str, Any] = orjson.loads(raw)
@@ -353,10 +354,13 @@ async def update(
             raise not_found()
         changes, acl, acl_given = parse_body(schema, body, creating=False, master=caller.master)
         _check_types(schema, changes)
-        # New fields first: ALTER TABLE wants the whole table, so it must come before this transaction holds a
-        # row lock in it, or two such updates each wait for the other's (a deadlock; 500s before). Undone with
-        # the transaction if the update is refused.
-        schema = await _ensure_fields(backend, caller, schema, changes, u, False)
+        if any(key not in schema.fields for key in changes):
+            # Fields the body introduces are added before the row is locked: an ALTER TABLE after our row lock waits
+            # for every reader of the table, and a concurrent writer of the same row (its FOR UPDATE holds the table
+            # while it waits for our row) made that a deadlock. The object must be the caller's to write first
+            # (101 before addField's 119), checked without the lock.
+            await _locked_original(backend, caller, schema, object_id, "update", u, lock=False)
+            schema = await _ensure_fields(backend, caller, schema, changes, u, False)
         original_json = await _locked_original(backend, caller, schema, object_id, "update", u)
         check_version(original_json, expected)
         original = ParseObject.from_json(class_name, original_json)
