@@ -358,7 +358,9 @@ async def update(
             # Fields the body introduces are added before the row is locked: an ALTER TABLE after our row lock waits
             # for every reader of the table, and a concurrent writer of the same row (its FOR UPDATE holds the table
             # while it waits for our row) made that a deadlock. The object must be the caller's to write first
-            # (101 before addField's 119), checked without the lock.
+            # (101 before addField's 119), checked without the lock, after the class's schema lock (SchemaCache.
+            # lock_class): that read's share lock on the table would otherwise deadlock two such updates' ALTERs.
+            await backend.schemas.lock_class(u.conn, schema.name)
             await _locked_original(backend, caller, schema, object_id, "update", u, lock=False)
             schema = await _ensure_fields(backend, caller, schema, changes, u, False)
         original_json = await _locked_original(backend, caller, schema, object_id, "update", u)

@@ -106,7 +106,7 @@ class SchemaCache:
 
     async def _locked(self, conn: Connection, name: str) -> ClassSchema | None:
         # A transaction-scoped advisory lock per class name serialises creators that find no row to lock yet.
-        await conn.execute("SELECT pg_advisory_xact_lock(7243002, hashtext($1))", name)
+        await self.lock_class(conn, name)
         raw = await conn.fetchval('SELECT "schema" FROM "_SCHEMA" WHERE "className" = $1 FOR UPDATE', name)
         return ClassSchema.from_json(raw) if raw else None
 
@@ -172,6 +172,13 @@ class SchemaCache:
             schema.stored_json(),
         )
         await conn.execute("SELECT pg_notify($1, $2)", SCHEMA_CHANNEL, schema.name)
+
+    @staticmethod
+    async def lock_class(conn: Connection, name: str) -> None:
+        """Serialise schema changes to class `name` until `conn`'s transaction ends (re-entrant). A write that will
+        add fields takes it before touching the table: two such writes then queue here instead of each holding the
+        table (a read's share lock) while its ALTER TABLE waits for the other's, a deadlock."""
+        await conn.execute("SELECT pg_advisory_xact_lock(7243002, hashtext($1))", name)
 
     async def add_fields(self, conn: Connection, name: str, fields: dict[str, Field]) -> ClassSchema:
         """Add fields implied by a save (the caller checked the addField permission). Runs in `conn`'s transaction;
