@@ -192,7 +192,9 @@ def implied_field(change: Change) -> Field | None:
         if not isinstance(change.value.get("name"), str) or not change.value["name"]:
             raise ParseError(errors.INCORRECT_TYPE, "a File value needs its name")
         return Field("File")
-    if kind in ("GeoPoint", "Bytes", "Polygon"):
+    if kind in ("GeoPoint", "Bytes"):
+        return Field(kind)
+    if kind == "Polygon":
         raise ParseError(errors.INCORRECT_TYPE, f"field type {kind} is not supported by this server yet")
     if kind not in ("String", "Number", "Boolean", "Date", "Array", "Object"):
         raise ParseError(errors.INCORRECT_TYPE, f"invalid type {kind}")
@@ -243,6 +245,10 @@ def column_value(f: Field, value: Any) -> Any:
         return value["name"]
     if f.type == "Number":
         return finite(value)
+    if f.type == "GeoPoint":
+        return (value["longitude"], value["latitude"])  # a PostgreSQL point is (x, y)
+    if f.type == "Bytes":
+        return value["base64"]
     return value
 
 

@@ -191,6 +191,9 @@ def to_sql(plan: ReadPlan, schemas: Mapping[str, ClassSchema], bounds: tree.Limi
             rank = ctx.score
             score = (lambda: rank(params)) if rank is not None else None
             order = order_sql(plan.params.order, plan.schema, alias, plan.policy.protected(plan.schema), score)
+            if not order and ctx.near is not None:  # `$nearSphere` without an order: nearest first, as Parse
+                order = f' ORDER BY {ctx.near(params)}, {alias}."objectId"'
+
             lim = params.add(plan.params.limit, "::bigint")
             off = params.add(plan.params.skip, "::bigint")
             rows = (f"SELECT {select} FROM {table} WHERE {where}{order} LIMIT {lim} OFFSET {off}", params.values)

@@ -167,6 +167,13 @@ def _field_piece(schema: ClassSchema, alias: str, name: str, f: Field, shape: Sh
         return f"{key} || {col}::text"
     if f.type == "File":
         return f"{key} || {file_json(col)}"
+    if f.type == "GeoPoint":  # float8 text is its shortest exact form, valid JSON (no Infinity is ever stored)
+        return (
+            f'{key} || \'{{"__type":"GeoPoint","latitude":\' || ({col})[1]::text || '
+            f"',\"longitude\":' || ({col})[0]::text || '}}'"
+        )
+    if f.type == "Bytes":
+        return f'{key} || \'{{"__type":"Bytes","base64":\' || to_json({col})::text || \'}}\''
     if f.type == "Pointer":
         sub = shape.include.get(name)
         if sub is None and shape.include_all:

@@ -16,7 +16,7 @@ from typing import Any
 from ..errors import ErrorCode, ParseError
 from ..storage.model import ClassSchema, q
 from ..values import iso
-from . import regex, tree
+from . import geo, regex, tree
 from .columns import (
     MISMATCH,
     PG_TYPES,
@@ -78,6 +78,8 @@ def _equals(col: Column, value: Any, ctx: Context) -> Cond:
         return array_eq(lambda _p: col.expr, value)
     if kind == "Object":
         return lambda p: f"{col.expr} = {p.add(value, '::jsonb')}"
+    if kind == "GeoPoint":
+        return geo.equals(col.expr, value)
     v = coerce(col, value, ctx)
     if v is MISMATCH:
         return False
@@ -93,7 +95,7 @@ def _eq(col: Column, op: tree.Eq, ctx: Context) -> Cond:
 
 def _ne(col: Column, op: tree.Ne, ctx: Context) -> Cond:
     value = op.value
-    if value is None or col.kind in ("Path", "Array", "Object"):
+    if value is None or col.kind in ("Path", "Array", "Object", "GeoPoint"):
         return not_(_equals(col, value, ctx))
     v = coerce(col, value, ctx)
     if v is MISMATCH:
@@ -123,7 +125,7 @@ def _compare(col: Column, op: tree.Compare, ctx: Context) -> Cond:
             return f"(jsonb_typeof({path}) = '{jtype}' AND {path} {sql_op} {p.add(value, '::jsonb')})"
 
         return path_compare
-    if col.kind in ("Array", "Object", "Relation", "Unknown", "Boolean", "Pointer"):
+    if col.kind in ("Array", "Object", "Relation", "Unknown", "Boolean", "Pointer", "GeoPoint", "Bytes"):
         return False
     v = coerce(col, value, ctx)
     if v is MISMATCH:
@@ -349,6 +351,29 @@ def _related_to(node: tree.RelatedTo, schema: ClassSchema, alias: str, ctx: Cont
     )
 
 
+def _geo_column(col: Column) -> str | None:
+    return col.expr if col.kind == "GeoPoint" else None
+
+
+def _near(col: Column, op: tree.Near, ctx: Context) -> Cond:
+    expr = _geo_column(col)
+    if expr is None:
+        return False
+    if op.sort and ctx.near is None:
+        ctx.near = lambda p: geo.distance_sql(expr, op.latitude, op.longitude, p)
+    return geo.near_sql(expr, op)
+
+
+def _within_box(col: Column, op: tree.WithinBox, ctx: Context) -> Cond:
+    expr = _geo_column(col)
+    return False if expr is None else geo.box_sql(expr, op)
+
+
+def _within_polygon(col: Column, op: tree.WithinPolygon, ctx: Context) -> Cond:
+    expr = _geo_column(col)
+    return False if expr is None else geo.polygon_sql(expr, op)
+
+
 _OPERATORS: dict[type, Callable[[Column, Any, Context], Cond]] = {
     tree.Eq: _eq,
     tree.Ne: _ne,
@@ -362,4 +387,7 @@ _OPERATORS: dict[type, Callable[[Column, Any, Context], Cond]] = {
     tree.Text: _text,
     tree.InQuery: _in_query,
     tree.Select: _select,
+    tree.Near: _near,
+    tree.WithinBox: _within_box,
+    tree.WithinPolygon: _within_polygon,
 }

@@ -1,0 +1,130 @@
+"""GeoPoint and Bytes fields and the geo queries ($nearSphere, $within $box, $geoWithin $centerSphere/$polygon)
+over REST against a real server; the SDK's own calls are in tests/sdk/geo.test.mjs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from conftest import Api, unique
+
+
+def gp(lat: float, lng: float) -> dict[str, Any]:
+    return {"__type": "GeoPoint", "latitude": lat, "longitude": lng}
+
+
+CITIES = {
+    "paris": gp(48.8566, 2.3522),
+    "london": gp(51.5074, -0.1278),
+    "berlin": gp(52.52, 13.405),
+    "madrid": gp(40.4168, -3.7038),
+    "nyc": gp(40.7128, -74.006),
+}
+
+
+def seed(api: Api) -> str:
+    cls = unique("Place")
+    for name, where in CITIES.items():
+        r = api.post(f"classes/{cls}", {"name": name, "location": where})
+        assert r.status_code == 201, r.text
+    return cls
+
+
+def names(api: Api, cls: str, where: dict[str, Any], **params: Any) -> list[str]:
+    r = api.get(f"classes/{cls}", {"where": where, **params})
+    assert r.status_code == 200, r.text
+    return [o["name"] for o in r.json()["results"]]
+
+
+def test_geopoint_and_bytes_round_trip(api: Api) -> None:
+    cls = unique("Geo")
+    blob = {"__type": "Bytes", "base64": "aGVsbG8="}
+    r = api.post(f"classes/{cls}", {"location": gp(48.8566, 2.3522), "blob": blob})
+    assert r.status_code == 201, r.text
+    row = api.get(f"classes/{cls}/{r.json()['objectId']}").json()
+    assert row["location"] == gp(48.8566, 2.3522)
+    assert row["blob"] == blob
+    fields = api.get(f"schemas/{cls}").json()["fields"]
+    assert fields["location"] == {"type": "GeoPoint"} and fields["blob"] == {"type": "Bytes"}
+    assert len(api.get(f"classes/{cls}", {"where": {"blob": blob}}).json()["results"]) == 1
+    assert len(api.get(f"classes/{cls}", {"where": {"location": gp(48.8566, 2.3522)}}).json()["results"]) == 1
+    assert api.get(f"classes/{cls}", {"where": {"location": gp(48.0, 2.3522)}}).json()["results"] == []
+
+
+def test_bad_geopoints_and_a_second_geopoint_field(api: Api) -> None:
+    cls = unique("Geo")
+    r = api.post(f"classes/{cls}", {"location": gp(91, 0)})
+    assert r.status_code == 400 and r.json() == {"code": 111, "error": "GeoPoint latitude out of bounds: 91 > 90.0."}
+    r = api.post(f"classes/{cls}", {"location": {"__type": "GeoPoint", "latitude": "x", "longitude": 1}})
+    assert r.json()["code"] == 111
+    assert api.post(f"classes/{cls}", {"location": gp(1, 2)}).status_code == 201
+    r = api.post(f"classes/{cls}", {"other": gp(1, 2)})
+    assert r.status_code == 400 and r.json() == {
+        "code": 111,
+        "error": "currently, only one GeoPoint field may exist in an object. Adding other when location already "
+        "exists.",
+    }
+    r = api.put(f"schemas/{cls}", {"className": cls, "fields": {"third": {"type": "GeoPoint"}}})
+    assert r.json()["code"] == 111
+    assert api.get(f"classes/{cls}").json()["results"][0]["location"] == gp(1, 2)  # nothing half-written
+
+
+def test_near_sphere_sorted_and_bounded(api: Api) -> None:
+    cls = seed(api)
+    paris = CITIES["paris"]
+    assert names(api, cls, {"location": {"$nearSphere": paris}}) == ["paris", "london", "berlin", "madrid", "nyc"]
+    bounded = {"location": {"$nearSphere": paris, "$maxDistanceInKilometers": 1000}}
+    assert names(api, cls, bounded) == ["paris", "london", "berlin"]
+    assert names(api, cls, {"location": {"$nearSphere": paris, "$maxDistanceInMiles": 400}}) == ["paris", "london"]
+    assert names(api, cls, {"location": {"$nearSphere": paris, "$maxDistanceInRadians": 0.01}}) == ["paris"]
+    assert names(api, cls, bounded, order="name") == ["berlin", "london", "paris"]  # an order wins
+    r = api.get(f"classes/{cls}", {"where": bounded, "count": 1, "limit": 0})
+    assert r.json()["count"] == 3
+
+
+def test_box_center_sphere_and_polygon(api: Api) -> None:
+    cls = seed(api)
+    box = {"location": {"$within": {"$box": [gp(45, -5), gp(53, 5)]}}}
+    assert sorted(names(api, cls, box)) == ["london", "paris"]
+    sphere = {"location": {"$geoWithin": {"$centerSphere": [[2.3522, 48.8566], 900 / 6371]}}}
+    assert sorted(names(api, cls, sphere)) == ["berlin", "london", "paris"]
+    europe = [gp(36, -10), gp(60, -10), gp(60, 20), gp(36, 20)]
+    assert sorted(names(api, cls, {"location": {"$geoWithin": {"$polygon": europe}}})) == [
+        "berlin",
+        "london",
+        "madrid",
+        "paris",
+    ]
+    triangle = [[-10, 36], [20, 36], [-10, 60]]  # [lng, lat] pairs, as parse-server also accepts
+    assert sorted(names(api, cls, {"location": {"$geoWithin": {"$polygon": triangle}}})) == [
+        "london",
+        "madrid",
+        "paris",
+    ]
+
+
+def test_bad_geo_queries(api: Api) -> None:
+    cls = seed(api)
+    cases = [
+        ({"$nearSphere": gp(100, 0)}, 107),
+        ({"$nearSphere": gp(1, 1), "$maxDistanceInKilometers": "far"}, 107),
+        ({"$maxDistance": 1}, 102),
+        ({"$within": {"$box": [gp(1, 1)]}}, 107),
+        ({"$geoWithin": {"$polygon": [gp(1, 1), gp(2, 2)]}}, 107),
+        ({"$geoWithin": {"$polygon": "x"}}, 107),
+        ({"$geoWithin": {"$centerSphere": [[1, 1]]}}, 107),
+        ({"$geoWithin": {"$centerSphere": [[1, 1], -1]}}, 107),
+        ({"$geoWithin": {"$centerSphere": ["x", 1]}}, 107),
+    ]
+    for constraint, code in cases:
+        r = api.get(f"classes/{cls}", {"where": {"location": constraint}})
+        assert r.status_code == 400 and r.json()["code"] == code, (constraint, r.text)
+    messages = {
+        "$polygon": "bad $geoWithin value; $polygon should contain at least 3 GeoPoints",
+        "$centerSphere": "bad $geoWithin value; $centerSphere distance invalid",
+    }
+    r = api.get(f"classes/{cls}", {"where": {"location": {"$geoWithin": {"$polygon": [gp(1, 1)]}}}})
+    assert r.json()["error"] == messages["$polygon"]
+    r = api.get(f"classes/{cls}", {"where": {"location": {"$geoWithin": {"$centerSphere": [[1, 1], -1]}}}})
+    assert r.json()["error"] == messages["$centerSphere"]
+    # a geo query on a field that is no GeoPoint matches nothing
+    assert names(api, cls, {"name": {"$nearSphere": gp(1, 1)}}) == []
