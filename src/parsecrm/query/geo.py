@@ -120,7 +120,8 @@ def _polygon_vertex(value: Any) -> tuple[float, float]:
 
 
 def distance_sql(expr: str, lat: float, lng: float, p: Params) -> str:
-    """The haversine distance in radians from the point column `expr` to (lat, lng); NULL for a NULL column."""
+    """The haversine distance in radians from the point column `expr` to (lat, lng) (π, not NULL, for a NULL
+    column: `least` ignores NULLs; callers test presence, and NULLs sort last either way)."""
     la, lo = p.add(lat, "::float8"), p.add(lng, "::float8")
     return (
         f"(2 * asin(sqrt(least(1.0::float8, power(sin((({expr})[1] - {la}) * {_DEG_SQL} / 2), 2) + "
@@ -132,7 +133,11 @@ def distance_sql(expr: str, lat: float, lng: float, p: Params) -> str:
 def near_sql(expr: str, op: Near) -> Cond:
     if op.max_radians is None:
         return lambda p: f"{expr} IS NOT NULL"
-    return lambda p: f"{distance_sql(expr, op.latitude, op.longitude, p)} <= {p.add(op.max_radians, '::float8')}"
+    # `least` skips NULLs, so a missing point would be at distance π: test presence first
+    return lambda p: (
+        f"({expr} IS NOT NULL AND {distance_sql(expr, op.latitude, op.longitude, p)} <= "
+        f"{p.add(op.max_radians, '::float8')})"
+    )
 
 
 def box_sql(expr: str, op: WithinBox) -> Cond:

@@ -159,6 +159,8 @@ def _in_values(col: Column, all_values: tuple[Any, ...], ctx: Context) -> Cond:
             return f"({expr} = ANY({items}) OR {element})" if whole_too else element
 
         return or_([listed, null_part])
+    if kind == "GeoPoint":
+        return or_([*(geo.equals(col.expr, v) for v in values), null_part])
     coerced = [c for c in (coerce(col, v, ctx) for v in values) if c is not MISMATCH]
     if not coerced:
         return null_part
@@ -359,7 +361,7 @@ def _near(col: Column, op: tree.Near, ctx: Context) -> Cond:
     expr = _geo_column(col)
     if expr is None:
         return False
-    if op.sort and ctx.near is None:
+    if op.sort and ctx.near is None and ctx.sort_alias and expr.startswith(ctx.sort_alias + "."):
         ctx.near = lambda p: geo.distance_sql(expr, op.latitude, op.longitude, p)
     return geo.near_sql(expr, op)
 
