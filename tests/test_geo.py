@@ -128,3 +128,39 @@ def test_bad_geo_queries(api: Api) -> None:
     assert r.json()["error"] == messages["$centerSphere"]
     # a geo query on a field that is no GeoPoint matches nothing
     assert names(api, cls, {"name": {"$nearSphere": gp(1, 1)}}) == []
+
+
+def test_polygon_field_and_geo_intersects(api: Api) -> None:
+    cls = unique("Area")
+    france = {"__type": "Polygon", "coordinates": [[51, -5], [51, 8], [42, 8], [42, -5]]}
+    spain = {"__type": "Polygon", "coordinates": [[43.5, -9.5], [43.5, 3.3], [36, 3.3], [36, -9.5], [43.5, -9.5]]}
+    for name, area in (("france", france), ("spain", spain)):
+        r = api.post(f"classes/{cls}", {"name": name, "area": area})
+        assert r.status_code == 201, r.text
+    assert api.get(f"schemas/{cls}").json()["fields"]["area"] == {"type": "Polygon"}
+    rows = {o["name"]: o["area"] for o in api.get(f"classes/{cls}").json()["results"]}
+    assert rows["france"] == {"__type": "Polygon", "coordinates": [*france["coordinates"], [51, -5]]}  # closed
+    assert rows["spain"] == spain
+
+    def containing(lat: float, lng: float) -> list[str]:
+        return sorted(names(api, cls, {"area": {"$geoIntersects": {"$point": gp(lat, lng)}}}))
+
+    assert containing(48.8566, 2.3522) == ["france"]
+    assert containing(40.4168, -3.7038) == ["spain"]
+    assert containing(42.5, 1.5) == ["france", "spain"]
+    assert containing(52.52, 13.405) == []
+    assert names(api, cls, {"area": rows["spain"]}) == ["spain"]
+
+    bad = [
+        ({"__type": "Polygon", "coordinates": [[1, 1], [2, 2]]}, 107, "Polygon must have at least 3 values"),
+        ({"__type": "Polygon", "coordinates": [[1, 1], [2, 2], [1, 1]]}, 107, None),
+        ({"__type": "Polygon", "coordinates": [[1, 1], [2, 2], [95, 3]]}, 111, None),
+        ({"__type": "Polygon", "coordinates": "x"}, 107, None),
+    ]
+    for value, code, message in bad:
+        r = api.post(f"classes/{cls}", {"area": value})
+        assert r.status_code == 400 and r.json()["code"] == code, (value, r.text)
+        if message:
+            assert r.json()["error"] == message
+    r = api.get(f"classes/{cls}", {"where": {"area": {"$geoIntersects": {"$point": [1, 2]}}}})
+    assert r.json() == {"code": 107, "error": "bad $geoIntersect value; $point should be GeoPoint"}

@@ -192,10 +192,8 @@ def implied_field(change: Change) -> Field | None:
         if not isinstance(change.value.get("name"), str) or not change.value["name"]:
             raise ParseError(errors.INCORRECT_TYPE, "a File value needs its name")
         return Field("File")
-    if kind in ("GeoPoint", "Bytes"):
+    if kind in ("GeoPoint", "Bytes", "Polygon"):
         return Field(kind)
-    if kind == "Polygon":
-        raise ParseError(errors.INCORRECT_TYPE, f"field type {kind} is not supported by this server yet")
     if kind not in ("String", "Number", "Boolean", "Date", "Array", "Object"):
         raise ParseError(errors.INCORRECT_TYPE, f"invalid type {kind}")
     return Field(kind)
@@ -249,6 +247,8 @@ def column_value(f: Field, value: Any) -> Any:
         return (value["longitude"], value["latitude"])  # a PostgreSQL point is (x, y)
     if f.type == "Bytes":
         return value["base64"]
+    if f.type == "Polygon":
+        return value["coordinates"]
     return value
 
 

@@ -102,7 +102,9 @@ def decode(value: Any, *, stored: bool = False) -> Any:
             if not isinstance(value.get("base64"), str) or not value["base64"]:
                 raise ParseError(errors.INCORRECT_TYPE, "This is not a valid Bytes")
             return {"__type": "Bytes", "base64": value["base64"]}
-        if kind is not None and kind not in ("Relation", "File", "Polygon"):
+        if kind == "Polygon":
+            return polygon(value)
+        if kind is not None and kind not in ("Relation", "File"):
             raise ParseError(errors.INCORRECT_TYPE, f"Unknown __type: {str(kind)[:40]}")
         for key in value:
             if key in ("__proto__", "constructor") or key.startswith("$") or (stored and "." in key):
@@ -141,6 +143,27 @@ def geo_point(value: Any, code: int = errors.INCORRECT_TYPE) -> dict[str, Any]:
     if problem:
         raise ParseError(code, problem)
     return {"__type": "GeoPoint", "latitude": float(value["latitude"]), "longitude": float(value["longitude"])}
+
+
+def polygon(value: dict[str, Any]) -> dict[str, Any]:
+    """A `{"__type":"Polygon","coordinates":[[lat, lng], …]}` value, its ring closed (the first vertex repeated at
+    the end) as parse-server stores it; at least 3 distinct vertices."""
+    coords = value.get("coordinates")
+    if not isinstance(coords, list) or len(coords) < 3:
+        raise ParseError(errors.INVALID_JSON, "Polygon must have at least 3 values")
+    ring: list[list[float]] = []
+    for pair in coords:
+        if not isinstance(pair, list) or len(pair) != 2:
+            raise ParseError(errors.INCORRECT_TYPE, "Polygon coordinates must be [latitude, longitude] pairs")
+        problem = valid_lat_lng(pair[0], pair[1])
+        if problem:
+            raise ParseError(errors.INCORRECT_TYPE, problem)
+        ring.append([float(pair[0]), float(pair[1])])
+    if ring[0] != ring[-1]:
+        ring.append(ring[0])
+    if len({(a, b) for a, b in ring}) < 3:
+        raise ParseError(errors.INVALID_JSON, "GeoJSON: Loop must have at least 3 different vertices")
+    return {"__type": "Polygon", "coordinates": ring}
 
 
 def encode(value: Any) -> Any:

@@ -163,6 +163,10 @@ def geo(lat: float, lng: float) -> dict[str, Any]:
 GEO_POINTS = [geo(lat, lng) for lat in GEO_LATS for lng in GEO_LNGS]
 
 
+def polygon(points: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"__type": "Polygon", "coordinates": [[p["latitude"], p["longitude"]] for p in points]}
+
+
 def random_row(rng: random.Random) -> dict[str, Any]:
     """A row body; each field is missing (25%), null (10%) or a pool value."""
 
@@ -251,6 +255,7 @@ def dataset(server: Any) -> Iterator[Dataset]:
             "p": {"type": "Pointer", "targetClass": class_name},
         }
         fields["g"] = {"type": "GeoPoint"}
+        fields["pg"] = {"type": "Polygon"}
         _check(client.post(f"schemas/{class_name}", json={"className": class_name, "fields": fields}))
         try:
             rng = random.Random(SEED)
@@ -259,6 +264,9 @@ def dataset(server: Any) -> Iterator[Dataset]:
             for body in bodies:
                 if geo_rng.random() < 0.8:
                     body["g"] = geo_rng.choice(GEO_POINTS)
+                if geo_rng.random() < 0.7:
+                    ring = geo_rng.sample(GEO_POINTS, geo_rng.choice([3, 4, 5]))
+                    body["pg"] = polygon(ring)
             ids = _batch(client, mount, [("POST", f"classes/{class_name}", body) for body in bodies])
             # Pointers to rows of the same class (and a few to an object that does not exist).
             updates = []
@@ -320,7 +328,7 @@ def _dedupe(values: list[Any]) -> list[Any]:
 
 SCALAR_KEYS = ["s", "n", "b", "d", "o.x", "o.name", "o.y", "o.y.z", "createdAt", "updatedAt", "objectId"]
 ARRAY_KEYS = ["a", "o.l"]
-KEYS = [*SCALAR_KEYS, *ARRAY_KEYS, "o", "p", "g"]
+KEYS = [*SCALAR_KEYS, *ARRAY_KEYS, "o", "p", "g", "pg"]
 ORDERED_KEYS = ["s", "n", "b", "d", "o.x", "o.y.z", "createdAt", "updatedAt", "objectId"]
 STRING_KEYS = ["s", "o.name", "o.x", "objectId"]
 
@@ -391,6 +399,7 @@ class Pools:
             "a": [*ELEMENTS, [], ["a", "b"]],
             "o.l": ["p", "q", 1, ["p"]],
             "g": [geo(1.0, 1.0), geo(0.0, 0.0)],
+            "pg": [polygon(GEO_POINTS[:3])],
             "p": [
                 *(pointer(cls, i) for i in ds.ids[:14]),
                 pointer(cls, FAKE_ID),
@@ -461,6 +470,8 @@ def operators(draw: st.DrawFn, pools: Pools, key: str, sub_queries: bool) -> dic
         ops += ["$select", "$dontSelect"]
     if key == "g":
         ops += ["$nearSphere", "$within", "$centerSphere", "$polygon"] * 2
+    if key == "pg":
+        ops += ["$geoIntersects"] * 4
     chosen = draw(st.lists(st.sampled_from(ops), min_size=1, max_size=2, unique=True))
     out: dict[str, Any] = {}
     for op in chosen:
@@ -479,6 +490,8 @@ def operators(draw: st.DrawFn, pools: Pools, key: str, sub_queries: bool) -> dic
             out.update(draw(regex_pattern(pools)))
         elif op in ("$inQuery", "$notInQuery"):
             out[op] = draw(sub_query(pools))
+        elif op == "$geoIntersects":
+            out[op] = {"$point": draw(st.sampled_from(GEO_POINTS))}
         elif op in ("$nearSphere", "$within", "$centerSphere", "$polygon"):
             out.update(draw(geo_constraint(op)))
         else:

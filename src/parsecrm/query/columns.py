@@ -94,7 +94,7 @@ def coerce(col: Column, value: Any, ctx: Context) -> Any:
         if isinstance(value, dict) and value.get("__type") == "Bytes":
             value = value.get("base64")
         return value if isinstance(value, str) else MISMATCH
-    if kind == "GeoPoint":  # compared by coordinates in where.py, never as a parameter of its own
+    if kind in ("GeoPoint", "Polygon"):  # compared by coordinates in where.py, never as a parameter of its own
         return MISMATCH
     if kind == "Relation":  # `{"watchers": pointer}` = the relation contains it
         assert col.field is not None

@@ -290,6 +290,7 @@ _OPERATORS: dict[type, Callable[[Any], _Test]] = {
     tree.Near: lambda op: _geo(geo.near_test(op)),
     tree.WithinBox: lambda op: _geo(geo.box_test(op)),
     tree.WithinPolygon: lambda op: _geo(geo.polygon_test(op)),
+    tree.PolygonContains: lambda op: _geo(geo.contains_test(op)),
 }
 
 

@@ -8,6 +8,7 @@ last bit; the property tests hold them to it. A point column is (x, y) = (longit
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 from ..errors import ErrorCode, ParseError
 from ..values import valid_lat_lng
 from .sql import Cond, Params
-from .tree import Near, WithinBox, WithinPolygon
+from .tree import Near, PolygonContains, WithinBox, WithinPolygon
 
 EARTH_RADIUS_KM = 6371.0  # parse-server's divisors for $maxDistanceInKilometers / $maxDistanceInMiles
 EARTH_RADIUS_MILES = 3959.0
@@ -116,6 +117,14 @@ def _polygon_vertex(value: Any) -> tuple[float, float]:
     return lng, lat
 
 
+def parse_geo_intersects(arg: Any) -> PolygonContains:
+    point = arg.get("$point") if isinstance(arg, Mapping) else None
+    if not isinstance(point, Mapping) or point.get("__type") != "GeoPoint":
+        raise _bad("bad $geoIntersect value; $point should be GeoPoint")
+    lat, lng = _point(point, "$geoIntersect")
+    return PolygonContains(lat, lng)
+
+
 # -- SQL -------------------------------------------------------------------------------------------------------------
 
 
@@ -177,6 +186,35 @@ def equals(expr: str, value: Any) -> Cond:
     return lambda p: f"(({expr})[0] = {p.add(x, '::float8')} AND ({expr})[1] = {p.add(y, '::float8')})"
 
 
+def contains_sql(expr: str, op: PolygonContains) -> Cond:
+    """The stored ring (jsonb [[lat, lng], …], closed) holds the point: polygon_sql's crossing test over the
+    ring's consecutive vertex pairs."""
+
+    def emit(p: Params) -> str:
+        px, py = p.add(op.longitude, "::float8"), p.add(op.latitude, "::float8")
+        x, y = "(v.e->>1)::float8", "(v.e->>0)::float8"
+        ring = (
+            f"SELECT {x} AS x1, {y} AS y1, lead({x}) OVER (ORDER BY v.i) AS x2, lead({y}) OVER (ORDER BY v.i) AS y2 "
+            f"FROM jsonb_array_elements({expr}) WITH ORDINALITY AS v(e, i)"
+        )
+        return (
+            f"(jsonb_typeof({expr}) = 'array' AND (SELECT count(*) FROM ({ring}) s WHERE s.x2 IS NOT NULL AND "
+            f"(s.y1 > {py}) <> (s.y2 > {py}) AND {px} < (s.x2 - s.x1) * ({py} - s.y1) / (s.y2 - s.y1) + s.x1) "
+            "% 2 = 1)"
+        )
+
+    return emit
+
+
+def polygon_equals(expr: str, value: Any) -> Cond:
+    if not isinstance(value, Mapping) or value.get("__type") != "Polygon":
+        return False
+    coords = value.get("coordinates")
+    if not isinstance(coords, list):
+        return False
+    return lambda p: f"{expr} = {p.add(coords, '::jsonb')}"
+
+
 # -- the evaluator ---------------------------------------------------------------------------------------------------
 
 
@@ -225,6 +263,21 @@ def polygon_test(op: WithinPolygon) -> Callable[[Any], bool]:
         crossings = sum(
             1 for (x1, y1), (x2, y2) in edges if (y1 > py) != (y2 > py) and px < (x2 - x1) * (py - y1) / (y2 - y1) + x1
         )
+        return crossings % 2 == 1
+
+    return test
+
+
+def contains_test(op: PolygonContains) -> Callable[[Any], bool]:
+    def test(value: Any) -> bool:
+        ring = value.get("coordinates") if isinstance(value, Mapping) and value.get("__type") == "Polygon" else None
+        if not isinstance(ring, list):
+            return False
+        py, px = op.latitude, op.longitude
+        crossings = 0
+        for (y1, x1), (y2, x2) in itertools.pairwise(ring):
+            if (y1 > py) != (y2 > py) and px < (x2 - x1) * (py - y1) / (y2 - y1) + x1:
+                crossings += 1
         return crossings % 2 == 1
 
     return test

@@ -205,6 +205,8 @@ class _Parser:
             return geo.parse_within(arg)
         if op == "$geoWithin":
             return geo.parse_geo_within(arg)
+        if op == "$geoIntersects":
+            return geo.parse_geo_intersects(arg)
         if op in GEO_OPERATORS:
             raise _bad(f"{op} (geo queries) is not supported by this server yet")
         raise _bad(f"Invalid query operator: {str(op)[:40]}")

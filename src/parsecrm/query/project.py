@@ -172,6 +172,8 @@ def _field_piece(schema: ClassSchema, alias: str, name: str, f: Field, shape: Sh
             f'{key} || \'{{"__type":"GeoPoint","latitude":\' || ({col})[1]::text || '
             f"',\"longitude\":' || ({col})[0]::text || '}}'"
         )
+    if f.type == "Polygon":
+        return f'{key} || \'{{"__type":"Polygon","coordinates":\' || {col}::text || \'}}\''
     if f.type == "Bytes":
         return f'{key} || \'{{"__type":"Bytes","base64":\' || to_json({col})::text || \'}}\''
     if f.type == "Pointer":

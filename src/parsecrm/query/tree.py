@@ -148,6 +148,14 @@ class WithinPolygon:
     points: tuple[tuple[float, float], ...]
 
 
+@dataclass(frozen=True, slots=True)
+class PolygonContains:
+    """`$geoIntersects: {$point}` on a Polygon field: the point is inside its ring (even-odd crossing rule)."""
+
+    latitude: float
+    longitude: float
+
+
 Op = (
     Eq
     | Ne
@@ -164,6 +172,7 @@ Op = (
     | Near
     | WithinBox
     | WithinPolygon
+    | PolygonContains
 )
 
 

@@ -80,6 +80,8 @@ def _equals(col: Column, value: Any, ctx: Context) -> Cond:
         return lambda p: f"{col.expr} = {p.add(value, '::jsonb')}"
     if kind == "GeoPoint":
         return geo.equals(col.expr, value)
+    if kind == "Polygon":
+        return geo.polygon_equals(col.expr, value)
     v = coerce(col, value, ctx)
     if v is MISMATCH:
         return False
@@ -95,7 +97,7 @@ def _eq(col: Column, op: tree.Eq, ctx: Context) -> Cond:
 
 def _ne(col: Column, op: tree.Ne, ctx: Context) -> Cond:
     value = op.value
-    if value is None or col.kind in ("Path", "Array", "Object", "GeoPoint"):
+    if value is None or col.kind in ("Path", "Array", "Object", "GeoPoint", "Polygon"):
         return not_(_equals(col, value, ctx))
     v = coerce(col, value, ctx)
     if v is MISMATCH:
@@ -125,7 +127,7 @@ def _compare(col: Column, op: tree.Compare, ctx: Context) -> Cond:
             return f"(jsonb_typeof({path}) = '{jtype}' AND {path} {sql_op} {p.add(value, '::jsonb')})"
 
         return path_compare
-    if col.kind in ("Array", "Object", "Relation", "Unknown", "Boolean", "Pointer", "GeoPoint", "Bytes"):
+    if col.kind in ("Array", "Object", "Relation", "Unknown", "Boolean", "Pointer", "GeoPoint", "Bytes", "Polygon"):
         return False
     v = coerce(col, value, ctx)
     if v is MISMATCH:
@@ -161,6 +163,8 @@ def _in_values(col: Column, all_values: tuple[Any, ...], ctx: Context) -> Cond:
         return or_([listed, null_part])
     if kind == "GeoPoint":
         return or_([*(geo.equals(col.expr, v) for v in values), null_part])
+    if kind == "Polygon":
+        return or_([*(geo.polygon_equals(col.expr, v) for v in values), null_part])
     coerced = [c for c in (coerce(col, v, ctx) for v in values) if c is not MISMATCH]
     if not coerced:
         return null_part
@@ -376,6 +380,10 @@ def _within_polygon(col: Column, op: tree.WithinPolygon, ctx: Context) -> Cond:
     return False if expr is None else geo.polygon_sql(expr, op)
 
 
+def _polygon_contains(col: Column, op: tree.PolygonContains, ctx: Context) -> Cond:
+    return geo.contains_sql(col.expr, op) if col.kind == "Polygon" else False
+
+
 _OPERATORS: dict[type, Callable[[Column, Any, Context], Cond]] = {
     tree.Eq: _eq,
     tree.Ne: _ne,
@@ -392,4 +400,5 @@ _OPERATORS: dict[type, Callable[[Column, Any, Context], Cond]] = {
     tree.Near: _near,
     tree.WithinBox: _within_box,
     tree.WithinPolygon: _within_polygon,
+    tree.PolygonContains: _polygon_contains,
 }

@@ -27,9 +27,10 @@ FIELD_TYPES = frozenset(
         "File",
         "GeoPoint",
         "Bytes",
+        "Polygon",
     }
 )
-UNSUPPORTED_TYPES = frozenset({"Polygon"})
+UNSUPPORTED_TYPES: frozenset[str] = frozenset()
 
 BASE_FIELDS: dict[str, dict[str, Any]] = {
     "objectId": {"type": "String"},
