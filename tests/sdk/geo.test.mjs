@@ -88,3 +88,28 @@ describe('GeoPoint and Bytes', () => {
     assert.equal(bad.message, 'bad $geoWithin value; $polygon should contain at least 3 GeoPoints');
   });
 });
+
+describe('Polygon', () => {
+  test('a Parse.Polygon round-trips; polygonContains finds the areas holding a point', async () => {
+    const cls = uniqueClass('Area');
+    const france = new Parse.Polygon([[51, -5], [51, 8], [42, 8], [42, -5]]);
+    const spain = new Parse.Polygon([[43.5, -9.5], [43.5, 3.3], [36, 3.3], [36, -9.5]]);
+    const rows = [['france', france], ['spain', spain]].map(([name, area]) => {
+      const o = new Parse.Object(cls);
+      o.set({ name, area });
+      return o;
+    });
+    await Parse.Object.saveAll(rows, { useMasterKey: true });
+    const got = await new Parse.Query(cls).equalTo('name', 'france').first();
+    assert.ok(got.get('area') instanceof Parse.Polygon);
+    assert.deepEqual(got.get('area').coordinates, [[51, -5], [51, 8], [42, 8], [42, -5], [51, -5]]);
+    const schema = await new Parse.Schema(cls).get();
+    assert.deepEqual(schema.fields.area, { type: 'Polygon' });
+    const holding = async (lat, lng) =>
+      (await new Parse.Query(cls).polygonContains('area', new Parse.GeoPoint(lat, lng)).find())
+        .map((r) => r.get('name')).sort();
+    assert.deepEqual(await holding(48.8566, 2.3522), ['france']);
+    assert.deepEqual(await holding(42.5, 1.5), ['france', 'spain']);
+    assert.deepEqual(await holding(52.52, 13.405), []);
+  });
+});
