@@ -164,3 +164,21 @@ def test_polygon_field_and_geo_intersects(api: Api) -> None:
             assert r.json()["error"] == message
     r = api.get(f"classes/{cls}", {"where": {"area": {"$geoIntersects": {"$point": [1, 2]}}}})
     assert r.json() == {"code": 107, "error": "bad $geoIntersect value; $point should be GeoPoint"}
+
+
+def test_geo_values_through_graphql(api: Api) -> None:
+    from graphql_client import Gql
+
+    cls = unique("Geo")
+    values = {
+        "location": gp(1.5, 2.5),
+        "blob": {"__type": "Bytes", "base64": "AAE="},
+        "area": {"__type": "Polygon", "coordinates": [[0.0, 0.0], [0.0, 1.0], [1.0, 1.0], [0.0, 0.0]]},
+    }
+    made = api.post(f"classes/{cls}", values)
+    assert made.status_code == 201, made.text
+    key = cls[:1].lower() + cls[1:]
+    got = Gql(api.server)(
+        f"query($id: ID!) {{ {key}(id: $id) {{ location blob area }} }}", {"id": made.json()["objectId"]}
+    )
+    assert got[key] == values  # types GraphQL does not model are their Parse JSON
