@@ -3,9 +3,11 @@ over REST against a real server; the SDK's own calls are in tests/sdk/geo.test.m
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from typing import Any
 
-from conftest import Api, unique
+from conftest import Api, Server, unique
 
 
 def gp(lat: float, lng: float) -> dict[str, Any]:
@@ -182,3 +184,38 @@ def test_geo_values_through_graphql(api: Api) -> None:
         f"query($id: ID!) {{ {key}(id: $id) {{ location blob area }} }}", {"id": made.json()["objectId"]}
     )
     assert got[key] == values  # types GraphQL does not model are their Parse JSON
+
+
+def test_live_query_with_a_geo_where(make_server: Callable[..., Server]) -> None:
+    """The live-query matcher (the evaluator) applies the same geo tests as the SQL: enter, leave, no event."""
+    from test_livequery import next_event, no_event, subscribe
+
+    server = make_server({"PARSE_LIVE_QUERY_CLASSES": "Spot", "CRM_DB_POOL_SIZE": "3"})
+    api = Api(server)
+    api.post("classes/Spot", {"location": CITIES["nyc"]})  # the class and its GeoPoint field exist
+    near_paris = {"location": {"$geoWithin": {"$centerSphere": [[2.3522, 48.8566], 500 / 6371]}}}
+    in_area = {"area": {"$geoIntersects": {"$point": CITIES["paris"]}}}
+    france = {"__type": "Polygon", "coordinates": [[51, -5], [51, 8], [42, 8], [42, -5]]}
+
+    async def go() -> None:
+        ws = await subscribe(server, near_paris, cls="Spot")
+        far = api.post("classes/Spot", {"location": CITIES["nyc"]}).json()["objectId"]
+        await no_event(ws)
+        oid = api.post("classes/Spot", {"location": CITIES["london"]}).json()["objectId"]
+        event = await next_event(ws)
+        assert (event["op"], event["object"]["objectId"]) == ("create", oid)
+        assert event["object"]["location"] == CITIES["london"]  # as REST shows it
+        api.put(f"classes/Spot/{oid}", {"location": CITIES["berlin"]})  # 878 km from Paris
+        assert (await next_event(ws))["op"] == "leave"
+        api.put(f"classes/Spot/{far}", {"location": CITIES["paris"]})
+        event = await next_event(ws)
+        assert (event["op"], event["object"]["objectId"]) == ("enter", far)
+        await ws.close()
+        areas = await subscribe(server, in_area, cls="Spot")
+        made = api.post("classes/Spot", {"area": france}).json()["objectId"]
+        event = await next_event(areas)
+        assert (event["op"], event["object"]["objectId"]) == ("create", made)
+        assert event["object"]["area"] == {"__type": "Polygon", "coordinates": [*france["coordinates"], [51, -5]]}
+        await areas.close()
+
+    asyncio.run(go())
