@@ -219,3 +219,19 @@ def test_live_query_with_a_geo_where(make_server: Callable[..., Server]) -> None
         await areas.close()
 
     asyncio.run(go())
+
+
+def test_order_distinct_and_group_on_geo_fields(api: Api) -> None:
+    cls = seed(api)
+    assert names(api, cls, {}, order="location") == ["madrid", "nyc", "paris", "london", "berlin"]  # by latitude
+    assert names(api, cls, {}, order="-location")[0] == "berlin"
+    api.post(f"classes/{cls}", {"name": "paris again", "location": CITIES["paris"]})
+    r = api.get(f"aggregate/{cls}", {"distinct": "location"})
+    assert r.status_code == 200, r.text
+    assert sorted(r.json()["results"], key=lambda g: g["latitude"]) == sorted(
+        CITIES.values(), key=lambda g: g["latitude"]
+    )
+    r = api.get(f"aggregate/{cls}", {"pipeline": [{"$group": {"_id": "$location", "n": {"$sum": 1}}}]})
+    assert r.status_code == 200, r.text
+    counts = {(g["objectId"]["latitude"], g["objectId"]["longitude"]): g["n"] for g in r.json()["results"]}
+    assert counts[(48.8566, 2.3522)] == 2 and len(counts) == 5

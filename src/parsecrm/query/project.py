@@ -273,6 +273,10 @@ def order_sql(
         f = schema.fields.get(head)
         if f is None or f.type in ("Relation", "ACL") or (schema.name == "_User" and head == "password"):
             continue
+        if f.type == "GeoPoint" and not rest:  # a point has no order in PostgreSQL: by latitude, then longitude
+            parts.append(f"({alias}.{q(head)})[1]{' DESC' if desc else ''}")
+            parts.append(f"({alias}.{q(head)})[0]{' DESC' if desc else ''}")
+            continue
         expr = f"{alias}.{q(head)}"
         if rest:
             if f.type != "Object" or not all(p.replace("_", "").isalnum() for p in rest):
