@@ -207,8 +207,10 @@ class _Parser:
             return geo.parse_geo_within(arg)
         if op == "$geoIntersects":
             return geo.parse_geo_intersects(arg)
-        if op in GEO_OPERATORS:
-            raise _bad(f"{op} (geo queries) is not supported by this server yet")
+        if op == "$near":
+            raise _bad("$near is not supported: use $nearSphere")
+        if op in GEO_OPERATORS:  # $box, $polygon, $centerSphere: only inside $within / $geoWithin
+            raise _bad(f"{op} must be used inside $within or $geoWithin")
         raise _bad(f"Invalid query operator: {str(op)[:40]}")
 
     def value(self, value: Any, key: str, date_key: bool, depth: int) -> Any:
