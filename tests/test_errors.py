@@ -25,7 +25,7 @@ def raw(
         ("POST", "classes/Bad", b'{"1x": 1}', 400, 105),
         ("POST", "classes/Bad", b'{"a": {"__op": "Increment", "amount": "x"}}', 400, 107),
         ("POST", "classes/Bad", b'{"a": {"$where": 1}}', 400, 121),
-        ("POST", "classes/Bad", b'{"a": {"__type": "GeoPoint", "latitude": 1, "longitude": 2}}', 400, 111),
+        ("POST", "classes/Bad", b'{"a": {"__type": "GeoPoint", "latitude": 91, "longitude": 2}}', 400, 111),
         ("POST", "classes/Bad", b'{"a": {"__type": "Date", "iso": "yesterday"}}', 400, 111),
         ("POST", "classes/Bad", b'{"a": {"__type": "Pointer", "className": "X"}}', 400, 106),
         ("POST", "classes/Bad", b'{"ACL": {"*": {"read": "yes"}}}', 400, 123),

@@ -209,7 +209,7 @@ def implied_field(change: Change) -> Field | None:
             raise ParseError(errors.INCORRECT_TYPE, "a File value needs its name")
         return Field("File")
     if kind in ("GeoPoint", "Bytes", "Polygon"):
-        raise ParseError(errors.INCORRECT_TYPE, f"field type {kind} is not supported by this server yet")
+        return Field(kind)
     if kind not in ("String", "Number", "Boolean", "Date", "Array", "Object"):
         raise ParseError(errors.INCORRECT_TYPE, f"invalid type {kind}")
     return Field(kind)
@@ -259,6 +259,12 @@ def column_value(f: Field, value: Any) -> Any:
         return value["name"]
     if f.type == "Number":
         return finite(value)
+    if f.type == "GeoPoint":
+        return (value["longitude"], value["latitude"])  # a PostgreSQL point is (x, y)
+    if f.type == "Bytes":
+        return value["base64"]
+    if f.type == "Polygon":
+        return value["coordinates"]
     return value
 
 

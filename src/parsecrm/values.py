@@ -96,7 +96,15 @@ def decode(value: Any, *, stored: bool = False) -> Any:
             if not isinstance(cls, str) or not isinstance(oid, str):
                 raise ParseError(errors.INVALID_POINTER, "Pointer needs className and objectId")
             return Pointer(cls, oid)
-        if kind is not None and kind not in ("Relation", "GeoPoint", "File", "Bytes", "Polygon"):
+        if kind == "GeoPoint":
+            return geo_point(value)
+        if kind == "Bytes":
+            if not isinstance(value.get("base64"), str) or not value["base64"]:
+                raise ParseError(errors.INCORRECT_TYPE, "This is not a valid Bytes")
+            return {"__type": "Bytes", "base64": value["base64"]}
+        if kind == "Polygon":
+            return polygon(value)
+        if kind is not None and kind not in ("Relation", "File"):
             raise ParseError(errors.INCORRECT_TYPE, f"Unknown __type: {str(kind)[:40]}")
         for key in value:
             if key in ("__proto__", "constructor") or key.startswith("$") or (stored and "." in key):
@@ -109,6 +117,53 @@ def decode(value: Any, *, stored: bool = False) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         raise ParseError(errors.INCORRECT_TYPE, "numbers must be finite")
     return value
+
+
+def valid_lat_lng(latitude: Any, longitude: Any) -> str | None:
+    """Why (latitude, longitude) is no point on Earth (the SDK's `GeoPoint._validate` messages), or None."""
+    for v in (latitude, longitude):
+        if not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v):
+            return "GeoPoint latitude and longitude must be valid numbers"
+    if latitude < -90.0:
+        return f"GeoPoint latitude out of bounds: {latitude} < -90.0."
+    if latitude > 90.0:
+        return f"GeoPoint latitude out of bounds: {latitude} > 90.0."
+    if longitude < -180.0:
+        return f"GeoPoint longitude out of bounds: {longitude} < -180.0."
+    if longitude > 180.0:
+        return f"GeoPoint longitude out of bounds: {longitude} > 180.0."
+    return None
+
+
+def geo_point(value: Any, code: int = errors.INCORRECT_TYPE) -> dict[str, Any]:
+    """A `{"__type":"GeoPoint"}` value, normalised to exactly its three keys with float coordinates, or `code`."""
+    if not isinstance(value, dict) or value.get("latitude") is None or value.get("longitude") is None:
+        raise ParseError(code, "This is not a valid GeoPoint")
+    problem = valid_lat_lng(value["latitude"], value["longitude"])
+    if problem:
+        raise ParseError(code, problem)
+    return {"__type": "GeoPoint", "latitude": float(value["latitude"]), "longitude": float(value["longitude"])}
+
+
+def polygon(value: dict[str, Any]) -> dict[str, Any]:
+    """A `{"__type":"Polygon","coordinates":[[lat, lng], …]}` value, its ring closed (the first vertex repeated at
+    the end) as parse-server stores it; at least 3 distinct vertices."""
+    coords = value.get("coordinates")
+    if not isinstance(coords, list) or len(coords) < 3:
+        raise ParseError(errors.INVALID_JSON, "Polygon must have at least 3 values")
+    ring: list[list[float]] = []
+    for pair in coords:
+        if not isinstance(pair, list) or len(pair) != 2:
+            raise ParseError(errors.INCORRECT_TYPE, "Polygon coordinates must be [latitude, longitude] pairs")
+        problem = valid_lat_lng(pair[0], pair[1])
+        if problem:
+            raise ParseError(errors.INCORRECT_TYPE, problem)
+        ring.append([float(pair[0]), float(pair[1])])
+    if ring[0] != ring[-1]:
+        ring.append(ring[0])
+    if len({(a, b) for a, b in ring}) < 3:
+        raise ParseError(errors.INVALID_JSON, "GeoJSON: Loop must have at least 3 different vertices")
+    return {"__type": "Polygon", "coordinates": ring}
 
 
 def encode(value: Any) -> Any:

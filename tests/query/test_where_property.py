@@ -151,6 +151,21 @@ ELEMENTS: list[Any] = [
 
 _MISSING = object()
 
+# GeoPoints on a coarse grid, so queries' bounds, vertices and centres fall exactly on stored points
+GEO_LATS = [-45.0, -10.0, 0.0, 0.5, 10.0, 45.0, 89.5]
+GEO_LNGS = [-179.5, -20.0, 0.0, 10.0, 20.0, 180.0]
+
+
+def geo(lat: float, lng: float) -> dict[str, Any]:
+    return {"__type": "GeoPoint", "latitude": lat, "longitude": lng}
+
+
+GEO_POINTS = [geo(lat, lng) for lat in GEO_LATS for lng in GEO_LNGS]
+
+
+def polygon(points: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"__type": "Polygon", "coordinates": [[p["latitude"], p["longitude"]] for p in points]}
+
 
 def random_row(rng: random.Random) -> dict[str, Any]:
     """A row body; each field is missing (25%), null (10%) or a pool value."""
@@ -239,10 +254,19 @@ def dataset(server: Any) -> Iterator[Dataset]:
             "o": {"type": "Object"},
             "p": {"type": "Pointer", "targetClass": class_name},
         }
+        fields["g"] = {"type": "GeoPoint"}
+        fields["pg"] = {"type": "Polygon"}
         _check(client.post(f"schemas/{class_name}", json={"className": class_name, "fields": fields}))
         try:
             rng = random.Random(SEED)
             bodies = [random_row(rng) for _ in range(N_ROWS)]
+            geo_rng = random.Random(SEED + 1)  # its own stream: the other fields' rows stay as they were
+            for body in bodies:
+                if geo_rng.random() < 0.8:
+                    body["g"] = geo_rng.choice(GEO_POINTS)
+                if geo_rng.random() < 0.7:
+                    ring = geo_rng.sample(GEO_POINTS, geo_rng.choice([3, 4, 5]))
+                    body["pg"] = polygon(ring)
             ids = _batch(client, mount, [("POST", f"classes/{class_name}", body) for body in bodies])
             # Pointers to rows of the same class (and a few to an object that does not exist).
             updates = []
@@ -304,7 +328,7 @@ def _dedupe(values: list[Any]) -> list[Any]:
 
 SCALAR_KEYS = ["s", "n", "b", "d", "o.x", "o.name", "o.y", "o.y.z", "createdAt", "updatedAt", "objectId"]
 ARRAY_KEYS = ["a", "o.l"]
-KEYS = [*SCALAR_KEYS, *ARRAY_KEYS, "o", "p"]
+KEYS = [*SCALAR_KEYS, *ARRAY_KEYS, "o", "p", "g", "pg"]
 ORDERED_KEYS = ["s", "n", "b", "d", "o.x", "o.y.z", "createdAt", "updatedAt", "objectId"]
 STRING_KEYS = ["s", "o.name", "o.x", "objectId"]
 
@@ -374,6 +398,8 @@ class Pools:
             "o.y.z": ["deep", 1, 2.5],
             "a": [*ELEMENTS, [], ["a", "b"]],
             "o.l": ["p", "q", 1, ["p"]],
+            "g": [geo(1.0, 1.0), geo(0.0, 0.0)],
+            "pg": [polygon(GEO_POINTS[:3])],
             "p": [
                 *(pointer(cls, i) for i in ds.ids[:14]),
                 pointer(cls, FAKE_ID),
@@ -417,6 +443,8 @@ def regex_pattern(draw: st.DrawFn, pools: Pools) -> dict[str, Any]:
         pattern = "^" + quoted if kind == "prefix" else quoted + "$" if kind == "suffix" else quoted
     out: dict[str, Any] = {"$regex": pattern}
     options = draw(st.sampled_from(REGEX_OPTIONS))
+    if not pattern.isascii():  # the documented gap (query/regex.py): `i` folds only ASCII letters in PostgreSQL
+        options = options.replace("i", "")
     if options:
         out["$options"] = options
     return out
@@ -440,6 +468,10 @@ def operators(draw: st.DrawFn, pools: Pools, key: str, sub_queries: bool) -> dic
         ops += ["$inQuery", "$notInQuery"]
     if key in ("s", "n") and sub_queries:
         ops += ["$select", "$dontSelect"]
+    if key == "g":
+        ops += ["$nearSphere", "$within", "$centerSphere", "$polygon"] * 2
+    if key == "pg":
+        ops += ["$geoIntersects"] * 4
     chosen = draw(st.lists(st.sampled_from(ops), min_size=1, max_size=2, unique=True))
     out: dict[str, Any] = {}
     for op in chosen:
@@ -458,9 +490,33 @@ def operators(draw: st.DrawFn, pools: Pools, key: str, sub_queries: bool) -> dic
             out.update(draw(regex_pattern(pools)))
         elif op in ("$inQuery", "$notInQuery"):
             out[op] = draw(sub_query(pools))
+        elif op == "$geoIntersects":
+            out[op] = {"$point": draw(st.sampled_from(GEO_POINTS))}
+        elif op in ("$nearSphere", "$within", "$centerSphere", "$polygon"):
+            out.update(draw(geo_constraint(op)))
         else:
             out[op] = {"query": draw(sub_query(pools)), "key": key}
     return out or {"$exists": True}
+
+
+@st.composite
+def geo_constraint(draw: st.DrawFn, op: str) -> dict[str, Any]:
+    """A geo operator with grid points (so bounds and edges touch stored points) and distances in radians."""
+    point = st.sampled_from(GEO_POINTS)
+    radians = st.sampled_from([0.0, 0.01, 0.1, 0.17453292519943295, 0.5, 1.0, 3.2])
+    if op == "$nearSphere":
+        out: dict[str, Any] = {"$nearSphere": draw(point)}
+        unit = draw(st.sampled_from([None, "$maxDistance", "$maxDistanceInRadians", "$maxDistanceInKilometers"]))
+        if unit:
+            out[unit] = draw(radians) * (6371 if unit.endswith("Kilometers") else 1)
+        return out
+    if op == "$within":
+        return {"$within": {"$box": [draw(point), draw(point)]}}
+    if op == "$centerSphere":
+        centre = draw(point)
+        return {"$geoWithin": {"$centerSphere": [[centre["longitude"], centre["latitude"]], draw(radians)]}}
+    ring = draw(st.lists(point, min_size=3, max_size=5))
+    return {"$geoWithin": {"$polygon": ring}}
 
 
 @st.composite

@@ -106,6 +106,13 @@ def _value(schema: ClassSchema, name: str, raw: Any) -> Any:
             target, _, oid = raw.partition("$")
             return {"__type": "Pointer", "className": target, "objectId": oid}
         return {"__type": "Pointer", "className": f.target, "objectId": raw}
+    if f.type == "GeoPoint":  # to_jsonb gives a point as its text "(x,y)": longitude first
+        lng, _, lat = raw.strip("()").partition(",")
+        return {"__type": "GeoPoint", "latitude": float(lat), "longitude": float(lng)}
+    if f.type == "Bytes":
+        return {"__type": "Bytes", "base64": raw}
+    if f.type == "Polygon":
+        return {"__type": "Polygon", "coordinates": raw}
     return raw
 
 

@@ -173,9 +173,9 @@ class ReadSql:
 def to_sql(plan: ReadPlan, schemas: Mapping[str, ClassSchema], bounds: tree.Limits) -> ReadSql:
     """The statements of a read. The read rule and the where share one WHERE, so counts and pages are exact."""
     with timed("sql"):
-        ctx = Context(schemas, plan.policy, limits=bounds)
-        params = ctx.params
         alias = "t"
+        ctx = Context(schemas, plan.policy, limits=bounds, sort_alias=alias)
+        params = ctx.params
         cond = compile_tree(plan.where, plan.schema, alias, ctx)
         policy, schema, op, scope = plan.policy, plan.schema, plan.op, plan.scope
         rule = policy.read_sql if not policy.caller.can_read_all else None
@@ -191,6 +191,9 @@ def to_sql(plan: ReadPlan, schemas: Mapping[str, ClassSchema], bounds: tree.Limi
             rank = ctx.score
             score = (lambda: rank(params)) if rank is not None else None
             order = order_sql(plan.params.order, plan.schema, alias, plan.policy.protected(plan.schema), score)
+            if not order and ctx.near is not None:  # `$nearSphere` without an order: nearest first, as Parse
+                order = f' ORDER BY {ctx.near(params)}, {alias}."objectId"'
+
             lim = params.add(plan.params.limit, "::bigint")
             off = params.add(plan.params.skip, "::bigint")
             rows = (f"SELECT {select} FROM {table} WHERE {where}{order} LIMIT {lim} OFFSET {off}", params.values)

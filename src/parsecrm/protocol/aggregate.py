@@ -23,6 +23,12 @@ def _value(kind: str, value: Any) -> Any:
         return None
     if kind in ("Object", "Array"):
         return value
+    if kind == "GeoPoint":  # query/aggregate.py reads a point as [latitude, longitude]
+        return {"__type": "GeoPoint", "latitude": value[0], "longitude": value[1]}
+    if kind == "Polygon":
+        return {"__type": "Polygon", "coordinates": value}
+    if kind == "Bytes":
+        return {"__type": "Bytes", "base64": value}
     return encode(value) if not isinstance(value, Pointer) else value.object_id
 
 

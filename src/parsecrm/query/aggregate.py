@@ -44,6 +44,9 @@ def _field_ref(ref: Any, schema: ClassSchema, alias: str, ctx: Context) -> tuple
         raise ParseError(errors.INVALID_QUERY, f"Invalid field in aggregate: {name[:40]}")
     if f.polymorphic:
         return f"{alias}.{q(name)}", "String"
+    if f.type == "GeoPoint":  # a point has no equality or order in PostgreSQL: group and sort [lat, lng] arrays
+        col = f"{alias}.{q(name)}"
+        return f"(CASE WHEN {col} IS NOT NULL THEN ARRAY[({col})[1], ({col})[0]] END)", "GeoPoint"
     return f"{alias}.{q(name)}", f.type
 
 

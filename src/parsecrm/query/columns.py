@@ -20,6 +20,7 @@ PG_TYPES = {
     "Date": "timestamptz",
     "Pointer": "text",
     "File": "text",
+    "Bytes": "text",
 }
 
 
@@ -89,6 +90,12 @@ def coerce(col: Column, value: Any, ctx: Context) -> Any:
         if isinstance(value, dict) and value.get("__type") == "File":
             value = value.get("name")
         return value if isinstance(value, str) else MISMATCH
+    if kind == "Bytes":  # a Bytes value matches by its base64 text
+        if isinstance(value, dict) and value.get("__type") == "Bytes":
+            value = value.get("base64")
+        return value if isinstance(value, str) else MISMATCH
+    if kind in ("GeoPoint", "Polygon"):  # compared by coordinates in where.py, never as a parameter of its own
+        return MISMATCH
     if kind == "Relation":  # `{"watchers": pointer}` = the relation contains it
         assert col.field is not None
         if isinstance(value, dict) and value.get("__type") in ("Pointer", "Object"):

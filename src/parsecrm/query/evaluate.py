@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from . import regex, tree
+from . import geo, regex, tree
 from .matching import approximate_text_match, eq_match, field_equal, in_match, lookup, order_key
 from .parse import parse_where
 from .regex import translate_regex
@@ -278,6 +278,10 @@ def _select_value(obj: Mapping[str, Any], key: tree.Key) -> Any:
     return lookup(obj, key)
 
 
+def _geo(test: Callable[[Any], bool]) -> _Test:
+    return lambda value, ctx: test(value)
+
+
 _OPERATORS: dict[type, Callable[[Any], _Test]] = {
     tree.Eq: _eq,
     tree.Ne: _ne,
@@ -291,6 +295,10 @@ _OPERATORS: dict[type, Callable[[Any], _Test]] = {
     tree.Text: _text,
     tree.InQuery: _in_query,
     tree.Select: _select,
+    tree.Near: lambda op: _geo(geo.near_test(op)),
+    tree.WithinBox: lambda op: _geo(geo.box_test(op)),
+    tree.WithinPolygon: lambda op: _geo(geo.polygon_test(op)),
+    tree.PolygonContains: lambda op: _geo(geo.contains_test(op)),
 }
 
 

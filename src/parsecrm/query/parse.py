@@ -16,7 +16,7 @@ import orjson
 
 from ..errors import ErrorCode, ParseError
 from ..values import parse_iso_or_none
-from . import regex
+from . import geo, regex
 from .tree import (
     DATE_KEYS,
     EVERYTHING,
@@ -157,6 +157,10 @@ class _Parser:
                 if "$regex" not in constraint:
                     raise _bad(f"$options needs a $regex ({key[:40]})")
                 continue
+            if op in geo.MAX_DISTANCE_KEYS:
+                if "$nearSphere" not in constraint:
+                    raise _bad(f"{op} needs $nearSphere ({key[:40]})")
+                continue
             ops.append(self.operator(op, arg, constraint, key, date_key, depth))
         return ops
 
@@ -195,8 +199,18 @@ class _Parser:
             return Select(class_name, where, _key(arg["key"]), op == "$dontSelect")
         if op == "$text":
             return _text(arg)
-        if op in GEO_OPERATORS:
-            raise _bad(f"{op} (geo queries) is not supported by this server yet")
+        if op == "$nearSphere":
+            return geo.parse_near(constraint)
+        if op == "$within":
+            return geo.parse_within(arg)
+        if op == "$geoWithin":
+            return geo.parse_geo_within(arg)
+        if op == "$geoIntersects":
+            return geo.parse_geo_intersects(arg)
+        if op == "$near":
+            raise _bad("$near is not supported: use $nearSphere")
+        if op in GEO_OPERATORS:  # $box, $polygon, $centerSphere: only inside $within / $geoWithin
+            raise _bad(f"{op} must be used inside $within or $geoWithin")
         raise _bad(f"Invalid query operator: {str(op)[:40]}")
 
     def value(self, value: Any, key: str, date_key: bool, depth: int) -> Any:

@@ -167,6 +167,15 @@ def _field_piece(schema: ClassSchema, alias: str, name: str, f: Field, shape: Sh
         return f"{key} || {col}::text"
     if f.type == "File":
         return f"{key} || {file_json(col)}"
+    if f.type == "GeoPoint":  # float8 text is its shortest exact form, valid JSON (no Infinity is ever stored)
+        return (
+            f'{key} || \'{{"__type":"GeoPoint","latitude":\' || ({col})[1]::text || '
+            f"',\"longitude\":' || ({col})[0]::text || '}}'"
+        )
+    if f.type == "Polygon":
+        return f'{key} || \'{{"__type":"Polygon","coordinates":\' || {col}::text || \'}}\''
+    if f.type == "Bytes":
+        return f'{key} || \'{{"__type":"Bytes","base64":\' || to_json({col})::text || \'}}\''
     if f.type == "Pointer":
         sub = shape.include.get(name)
         if sub is None and shape.include_all:
@@ -268,6 +277,10 @@ def order_sql(
             raise ParseError(errors.OPERATION_FORBIDDEN, "Permission denied")
         f = schema.fields.get(head)
         if f is None or f.type in ("Relation", "ACL") or (schema.name == "_User" and head == "password"):
+            continue
+        if f.type == "GeoPoint" and not rest:  # a point has no order in PostgreSQL: by latitude, then longitude
+            parts.append(f"({alias}.{q(head)})[1]{' DESC' if desc else ''}")
+            parts.append(f"({alias}.{q(head)})[0]{' DESC' if desc else ''}")
             continue
         expr = f"{alias}.{q(head)}"
         if rest:

@@ -99,6 +99,8 @@ class Context:
     rules: ReadRules
     params: Params = field(default_factory=Params)
     score: Sql | None = None  # the text-search rank of the top-level `$text` constraint, for order/keys `$score`
+    near: Sql | None = None  # the distance to the first `$nearSphere` point: a read without an order sorts by it
+    sort_alias: str | None = None  # the alias of the read's own rows (a `$nearSphere` in a sub-query sorts nothing)
     now: datetime = field(default_factory=lambda: datetime.now(UTC))  # what `$relativeTime` is relative to
     limits: Limits = field(default_factory=Limits)  # bounds on the wheres parsed while compiling (aggregate $match)
     _alias: int = 0

@@ -120,7 +120,60 @@ class Select:
     negate: bool  # $dontSelect
 
 
-Op = Eq | Ne | Compare | In | Exists | All | AllRegex | ContainedBy | Regex | Text | InQuery | Select
+@dataclass(frozen=True, slots=True)
+class Near:
+    """`$nearSphere` (+ `$maxDistance…`): within `max_radians` of the point on the unit sphere (None: any
+    distance). A read without an order is sorted nearest first."""
+
+    latitude: float
+    longitude: float
+    max_radians: float | None
+    sort: bool = True  # `$geoWithin.$centerSphere` is the same test without the ordering
+
+
+@dataclass(frozen=True, slots=True)
+class WithinBox:
+    """`$within: {$box: [sw, ne]}`, bounds inclusive (corners normalised, as PostgreSQL's box does)."""
+
+    south: float
+    west: float
+    north: float
+    east: float
+
+
+@dataclass(frozen=True, slots=True)
+class WithinPolygon:
+    """`$geoWithin: {$polygon}`: inside the ring of (longitude, latitude) vertices (even-odd crossing rule)."""
+
+    points: tuple[tuple[float, float], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PolygonContains:
+    """`$geoIntersects: {$point}` on a Polygon field: the point is inside its ring (even-odd crossing rule)."""
+
+    latitude: float
+    longitude: float
+
+
+Op = (
+    Eq
+    | Ne
+    | Compare
+    | In
+    | Exists
+    | All
+    | AllRegex
+    | ContainedBy
+    | Regex
+    | Text
+    | InQuery
+    | Select
+    | Near
+    | WithinBox
+    | WithinPolygon
+    | PolygonContains
+)
 
 
 @dataclass(frozen=True, slots=True)

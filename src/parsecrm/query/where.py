@@ -16,7 +16,7 @@ from typing import Any
 from ..errors import ErrorCode, ParseError
 from ..storage.model import ClassSchema, Field, q
 from ..values import iso
-from . import regex, tree
+from . import geo, regex, tree
 from .columns import (
     MISMATCH,
     PG_TYPES,
@@ -78,6 +78,10 @@ def _equals(col: Column, value: Any, ctx: Context) -> Cond:
         return array_eq(lambda _p: col.expr, value)
     if kind == "Object":
         return lambda p: f"{col.expr} = {p.add(value, '::jsonb')}"
+    if kind == "GeoPoint":
+        return geo.equals(col.expr, value)
+    if kind == "Polygon":
+        return geo.polygon_equals(col.expr, value)
     v = coerce(col, value, ctx)
     if v is MISMATCH:
         return False
@@ -93,7 +97,7 @@ def _eq(col: Column, op: tree.Eq, ctx: Context) -> Cond:
 
 def _ne(col: Column, op: tree.Ne, ctx: Context) -> Cond:
     value = op.value
-    if value is None or col.kind in ("Path", "Array", "Object"):
+    if value is None or col.kind in ("Path", "Array", "Object", "GeoPoint", "Polygon"):
         return not_(_equals(col, value, ctx))
     v = coerce(col, value, ctx)
     if v is MISMATCH:
@@ -123,7 +127,7 @@ def _compare(col: Column, op: tree.Compare, ctx: Context) -> Cond:
             return f"(jsonb_typeof({path}) = '{jtype}' AND {path} {sql_op} {p.add(value, '::jsonb')})"
 
         return path_compare
-    if col.kind in ("Array", "Object", "Relation", "Unknown", "Boolean", "Pointer"):
+    if col.kind in ("Array", "Object", "Relation", "Unknown", "Boolean", "Pointer", "GeoPoint", "Bytes", "Polygon"):
         return False
     v = coerce(col, value, ctx)
     if v is MISMATCH:
@@ -157,6 +161,10 @@ def _in_values(col: Column, all_values: tuple[Any, ...], ctx: Context) -> Cond:
             return f"({expr} = ANY({items}) OR {element})" if whole_too else element
 
         return or_([listed, null_part])
+    if kind == "GeoPoint":
+        return or_([*(geo.equals(col.expr, v) for v in values), null_part])
+    if kind == "Polygon":
+        return or_([*(geo.polygon_equals(col.expr, v) for v in values), null_part])
     coerced = [c for c in (coerce(col, v, ctx) for v in values) if c is not MISMATCH]
     if not coerced:
         return null_part
@@ -368,6 +376,33 @@ def _related_to(node: tree.RelatedTo, schema: ClassSchema, alias: str, ctx: Cont
     )
 
 
+def _geo_column(col: Column) -> str | None:
+    return col.expr if col.kind == "GeoPoint" else None
+
+
+def _near(col: Column, op: tree.Near, ctx: Context) -> Cond:
+    expr = _geo_column(col)
+    if expr is None:
+        return False
+    if op.sort and ctx.near is None and ctx.sort_alias and expr.startswith(ctx.sort_alias + "."):
+        ctx.near = lambda p: geo.distance_sql(expr, op.latitude, op.longitude, p)
+    return geo.near_sql(expr, op)
+
+
+def _within_box(col: Column, op: tree.WithinBox, ctx: Context) -> Cond:
+    expr = _geo_column(col)
+    return False if expr is None else geo.box_sql(expr, op)
+
+
+def _within_polygon(col: Column, op: tree.WithinPolygon, ctx: Context) -> Cond:
+    expr = _geo_column(col)
+    return False if expr is None else geo.polygon_sql(expr, op)
+
+
+def _polygon_contains(col: Column, op: tree.PolygonContains, ctx: Context) -> Cond:
+    return geo.contains_sql(col.expr, op) if col.kind == "Polygon" else False
+
+
 _OPERATORS: dict[type, Callable[[Column, Any, Context], Cond]] = {
     tree.Eq: _eq,
     tree.Ne: _ne,
@@ -381,4 +416,8 @@ _OPERATORS: dict[type, Callable[[Column, Any, Context], Cond]] = {
     tree.Text: _text,
     tree.InQuery: _in_query,
     tree.Select: _select,
+    tree.Near: _near,
+    tree.WithinBox: _within_box,
+    tree.WithinPolygon: _within_polygon,
+    tree.PolygonContains: _polygon_contains,
 }

@@ -28,7 +28,7 @@ FIND_PARAMETERS = [
 ]
 
 
-# Parse JSON objects carrying `__type` (File, and GeoPoint/Polygon/Bytes once they exist) are described as objects.
+# Parse JSON objects carrying an unknown `__type` are described as objects.
 def _value(f: Field) -> dict[str, Any]:
     ref = _VALUES.get(f.type, {"type": "object", "required": ["__type"]})
     return dict(ref)
@@ -48,6 +48,28 @@ _VALUES: dict[str, dict[str, Any]] = {
         "type": "object",
         "properties": {"__type": {"const": "File"}, "name": {"type": "string"}, "url": {"type": "string"}},
         "required": ["__type", "name"],
+    },
+    "GeoPoint": {
+        "type": "object",
+        "properties": {
+            "__type": {"const": "GeoPoint"},
+            "latitude": {"type": "number", "minimum": -90, "maximum": 90},
+            "longitude": {"type": "number", "minimum": -180, "maximum": 180},
+        },
+        "required": ["__type", "latitude", "longitude"],
+    },
+    "Bytes": {
+        "type": "object",
+        "properties": {"__type": {"const": "Bytes"}, "base64": {"type": "string"}},
+        "required": ["__type", "base64"],
+    },
+    "Polygon": {
+        "type": "object",
+        "properties": {
+            "__type": {"const": "Polygon"},
+            "coordinates": {"type": "array", "items": {"type": "array", "items": {"type": "number"}}, "minItems": 3},
+        },
+        "required": ["__type", "coordinates"],
     },
 }
 

@@ -156,6 +156,7 @@ class SchemaCache:
         return changed
 
     async def _add_column(self, conn: Connection, schema: ClassSchema, name: str, f: Field) -> None:
+        check_field_change(schema, name, f)
         schema.fields[name] = f
         if f.type == "Relation":
             for stmt in join_table_sql(schema.name, name):

@@ -24,6 +24,9 @@ SQL_TYPES = {
     "Array": "jsonb",
     "Pointer": 'text COLLATE "C"',
     "File": 'text COLLATE "C"',  # the stored file name; the URL is built when the row is read
+    "GeoPoint": "point",  # (longitude, latitude): x is east-west, as PostgreSQL's geometric types and parse-server
+    "Bytes": "text",  # the base64 text as sent
+    "Polygon": "jsonb",  # its closed ring of [latitude, longitude] pairs, as the wire has them
 }
 
 # Columns that exist in a table but are never fields: permissions, the stored ACL, and _User secrets.

@@ -14,9 +14,23 @@ from ..errors import ParseError
 from ..values import check_class_name
 
 FIELD_TYPES = frozenset(
-    {"String", "Number", "Boolean", "Date", "Object", "Array", "Pointer", "Relation", "ACL", "File"}
+    {
+        "String",
+        "Number",
+        "Boolean",
+        "Date",
+        "Object",
+        "Array",
+        "Pointer",
+        "Relation",
+        "ACL",
+        "File",
+        "GeoPoint",
+        "Bytes",
+        "Polygon",
+    }
 )
-UNSUPPORTED_TYPES = frozenset({"GeoPoint", "Bytes", "Polygon"})
+UNSUPPORTED_TYPES: frozenset[str] = frozenset()
 
 BASE_FIELDS: dict[str, dict[str, Any]] = {
     "objectId": {"type": "String"},
@@ -256,6 +270,13 @@ SCOPED_PERMISSIONS = "parsecrm_scoped"  # (value, _rperm) → {value␟principal
 def check_field_change(schema: ClassSchema, name: str, new: Field) -> None:
     old = schema.fields.get(name)
     if old is None:
+        existing = next((k for k, f in schema.fields.items() if f.type == "GeoPoint"), None)
+        if new.type == "GeoPoint" and existing is not None:  # parse-server's rule (its Mongo 2d index takes one)
+            raise ParseError(
+                errors.INCORRECT_TYPE,
+                f"currently, only one GeoPoint field may exist in an object. Adding {name} when {existing} "
+                "already exists.",
+            )
         return
     if (
         old.type != new.type
