@@ -197,8 +197,9 @@ async def wait_health(host: str, port: int, mount: str, timeout: float = 90.0, p
     deadline = loop.time() + timeout
     last = ""
     while loop.time() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"server exited with code {proc.returncode} before becoming healthy")
+        code = proc.poll() if proc is not None else None
+        if code is not None:  # Popen or bench's ServerProcess: both answer poll()
+            raise RuntimeError(f"server exited with code {code} before becoming healthy")
         c = Conn(host, port)
         try:
             status, body = await asyncio.wait_for(
