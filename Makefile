@@ -45,10 +45,13 @@ web/node_modules/.package-lock.json: web/package.json web/package-lock.json
 
 web-deps: web/node_modules/.package-lock.json
 
-WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) web/index.html web/vite.config.ts web/tsconfig.app.json
+# Two builds into one folder: the app (index.html), then the GraphQL playground (graphiql.html, GraphiQL), which is
+# kept out of the app's build so the app's JavaScript and its offline file list stay the same without it.
+WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) web/index.html web/graphiql.html \
+	web/vite.config.ts web/vite.graphiql.config.ts web/native-builtins.ts web/offline-assets.ts web/tsconfig.app.json
 
 src/parsecrm/web/dist/index.html: web/node_modules/.package-lock.json $(WEB_SOURCES)
-	cd web && npx vite build --logLevel warn
+	cd web && npx vite build --logLevel warn && npx vite build -c vite.graphiql.config.ts --logLevel warn
 
 web: src/parsecrm/web/dist/index.html
 
