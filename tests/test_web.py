@@ -41,3 +41,29 @@ def test_no_sibling_directory_escape(make_server: Callable[..., Server], tmp_pat
     for path in ("/%2e%2e/dist-private/secret.txt", "/..%2fdist-private/secret.txt", "/../dist-private/secret.txt"):
         r = httpx.get(root + path)
         assert "sibling secret" not in r.text, path
+
+
+def test_graphql_playground_page_from_the_build(make_server: Callable[..., Server], tmp_path: Path) -> None:
+    """A browser's GET /graphql gets the built GraphiQL page (graphiql.html) with this server's settings in it; without
+    it, a page that says how to build it. A GET with a query, and a POST, stay the API."""
+    (tmp_path / "index.html").write_text("<!doctype html><title>CRM</title>")
+    srv = make_server({"CRM_WEB_DIR": str(tmp_path)})
+    root = srv.url.rsplit("/parse", 1)[0]
+    html = {"Accept": "text/html,application/xhtml+xml"}
+    missing = httpx.get(root + "/graphql", headers=html)
+    assert missing.status_code == 200 and missing.headers["content-type"].startswith("text/html")
+    assert "make web" in missing.text and "<script" not in missing.text
+    (tmp_path / "graphiql.html").write_text(
+        "<!doctype html><head><!-- crm-config: filled in --></head><div id=graphiql></div>"
+        '<script type="module" src="/assets/graphiql-x.js"></script>'
+    )
+    page = httpx.get(root + "/graphql", headers=html)
+    assert page.status_code == 200 and 'id="graphiql"' not in missing.text and "<div id=graphiql>" in page.text
+    assert f'"appId": "{srv.app_id}"' in page.text and '"graphqlPath": "/graphql"' in page.text
+    assert "crm-config: filled in" not in page.text and srv.master_key not in page.text
+    assert '"appId"' in httpx.get(root + "/graphiql.html").text  # the file itself, served like index.html
+    api = {**html, "X-Parse-Application-Id": srv.app_id}
+    r = httpx.get(root + "/graphql", params={"query": "{ health }"}, headers=api)
+    assert r.json() == {"data": {"health": True}}
+    r = httpx.post(root + "/graphql", json={"query": "{ health }"}, headers=api)
+    assert r.json() == {"data": {"health": True}}

@@ -1,4 +1,5 @@
-"""`/graphql`: POST JSON (queries and mutations), GET (queries only), GET from a browser → the playground page.
+"""`/graphql`: POST JSON (queries and mutations), GET (queries only), GET from a browser → the playground page
+(GraphiQL, see page.py).
 
 Same headers as REST (app id, keys, session token) through `protocol.transport.authenticate`; a failure there is
 answered REST-style (403 `unauthorized`, 400 `{"code":209}`), as parse-server does. Everything after that is a
@@ -107,7 +108,7 @@ class Endpoint:
     ) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
         """(status, body bytes, extra headers) for one request."""
         if method == "GET" and "text/html" in headers.get("accept", "") and b"query=" not in qs:
-            return 200, page.playground(backend.settings).encode(), [(b"content-type", b"text/html; charset=utf-8")]
+            return 200, page.playground(backend.settings), [(b"content-type", b"text/html; charset=utf-8")]
         if method not in ("GET", "POST"):
             return 405, orjson.dumps({"code": errors.COMMAND_UNAVAILABLE, "error": "use GET or POST"}), []
         try:

@@ -1,32 +1,39 @@
-"""The GraphQL playground page: a small self-contained editor served by the server (no CDN, no bundle).
+"""The GraphQL playground a browser gets at GET /graphql: GraphiQL, built from npm with the web app (web/graphiql.html,
+web/src/graphiql; `make web` writes it to the web folder as graphiql.html, its scripts, styles and editor workers in
+assets/). The server fills in the same settings block as the app's index.html (application id, API path, JavaScript
+key: public values), so the page sends the REST headers and, opened from the app, the signed-in user's session token,
+which the Parse SDK keeps in local storage on the same origin. The master key is never put in the page.
 
-It sends the REST headers; opened from the web app it picks up the signed-in user's session token from the Parse
-SDK's local storage (same origin), so queries run as that user. The master key is never put in the page."""
+Without a built web app (no Node at build time, or CRM_WEB_DIR pointing at a build without the playground) the
+answer is a short page that says how to build it: the endpoint itself works the same either way."""
 
 from __future__ import annotations
 
 import html
-from importlib import resources
 
 from ..settings import Settings
+from ..web import CONFIG_PLACEHOLDER, config_script
 
-EXAMPLE = """# Deals in a stage, by expected close date (Ctrl+Enter runs)
-query Pipeline($stage: String) {
-  deals(where: {stage: {equalTo: $stage}}, order: [expectedCloseDate_ASC], first: 10) {
-    count
-    edges { node { id objectId title amount stage expectedCloseDate contact { name } company { name } } }
-    pageInfo { hasNextPage endCursor }
-  }
-}"""
+PAGE = "graphiql.html"
 
-PAGE = resources.files("parsecrm.graphql").joinpath("playground.html").read_text()
+NOT_BUILT = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>GraphQL playground</title>
+<meta name="viewport" content="width=device-width,initial-scale=1">
+<style>body{font:15px/1.5 system-ui,sans-serif;max-width:42rem;margin:3rem auto;padding:0 1rem;color:#1d2330}
+code{background:#f1f3f7;padding:.1rem .3rem;border-radius:3px}</style></head><body>
+<h1>GraphQL playground not built</h1>
+<p>The playground (GraphiQL) is part of the web app's build, which this server does not have. Build it with
+<code>make web</code> (Node.js 20 or later; <code>make run</code> does it too), then reload this page.</p>
+<p>The GraphQL API itself answers here: <code>POST __ENDPOINT__</code> with
+<code>{"query": "…", "variables": {…}}</code>, or <code>GET __ENDPOINT__?query=…</code>, with the same headers as the
+REST API (<code>X-Parse-Application-Id</code>, <code>X-Parse-Session-Token</code>). See also the
+<a href="/schema">schema</a> and the <a href="/api">REST explorer</a>.</p>
+</body></html>"""
 
 
-def playground(settings: Settings) -> str:
-    import json
-
-    return (
-        PAGE.replace("__EXAMPLE__", html.escape(EXAMPLE))
-        .replace("__ENDPOINT__", json.dumps(settings.graphql_path))
-        .replace("__APP_ID__", json.dumps(settings.app_id).replace("<", "\\u003c"))
-    )
+def playground(settings: Settings) -> bytes:
+    """The built GraphiQL page with this server's settings in it, or the page that says how to build it."""
+    path = settings.web_dir / PAGE if settings.web_dir else None
+    if path is None or not path.is_file():
+        return NOT_BUILT.replace("__ENDPOINT__", html.escape(settings.graphql_path)).encode()
+    script = config_script(settings)
+    return CONFIG_PLACEHOLDER.sub(lambda _m: script, path.read_bytes(), count=1)

@@ -1,8 +1,8 @@
 """Serves the built web app (web/dist) next to the API: files by path, index.html for every other route.
 
-index.html carries the placeholder `<!-- crm-config: … -->`; it is replaced by a JSON script with what the app needs
-to reach this server (application id, API mount path, JavaScript key — all public values a browser client holds
-anyway), so one build works against any deployment.
+index.html (and graphiql.html, the GraphQL playground) carries the placeholder `<!-- crm-config: … -->`; it is
+replaced by a JSON script with what the app needs to reach this server (application id, API mount path, JavaScript
+key, GraphQL path — all public values a browser client holds anyway), so one build works against any deployment.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ def client_config(settings: Settings) -> dict[str, Any]:
         "mountPath": settings.mount_path,
         "javascriptKey": settings.javascript_key or None,
         "stages": list(settings.deal_stages),
+        "graphqlPath": settings.graphql_path,  # for the GraphQL playground (graphiql.html), which posts there
     }
 
 
@@ -51,7 +52,7 @@ class StaticFiles:
             body = target.read_bytes()
             ctype = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
             status = 200
-            if target.name == "index.html":
+            if target.suffix == ".html":  # index.html, and graphiql.html (also served at GET /graphql)
                 body = CONFIG_PLACEHOLDER.sub(lambda _m: self.config, body, count=1)
         cache = b"public, max-age=31536000, immutable" if "/assets/" in str(target) else b"no-cache"
         await send(
