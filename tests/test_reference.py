@@ -1,5 +1,6 @@
 """The API reference: the OpenAPI document (validated, and exercised by schemathesis against a live server), the
-schema page and its JSON exports, and the three pages in a real browser (tests/browser, Debian chromium)."""
+schema page and its JSON exports, and the three pages in a real browser (tests/browser, Debian chromium): GraphiQL at
+/graphql as a signed-in user and as an anonymous caller, the REST explorer, the schema page."""
 
 from __future__ import annotations
 
@@ -119,6 +120,9 @@ def test_pages_in_a_real_browser(server: Server, api: Api) -> None:
     assert Path(chromium).exists(), "Debian chromium is required (make test installs it with apt-get)"
     if not (BROWSER_DIR / "node_modules" / "playwright-core").is_dir():
         pytest.fail("tests/browser/node_modules is missing: run `make test` (it runs `npm ci` there)")
+    playground = httpx.get(origin(server) + "/graphql", headers={"Accept": "text/html"})
+    if 'id="graphiql"' not in playground.text:
+        pytest.fail("GET /graphql is not the GraphiQL build: run `make web` (`make test` does)")
     user = api.signup()
     for i in range(2):
         r = api.post("classes/Deal", {"title": f"browser {i}", "stage": "qualified"}, as_=user["sessionToken"])
@@ -140,7 +144,7 @@ def test_pages_in_a_real_browser(server: Server, api: Api) -> None:
     )
     assert proc.returncode == 0, proc.stdout[-8000:] + proc.stderr[-3000:]
     info = "\N{INFORMATION SOURCE}"  # the spec reporter's summary marker
-    assert f"{info} pass 3" in proc.stdout and f"{info} fail 0" in proc.stdout, proc.stdout[-3000:]
+    assert f"{info} pass 4" in proc.stdout and f"{info} fail 0" in proc.stdout, proc.stdout[-3000:]
 
 
 def test_banner_lists_the_reference_urls(server: Server) -> None:

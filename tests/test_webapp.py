@@ -129,6 +129,11 @@ def test_screens_accessible_and_captured(demo_app: Server) -> None:
     _node_suite(demo_app, ["e2e/screens.test.mjs"], minimum=2)
 
 
+def test_graphql_playground_from_the_app(demo_app: Server) -> None:
+    """Help → GraphQL playground opens GraphiQL (/graphql), where a query runs as the user signed in to the app."""
+    _node_suite(demo_app, ["e2e/playground.test.mjs"], minimum=1)
+
+
 def test_offline(demo_app: Server) -> None:
     """Pinned reads, the outbox and conflicts in Chromium with the network cut (web/e2e/offline.test.mjs)."""
     _node_suite(demo_app, ["e2e/offline.test.mjs"], minimum=2)
