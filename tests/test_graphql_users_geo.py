@@ -347,6 +347,58 @@ def test_geo_queries_see_what_rest_lets_the_caller_see(gql: Gql, api: Api, place
     assert both(gql, api, places, where, rest, as_=other["sessionToken"]) == ["nyc"]
 
 
+# -- File fields: FileInput {file}, FileWhereInput ---------------------------------------------------------------------
+
+
+def test_file_fields_link_filter_and_unlink(gql: Gql, api: Api) -> None:
+    cls = unique("Doc")
+    key = cls[:1].lower() + cls[1:]
+    user = api.signup()
+    saved = []
+    for name in ("contract.pdf", "invoice.pdf"):
+        r = api.client.post(f"files/{name}", content=b"%PDF-1.4", headers=api.headers(user["sessionToken"]))
+        assert r.status_code == 201, r.text
+        saved.append(r.json())
+    assert (
+        api.post(f"classes/{cls}", {"title": "first", "scan": {"__type": "File", "name": saved[0]["name"]}}).status_code
+        == 201
+    )
+    create = (
+        f"mutation($f: Create{cls}FieldsInput) {{ create{cls}(input: {{fields: $f}}) "
+        f"{{ {key} {{ objectId scan {{ name url }} }} }} }}"
+    )
+    made = gql(create, {"f": {"title": "second", "scan": {"file": saved[1]["name"]}}})[f"create{cls}"][key]
+    assert made["scan"] == {"name": saved[1]["name"], "url": saved[1]["url"]}  # as REST's upload answered
+    assert api.get(f"classes/{cls}/{made['objectId']}").json()["scan"]["name"] == saved[1]["name"]
+    plural = find_field(cls)
+    find = (
+        f"query($w: {cls}WhereInput) {{ {plural}(where: $w, order: [title_ASC]) {{ edges {{ node {{ title }} }} }} }}"
+    )
+
+    def titles(where: dict[str, Any], rest: dict[str, Any]) -> list[str]:
+        got = [e["node"]["title"] for e in gql(find, {"w": {"scan": where}})[find_field(cls)]["edges"]]
+        r = api.get(f"classes/{cls}", {"where": {"scan": rest}, "order": "title"})
+        assert got == [o["title"] for o in r.json()["results"]]
+        return got
+
+    assert titles({"equalTo": saved[0]["name"]}, {"__type": "File", "name": saved[0]["name"]}) == ["first"]
+    assert titles({"in": [saved[0]["name"], saved[1]["name"]]}, {"$in": [f["name"] for f in saved]}) == [
+        "first",
+        "second",
+    ]
+    assert titles({"notEqualTo": saved[0]["name"]}, {"$ne": {"__type": "File", "name": saved[0]["name"]}}) == ["second"]
+    assert titles({"exists": False}, {"$exists": False}) == []
+    update = (
+        f"mutation($id: ID!, $f: Update{cls}FieldsInput) {{ update{cls}(input: {{id: $id, fields: $f}}) "
+        f"{{ {key} {{ scan {{ name }} }} }} }}"
+    )
+    assert gql(update, {"id": made["objectId"], "f": {"scan": None}})[f"update{cls}"][key]["scan"] is None
+    assert gql.error(update, {"id": made["objectId"], "f": {"scan": {}}}) == {
+        "code": 130,
+        "error": "Invalid file upload.",
+    }
+
+
 # -- have / haveNot on the polymorphic pointer ----------------------------------------------------------------------
 
 ACTIVITIES = "query($w: ActivityWhereInput) { activities(where: $w, first: 1000) { edges { node { objectId } } } }"

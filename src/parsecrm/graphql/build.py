@@ -32,7 +32,7 @@ from . import accounts, geo
 from . import resolvers as r
 from .inputs import DATE_WHERE, ID_WHERE, SCALAR_INPUT, SCALAR_WHERE, Translator
 from .naming import GRAPHQL_NAME, find_field, get_field, type_name
-from .scalars import ACL, ACL_INPUT, ANY, DATE, OBJECT
+from .scalars import ACL, ACL_INPUT, ANY, DATE, FILE_INFO, OBJECT
 
 HIDDEN_SYSTEM = {"_Session", "_Installation", "_Idempotency", "_Audience", "_PushStatus", "_JobStatus", "_JobSchedule"}
 OUTPUT_SCALARS: dict[str, GraphQLOutputType] = {
@@ -42,9 +42,7 @@ OUTPUT_SCALARS: dict[str, GraphQLOutputType] = {
     "Date": DATE,
     "Object": OBJECT,
     "Array": GraphQLList(ANY),
-    "File": GraphQLObjectType(
-        "FileInfo", {"name": GraphQLField(GraphQLNonNull(GraphQLString)), "url": GraphQLField(GraphQLString)}
-    ),
+    "File": FILE_INFO,
 }
 IF_MATCH = GraphQLInputField(
     DATE,
@@ -297,7 +295,7 @@ class Builder:
                 name,
                 lambda: GraphQLInputObjectType(name, {"add": GraphQLInputField(ids), "remove": GraphQLInputField(ids)}),
             )
-        return SCALAR_INPUT.get(f.type) or geo.INPUT.get(f.type, ANY)  # File, and any other type: its Parse JSON
+        return SCALAR_INPUT.get(f.type) or geo.INPUT.get(f.type, ANY)  # any other type: its Parse JSON
 
     # -- root fields --------------------------------------------------------------------------------------------------
 

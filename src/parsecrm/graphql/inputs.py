@@ -22,7 +22,7 @@ from ..errors import ParseError
 from ..storage.model import ClassSchema, Field
 from . import geo
 from .naming import from_global_id, object_id_of, type_name
-from .scalars import ANY, DATE, OBJECT, acl_in
+from .scalars import ANY, DATE, FILE, FILE_INPUT, OBJECT, acl_in
 
 # GraphQL constraint name → REST operator. Every where input below uses a subset of these names.
 OPERATORS = {
@@ -80,6 +80,9 @@ BOOLEAN_WHERE = _ops("BooleanWhereInput", GraphQLBoolean, ("equalTo", "notEqualT
 DATE_WHERE = _ops("DateWhereInput", DATE, (*COMPARE, "in", "notIn"))
 ARRAY_WHERE = _ops("ArrayWhereInput", ANY, ("equalTo", "notEqualTo", "contains", "containedBy"))
 OBJECT_WHERE = _ops("ObjectWhereInput", OBJECT, ("equalTo", "notEqualTo"))
+# parse-server's FileWhereInput without matchesRegex/options: the query compiler matches a File by its name, and no
+# regular expression on a File column (REST's $regex there matches nothing)
+FILE_WHERE = _ops("FileWhereInput", FILE, (*COMPARE, "in", "notIn"))
 
 SCALAR_WHERE = {
     "String": STRING_WHERE,
@@ -89,6 +92,7 @@ SCALAR_WHERE = {
     "Array": ARRAY_WHERE,
     "Object": OBJECT_WHERE,
     "Bytes": geo.BYTES_WHERE,
+    "File": FILE_WHERE,
 }
 SCALAR_INPUT: dict[str, GraphQLNullableInputType] = {
     "String": GraphQLString,
@@ -97,6 +101,7 @@ SCALAR_INPUT: dict[str, GraphQLNullableInputType] = {
     "Date": DATE,
     "Array": GraphQLList(ANY),
     "Object": OBJECT,
+    "File": FILE_INPUT,
 }
 BUILT_IN = {"objectId": Field("String"), "createdAt": Field("Date"), "updatedAt": Field("Date")}
 
@@ -225,6 +230,10 @@ class Translator:
             return acl_in(raw, lambda v: object_id_of(v, "User"))
         if f.type in geo.INPUT:
             return geo.field_value(f.type, raw)
+        if f.type == "File":  # parse-server's FileInput without `upload`: files are uploaded over REST
+            if not raw.get("file"):
+                raise ParseError(errors.FILE_SAVE_ERROR, "Invalid file upload.")
+            return raw["file"]
         return self.value(f, raw, key=key, cls=cls)
 
     def _relation_op(self, raw: dict[str, Any], target: str) -> dict[str, Any]:
