@@ -213,7 +213,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_json_depth", "PARSE_MAX_JSON_DEPTH", _positive, 100, "Deepest nesting of objects/arrays in any JSON the server decodes (bodies, `where`, function params, context); deeper → 400, code 107"),
     Setting("max_query_bytes", "PARSE_MAX_QUERY_BYTES", _positive, 1024 * 1024, "Largest query string (`?where=…`); larger → 414, code 107"),
     Setting("rate_limits", "PARSE_RATE_LIMITS", _bool, True, "`false` turns every rate limit below off"),
-    Setting("rate_login_ip", "PARSE_RATE_LIMIT_LOGIN_IP", _rate, Rate(30, 60), "Log-ins (and `verifyPassword`) per client address; over it → 429 `{\"code\":100,\"error\":\"Too many requests.\"}` with `Retry-After`, as parse-server answers", "`30/60`"),
+    Setting("rate_login_ip", "PARSE_RATE_LIMIT_LOGIN_IP", _rate, Rate(30, 60), "Log-ins (and `verifyPassword`, GraphQL `logIn`) per client address; over it → 429 `{\"code\":100,\"error\":\"Too many requests.\"}` with `Retry-After`, as parse-server answers", "`30/60`"),
     Setting("rate_login_user", "PARSE_RATE_LIMIT_LOGIN_USER", _rate, Rate(10, 60), "Log-ins per account named (username or email), from any address", "`10/60`"),
     Setting("rate_signup_ip", "PARSE_RATE_LIMIT_SIGNUP_IP", _rate, Rate(20, 3600), "Sign-ups and invitation requests per client address", "`20/3600`"),
     Setting("rate_reset_ip", "PARSE_RATE_LIMIT_RESET_IP", _rate, Rate(10, 3600), "Password-reset requests per client address", "`10/3600`"),

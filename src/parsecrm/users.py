@@ -187,6 +187,18 @@ async def _user_row(backend: Backend, username: str | None, email: str | None) -
     )
 
 
+async def limit_log_in(backend: Backend, caller: Caller, params: dict[str, Any]) -> None:
+    """The log-in rate limits, per client address and per account named, before anything is looked up (REST's
+    /login and /verifyPassword, batch items and GraphQL's logIn all pass here). The master key is never limited."""
+    if caller.master:
+        return
+    s = backend.settings
+    await ratelimit.take(backend.pool, ratelimit.Subject("login", "ip", caller.ip or ""), s.rate_login_ip)
+    name = params.get("username") if isinstance(params.get("username"), str) else params.get("email")
+    if isinstance(name, str):
+        await ratelimit.take(backend.pool, ratelimit.Subject("login", "user", name), s.rate_login_user)
+
+
 async def log_in(backend: Backend, caller: Caller, params: dict[str, Any]) -> bytes:
     username, email, password = params.get("username"), params.get("email"), params.get("password")
     if not isinstance(username, str) and not isinstance(email, str):
@@ -374,7 +386,9 @@ async def request_password_reset(
     return {}
 
 
-async def reset_password(backend: Backend, token: str, new_password: str) -> None:
+async def reset_password(backend: Backend, token: str, new_password: str, username: str | None = None) -> None:
+    """Set the password a reset link was sent for (the link's page, and GraphQL's confirmResetPassword, which names
+    the user too: then the token must be that user's, as parse-server checks)."""
     if not token or not new_password:
         raise ParseError(errors.PASSWORD_MISSING, "token and new_password are required")
     hashed = await hash_password(new_password, backend.settings.bcrypt_rounds)
@@ -382,9 +396,11 @@ async def reset_password(backend: Backend, token: str, new_password: str) -> Non
         user_id = await conn.fetchval(
             'UPDATE "_User" SET "_hashed_password" = $2, "_perishable_token" = NULL, "_password_changed_at" = now(), '
             '"_failed_login_count" = 0, "_account_lockout_expires_at" = NULL '
-            'WHERE "_perishable_token" = $1 AND "_perishable_token_expires_at" > now() RETURNING "objectId"',
+            'WHERE "_perishable_token" = $1 AND "_perishable_token_expires_at" > now() '
+            'AND ($3::text IS NULL OR "username" = $3) RETURNING "objectId"',
             token,
             hashed,
+            username,
         )
         if user_id is None:
             raise ParseError(errors.OBJECT_NOT_FOUND, "Failed to reset password: the link is invalid or has expired.")

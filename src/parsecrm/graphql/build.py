@@ -28,10 +28,11 @@ from graphql import (
 )
 
 from ..storage.model import ClassSchema, Field
+from . import accounts, geo
 from . import resolvers as r
-from .inputs import DATE_WHERE, ID_WHERE, POLYMORPHIC_WHERE, SCALAR_INPUT, SCALAR_WHERE, Translator
+from .inputs import DATE_WHERE, ID_WHERE, SCALAR_INPUT, SCALAR_WHERE, Translator
 from .naming import GRAPHQL_NAME, find_field, get_field, type_name
-from .scalars import ACL, ACL_INPUT, ANY, DATE, OBJECT
+from .scalars import ACL, ACL_INPUT, ANY, DATE, FILE_INFO, OBJECT
 
 HIDDEN_SYSTEM = {"_Session", "_Installation", "_Idempotency", "_Audience", "_PushStatus", "_JobStatus", "_JobSchedule"}
 OUTPUT_SCALARS: dict[str, GraphQLOutputType] = {
@@ -41,9 +42,7 @@ OUTPUT_SCALARS: dict[str, GraphQLOutputType] = {
     "Date": DATE,
     "Object": OBJECT,
     "Array": GraphQLList(ANY),
-    "File": GraphQLObjectType(
-        "FileInfo", {"name": GraphQLField(GraphQLNonNull(GraphQLString)), "url": GraphQLField(GraphQLString)}
-    ),
+    "File": FILE_INFO,
 }
 IF_MATCH = GraphQLInputField(
     DATE,
@@ -133,7 +132,9 @@ class Builder:
             target = f.target or ""
             self.connection_fields.add(key)
             return GraphQLField(self.connection(target), self.find_args(target), resolve=r.relation(cls, key, target))
-        return GraphQLField(OUTPUT_SCALARS.get(f.type, ANY))  # a type GraphQL does not model yet: its Parse JSON
+        if f.type == "Polygon":
+            return GraphQLField(geo.POLYGON, resolve=geo.polygon_field(key))
+        return GraphQLField(OUTPUT_SCALARS.get(f.type) or geo.OUTPUT.get(f.type, ANY))  # else: its Parse JSON
 
     def union(self, cls: str, key: str, targets: tuple[str, ...]) -> GraphQLUnionType:
         name = type_name(cls) + key[:1].upper() + key[1:]
@@ -185,8 +186,10 @@ class Builder:
         for key, f in self._fields(self.classes[cls]):
             if f.type in SCALAR_WHERE:
                 out[key] = GraphQLInputField(SCALAR_WHERE[f.type])
+            elif f.type in geo.WHERE:
+                out[key] = GraphQLInputField(geo.WHERE[f.type])
             elif f.polymorphic:
-                out[key] = GraphQLInputField(POLYMORPHIC_WHERE)
+                out[key] = GraphQLInputField(self.polymorphic_where(cls, key, f.targets))
             elif f.type == "Pointer":
                 out[key] = GraphQLInputField(self.pointer_where(f.target or ""))
         out.update({k: GraphQLInputField(own) for k in ("AND", "OR", "NOR")})
@@ -207,6 +210,30 @@ class Builder:
                 "notIn": GraphQLInputField(ids),
             }
 
+        return self._once(name, lambda: GraphQLInputObjectType(name, fields))
+
+    def polymorphic_where(self, cls: str, key: str, targets: tuple[str, ...]) -> GraphQLInputObjectType:
+        """Ids as for any pointer (global ids: they name the class), and `have`/`haveNot` naming the target type:
+        `relatedTo: {have: {Deal: {stage: {equalTo: "won"}}}}` (several types: pointing to a match of any)."""
+        base = type_name(cls) + key[:1].upper() + key[1:]
+
+        def have() -> dict[str, GraphQLInputField]:
+            return {type_name(t): GraphQLInputField(self.where_input(t)) for t in targets}
+
+        def fields() -> dict[str, GraphQLInputField]:
+            which = self._once(base + "HaveInput", lambda: GraphQLInputObjectType(base + "HaveInput", have))
+            ids = GraphQLList(GraphQLNonNull(GraphQLID))
+            return {
+                "have": GraphQLInputField(which),
+                "haveNot": GraphQLInputField(which),
+                "exists": GraphQLInputField(GraphQLBoolean),
+                "equalTo": GraphQLInputField(GraphQLID),
+                "notEqualTo": GraphQLInputField(GraphQLID),
+                "in": GraphQLInputField(ids),
+                "notIn": GraphQLInputField(ids),
+            }
+
+        name = base + "PointerWhereInput"
         return self._once(name, lambda: GraphQLInputObjectType(name, fields))
 
     def order_enum(self, cls: str) -> GraphQLEnumType:
@@ -268,7 +295,7 @@ class Builder:
                 name,
                 lambda: GraphQLInputObjectType(name, {"add": GraphQLInputField(ids), "remove": GraphQLInputField(ids)}),
             )
-        return SCALAR_INPUT.get(f.type, ANY)  # File and types GraphQL does not model yet: their Parse JSON
+        return SCALAR_INPUT.get(f.type) or geo.INPUT.get(f.type, ANY)  # any other type: its Parse JSON
 
     # -- root fields --------------------------------------------------------------------------------------------------
 
@@ -288,7 +315,7 @@ class Builder:
             )
             mutation.update(self._mutations(cls, obj))
         if "_User" in self.classes:
-            self._user_fields(query, mutation)
+            accounts.add_fields(self, query, mutation)
         if self.functions:
             mutation["callCloudCode"] = self._cloud_code()
         schema = GraphQLSchema(
@@ -296,10 +323,10 @@ class Builder:
         )
         return Built(schema, self.translator, self.classes, frozenset(self.connection_fields))
 
-    def _payload(self, name: str, fields: dict[str, GraphQLField]) -> GraphQLObjectType:
+    def payload(self, name: str, fields: dict[str, GraphQLField]) -> GraphQLObjectType:
         return GraphQLObjectType(name, {**fields, "clientMutationId": GraphQLField(GraphQLString)})
 
-    def _input(self, name: str, fields: dict[str, Any]) -> GraphQLArgument:
+    def input(self, name: str, fields: dict[str, Any]) -> GraphQLArgument:
         fields = {**fields, "clientMutationId": GraphQLInputField(GraphQLString)}
         return GraphQLArgument(GraphQLNonNull(GraphQLInputObjectType(name, fields)))
 
@@ -312,14 +339,14 @@ class Builder:
         when = {} if cls == "_User" else {"ifMatch": IF_MATCH}
         return {
             f"create{t}": GraphQLField(
-                self._payload(f"Create{t}Payload", one),
-                {"input": self._input(f"Create{t}Input", {"fields": GraphQLInputField(self.fields_input(cls, True))})},
+                self.payload(f"Create{t}Payload", one),
+                {"input": self.input(f"Create{t}Input", {"fields": GraphQLInputField(self.fields_input(cls, True))})},
                 resolve=r.create(cls),
             ),
             f"update{t}": GraphQLField(
-                self._payload(f"Update{t}Payload", one),
+                self.payload(f"Update{t}Payload", one),
                 {
-                    "input": self._input(
+                    "input": self.input(
                         f"Update{t}Input",
                         {"id": id_, "fields": GraphQLInputField(self.fields_input(cls, False)), **when},
                     )
@@ -327,45 +354,18 @@ class Builder:
                 resolve=r.update(cls),
             ),
             f"delete{t}": GraphQLField(
-                self._payload(f"Delete{t}Payload", one),
-                {"input": self._input(f"Delete{t}Input", {"id": id_, **when})},
+                self.payload(f"Delete{t}Payload", one),
+                {"input": self.input(f"Delete{t}Input", {"id": id_, **when})},
                 resolve=r.delete(cls),
             ),
         }
 
-    def _user_fields(self, query: dict[str, GraphQLField], mutation: dict[str, GraphQLField]) -> None:
-        viewer = GraphQLObjectType(
-            "Viewer",
-            {
-                "sessionToken": GraphQLField(GraphQLNonNull(GraphQLString)),
-                "user": GraphQLField(GraphQLNonNull(self.object_type("_User"))),
-            },
-        )
-        query["viewer"] = GraphQLField(GraphQLNonNull(viewer), resolve=r.viewer)
-        carries_viewer = {"viewer": GraphQLField(GraphQLNonNull(viewer))}
-        mutation["signUp"] = GraphQLField(
-            self._payload("SignUpPayload", carries_viewer),
-            {"input": self._input("SignUpInput", {"fields": GraphQLInputField(self.fields_input("_User", True))})},
-            resolve=r.sign_up,
-        )
-        credentials = {k: GraphQLInputField(GraphQLNonNull(GraphQLString)) for k in ("username", "password")}
-        mutation["logIn"] = GraphQLField(
-            self._payload("LogInPayload", carries_viewer),
-            {"input": self._input("LogInInput", credentials)},
-            resolve=r.log_in,
-        )
-        mutation["logOut"] = GraphQLField(
-            self._payload("LogOutPayload", {"ok": GraphQLField(GraphQLNonNull(GraphQLBoolean))}),
-            {"input": self._input("LogOutInput", {})},
-            resolve=r.log_out,
-        )
-
     def _cloud_code(self) -> GraphQLField:
         names = GraphQLEnumType("CloudCodeFunction", {n: GraphQLEnumValue(n) for n in self.functions})
         return GraphQLField(
-            self._payload("CallCloudCodePayload", {"result": GraphQLField(ANY)}),
+            self.payload("CallCloudCodePayload", {"result": GraphQLField(ANY)}),
             {
-                "input": self._input(
+                "input": self.input(
                     "CallCloudCodeInput",
                     {"functionName": GraphQLInputField(GraphQLNonNull(names)), "params": GraphQLInputField(OBJECT)},
                 )

@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 
 from .. import errors, objects, users
+from ..auth import verify
 from ..backend import Backend
 from ..cloud.registry import call
 from ..cloud.requests import FunctionRequest
@@ -100,10 +101,35 @@ async def sign_up(backend: Backend, caller: Caller, fields: dict[str, Any]) -> d
 
 
 async def log_in(backend: Backend, caller: Caller, username: str, password: str) -> dict[str, Any]:
-    anonymous = Caller(ip=caller.ip, installation_id=caller.installation_id, headers=caller.headers)
+    """REST's /login: the same rate limits first (per address, per account named), then the same check."""
     body = {"username": username, "password": password}
+    await users.limit_log_in(backend, caller, body)
+    anonymous = Caller(ip=caller.ip, installation_id=caller.installation_id, headers=caller.headers)
     session: dict[str, Any] = orjson.loads(await users.log_in(backend, anonymous, body))
     return session
+
+
+async def log_in_with(
+    backend: Backend, caller: Caller, fields: dict[str, Any], auth_data: dict[str, Any]
+) -> dict[str, Any]:
+    """REST's `POST /users` with `authData`: the credentials' owner logs in, or a user is created with them (the
+    provider validates first; the log-in or sign-up rate limit applies, as there)."""
+    return await users.sign_up(backend, caller, {**fields, "authData": auth_data})
+
+
+async def request_password_reset(backend: Backend, caller: Caller, email: str) -> None:
+    """REST's /requestPasswordReset (its rate limits; the same answer whether or not the address has an account)."""
+    await users.request_password_reset(backend, {"email": email}, caller)
+
+
+async def confirm_password_reset(backend: Backend, username: str, token: str, password: str) -> None:
+    """What the reset link's form does (its token, its errors), the token also having to be `username`'s."""
+    await users.reset_password(backend, token, password, username=username)
+
+
+async def request_verification_mail(backend: Backend, caller: Caller, email: str) -> None:
+    """REST's /verificationEmailRequest."""
+    await verify.request_mail(backend, caller, {"email": email})
 
 
 async def log_out(backend: Backend, caller: Caller) -> None:

@@ -20,8 +20,9 @@ from graphql import (
 from .. import errors
 from ..errors import ParseError
 from ..storage.model import ClassSchema, Field
+from . import geo
 from .naming import from_global_id, object_id_of, type_name
-from .scalars import ANY, DATE, OBJECT, acl_in
+from .scalars import ANY, DATE, FILE, FILE_INPUT, OBJECT, acl_in
 
 # GraphQL constraint name → REST operator. Every where input below uses a subset of these names.
 OPERATORS = {
@@ -79,7 +80,9 @@ BOOLEAN_WHERE = _ops("BooleanWhereInput", GraphQLBoolean, ("equalTo", "notEqualT
 DATE_WHERE = _ops("DateWhereInput", DATE, (*COMPARE, "in", "notIn"))
 ARRAY_WHERE = _ops("ArrayWhereInput", ANY, ("equalTo", "notEqualTo", "contains", "containedBy"))
 OBJECT_WHERE = _ops("ObjectWhereInput", OBJECT, ("equalTo", "notEqualTo"))
-POLYMORPHIC_WHERE = _ops("PolymorphicPointerWhereInput", GraphQLID, ("equalTo", "notEqualTo", "in", "notIn"))
+# parse-server's FileWhereInput without matchesRegex/options: the query compiler matches a File by its name, and no
+# regular expression on a File column (REST's $regex there matches nothing)
+FILE_WHERE = _ops("FileWhereInput", FILE, (*COMPARE, "in", "notIn"))
 
 SCALAR_WHERE = {
     "String": STRING_WHERE,
@@ -88,6 +91,8 @@ SCALAR_WHERE = {
     "Date": DATE_WHERE,
     "Array": ARRAY_WHERE,
     "Object": OBJECT_WHERE,
+    "Bytes": geo.BYTES_WHERE,
+    "File": FILE_WHERE,
 }
 SCALAR_INPUT: dict[str, GraphQLNullableInputType] = {
     "String": GraphQLString,
@@ -96,6 +101,7 @@ SCALAR_INPUT: dict[str, GraphQLNullableInputType] = {
     "Date": DATE,
     "Array": GraphQLList(ANY),
     "Object": OBJECT,
+    "File": FILE_INPUT,
 }
 BUILT_IN = {"objectId": Field("String"), "createdAt": Field("Date"), "updatedAt": Field("Date")}
 
@@ -136,6 +142,7 @@ class Translator:
 
     def where(self, value: dict[str, Any] | None, cls: str) -> dict[str, Any]:
         out: dict[str, Any] = {}
+        more: list[dict[str, Any]] = []  # conditions that need a place of their own (polymorphic have/haveNot)
         schema = self.classes[cls]
         for key, cond in (value or {}).items():
             if cond is None:
@@ -147,10 +154,36 @@ class Translator:
             f = BUILT_IN.get(name) or schema.fields.get(name)
             if f is None:
                 raise ParseError(errors.INVALID_KEY_NAME, f"unknown field {name[:60]}")
+            if f.polymorphic:
+                more += self._polymorphic_have(name, cond.get("have"), cond.get("haveNot"))
+                cond = {k: v for k, v in cond.items() if k not in ("have", "haveNot")}
+                if not any(v is not None or k == "equalTo" for k, v in cond.items()):
+                    continue
             out[name] = self.constraint(cond, f, name, cls)
-        return out
+        return {"$and": [out, *more] if out else more} if more else out
+
+    def _polymorphic_have(self, key: str, have: Any, have_not: Any) -> list[dict[str, Any]]:
+        """REST's `$inQuery`/`$notInQuery` on a polymorphic pointer, one per target type named (several `have`s:
+        any of them, an `$or`; several `haveNot`s: none of them)."""
+
+        def sub(op: str, named: dict[str, Any]) -> list[dict[str, Any]]:
+            given = [(self.class_of_type[t], w) for t, w in named.items() if w is not None]
+            if not given:
+                raise ParseError(errors.INVALID_QUERY, f"{op} on {key[:60]} names no class")
+            rest = "$inQuery" if op == "have" else "$notInQuery"
+            return [{key: {rest: {"className": c, "where": self.where(w, c)}}} for c, w in given]
+
+        parts: list[dict[str, Any]] = []
+        if have is not None:
+            matches = sub("have", have)
+            parts.append(matches[0] if len(matches) == 1 else {"$or": matches})
+        if have_not is not None:
+            parts += sub("haveNot", have_not)
+        return parts
 
     def constraint(self, cond: dict[str, Any], f: Field, key: str, cls: str) -> Any:
+        if f.type in ("GeoPoint", "Polygon"):
+            return geo.constraint(cond)
         out: dict[str, Any] = {}
         for op, raw in cond.items():
             if raw is None and op != "equalTo":
@@ -195,6 +228,12 @@ class Translator:
             return self._relation_op(raw, f.target or "")
         if f.type == "ACL":
             return acl_in(raw, lambda v: object_id_of(v, "User"))
+        if f.type in geo.INPUT:
+            return geo.field_value(f.type, raw)
+        if f.type == "File":  # parse-server's FileInput without `upload`: files are uploaded over REST
+            if not raw.get("file"):
+                raise ParseError(errors.FILE_SAVE_ERROR, "Invalid file upload.")
+            return raw["file"]
         return self.value(f, raw, key=key, cls=cls)
 
     def _relation_op(self, raw: dict[str, Any], target: str) -> dict[str, Any]:

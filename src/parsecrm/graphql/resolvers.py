@@ -232,44 +232,7 @@ def delete(cls: str) -> Resolver:
     return resolve
 
 
-# -- users, functions ----------------------------------------------------------------------------------------------
-
-
-async def _viewer(ctx: Context, token: str) -> dict[str, Any]:
-    caller = await data.caller_for(ctx.backend, ctx.caller, token)
-    user = await data.me(ctx.backend, caller)
-    return {"sessionToken": token, "user": _tag(user, "_User")}
-
-
-async def viewer(_root: Any, info: GraphQLResolveInfo) -> dict[str, Any]:
-    ctx: Context = info.context
-    user = await data.me(ctx.backend, ctx.caller)  # 209 without a valid session, as /users/me
-    return {"sessionToken": ctx.caller.session_token, "user": _tag(user, "_User")}
-
-
-async def sign_up(_root: Any, info: GraphQLResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
-    ctx: Context = info.context
-    body = ctx.built.translator.fields(input.get("fields"), "_User", updating=False)
-    saved = await data.sign_up(ctx.backend, ctx.caller, body)
-    return {"viewer": await _viewer(ctx, saved["sessionToken"]), "clientMutationId": input.get("clientMutationId")}
-
-
-async def log_in(_root: Any, info: GraphQLResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
-    ctx: Context = info.context
-    user = await data.log_in(ctx.backend, ctx.caller, input["username"], input["password"])
-    token = user.pop("sessionToken")
-    return {
-        "viewer": {"sessionToken": token, "user": _tag(user, "_User")},
-        "clientMutationId": input.get("clientMutationId"),
-    }
-
-
-async def log_out(_root: Any, info: GraphQLResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
-    ctx: Context = info.context
-    if not ctx.caller.session_token:
-        raise ParseError(errors.INVALID_SESSION_TOKEN, "Invalid session token")
-    await data.log_out(ctx.backend, ctx.caller)
-    return {"ok": True, "clientMutationId": input.get("clientMutationId")}
+# -- functions ----------------------------------------------------------------------------------------------
 
 
 async def call_cloud_code(_root: Any, info: GraphQLResolveInfo, input: dict[str, Any]) -> dict[str, Any]:

@@ -86,6 +86,44 @@ ANY = GraphQLScalarType(
 )
 
 
+def _file_in(value: Any) -> dict[str, Any]:
+    """parse-server's File scalar: a stored file's name, or its `{__type: "File", name, url}`."""
+    if isinstance(value, str) and value:
+        return {"__type": "File", "name": value}
+    if isinstance(value, dict) and value.get("__type") == "File" and isinstance(value.get("name"), str):
+        return {k: value[k] for k in ("__type", "name", "url") if isinstance(value.get(k), str)}
+    raise GraphQLError("File must be a file name or a {__type: File, name, url} object")
+
+
+def _file_out(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and isinstance(value.get("name"), str):
+        return str(value["name"])
+    raise GraphQLError(f"File cannot represent {str(value)[:40]}")
+
+
+def _file_literal(node: ValueNode, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+    return _file_in(_literal(node, variables))
+
+
+FILE = GraphQLScalarType(
+    "File",
+    description="A stored file: its name (as POST /files answered it), or a {__type: File, name, url} object.",
+    serialize=_file_out,
+    parse_value=_file_in,
+    parse_literal=_file_literal,
+)
+FILE_INFO = GraphQLObjectType(
+    "FileInfo", {"name": GraphQLField(GraphQLNonNull(GraphQLString)), "url": GraphQLField(GraphQLString)}
+)
+FILE_INPUT = GraphQLInputObjectType(
+    "FileInput",
+    {"file": GraphQLInputField(FILE, description="A file uploaded before (REST: POST /files/<name>).")},
+    description="Links a stored file; null unlinks it (the file itself is not deleted).",
+)
+
+
 def _access(entry: Any) -> dict[str, bool]:
     return {"read": bool(entry.get("read")), "write": bool(entry.get("write"))}
 

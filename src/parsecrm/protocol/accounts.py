@@ -3,32 +3,19 @@
 from __future__ import annotations
 
 import html
-from typing import Any
 
 from .. import errors, objects, users
 from ..backend import Backend
 from ..errors import ParseError
 from ..objects import Unit
-from ..security import ratelimit
 from ..security.caller import Caller
 from .reply import Reply
 from .transport import Call
 
 
-async def _limit_login(backend: Backend, call: Call, params: dict[str, Any]) -> None:
-    """Per client address and per account named, before anything is looked up (batch items pass here too)."""
-    if call.caller.master:
-        return
-    s = backend.settings
-    await ratelimit.take(backend.pool, ratelimit.Subject("login", "ip", call.caller.ip or ""), s.rate_login_ip)
-    name = params.get("username") if isinstance(params.get("username"), str) else params.get("email")
-    if isinstance(name, str):
-        await ratelimit.take(backend.pool, ratelimit.Subject("login", "user", name), s.rate_login_user)
-
-
 async def login(backend: Backend, call: Call, unit: Unit | None) -> Reply:
     params = call.params()
-    await _limit_login(backend, call, params)
+    await users.limit_log_in(backend, call.caller, params)
     caller = Caller(ip=call.caller.ip, installation_id=call.caller.installation_id, headers=call.caller.headers)
     return Reply(await users.log_in(backend, caller, params))
 
@@ -82,7 +69,7 @@ async def reset_form(backend: Backend, call: Call, unit: Unit | None, app: str) 
 async def verify_password(backend: Backend, call: Call, unit: Unit | None) -> Reply:
     caller = Caller(ip=call.caller.ip, headers=call.caller.headers)
     params = call.params()
-    await _limit_login(backend, call, params)  # a password oracle like log-in itself
+    await users.limit_log_in(backend, call.caller, params)  # a password oracle like log-in itself
     body = await users.log_in(backend, caller, params)
     # verifyPassword answers with the user but must not leave a new session behind
     import orjson
