@@ -45,8 +45,8 @@ class App:
         write_now = scope["extensions"].get(TEXT_FRAMES)
         self.direct_offered.append(write_now is not None)
 
-        def counted(frame: bytes) -> bool:
-            ok = bool(write_now(frame)) if write_now else False
+        def counted(frames: list[bytes]) -> bool:
+            ok = bool(write_now(frames)) if write_now else False
             self.direct_refusals += not ok
             return ok
 
@@ -60,13 +60,19 @@ class App:
             if order.get("sizes"):
                 for i, payload in enumerate(PAYLOADS):
                     if i % 2 == 0 and write_now is not None:
-                        assert write_now(payload)
+                        assert write_now([payload])
                     else:
                         await send({"type": "websocket.send", "text": payload.decode()})
             else:
                 pad = "p" * order["size"]
-                for seq in range(order["burst"]):
-                    outbox.push(orjson.dumps({"seq": seq, "pad": pad}))
+                frames = [orjson.dumps({"seq": seq, "pad": pad}) for seq in range(order["burst"])]
+                for start in range(0, len(frames), 3):  # one at a time, and several at once as for a batch of events
+                    chunk = frames[start : start + 3]
+                    if start % 2:
+                        outbox.push_many(chunk)
+                    else:
+                        for frame in chunk:
+                            outbox.push(frame)
 
 
 @contextlib.asynccontextmanager

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Generator, MutableMa
 from typing import Any, cast
 
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
-WriteNow = Callable[[bytes], bool]  # writes a text frame now, or says False: use `send` (wire.py)
+WriteNow = Callable[[list[bytes]], bool]  # writes text frames now, or says False: use `send` (wire.py)
 
 
 class _Started:
@@ -54,8 +54,16 @@ class Outbox:
                 return
             self.queue.append(frame)
             return
-        if not self.write_now(frame):
+        if not self.write_now([frame]):
             self._step(frame)
+
+    def push_many(self, frames: list[bytes]) -> None:
+        """Several frames in order: one write when the socket takes them."""
+        if self.closed:
+            return
+        if self.writer is not None or not self.write_now(frames):
+            for frame in frames:
+                self.push(frame)
 
     def _step(self, frame: bytes) -> None:
         coro = cast(Coroutine[Any, Any, None], self.send(_message(frame)))

@@ -6,10 +6,11 @@ Client ops: `connect` (applicationId, keys, sessionToken, installationId), `subs
 message, 2 not connected / unknown subscription, 3 unknown op, 4 bad keys, and the REST codes (101, 102, 119, 209…).
 
 Every frame to a client goes through its outbox (outbox.py): written at once while the socket takes it (straight to
-the transport under `crm serve`, wire.py), else queued behind a writer task; a client that falls `live_query_client_buffer` frames behind is cut off with close code 1013
-("too slow") and never holds up the hub or other clients. When events may have been lost on their way to this
-process (the bus's `gap`), every client is closed with 1012 so it resubscribes. Keep-alive is the WebSocket ping
-uvicorn sends every 20 s (a client that does not answer is closed).
+the transport under `crm serve`, wire.py), else queued behind a writer task; a client that falls
+`live_query_client_buffer` frames behind is cut off with close code 1013 ("too slow") and never holds up the hub or
+other clients. When events may have been lost on their way to this process (the bus's `gap`), every client is
+closed with 1012 so it resubscribes. Keep-alive is the WebSocket ping uvicorn sends every 20 s (a client that does
+not answer is closed).
 """
 
 from __future__ import annotations
@@ -161,6 +162,7 @@ class Client:
         self.expires_at: datetime | None = None
         self.outbox = Outbox(send, live.backend.settings.live_query_client_buffer, self._cut_off, write_now)
         self.push = self.outbox.push
+        self.push_many = self.outbox.push_many
 
     def _cut_off(self) -> None:
         limit = self.outbox.limit

@@ -6,7 +6,8 @@ serialising it, and a join — about as much CPU as the `write` system call itse
 time at 1 000 subscribers). `write_text` does only what RFC 6455 asks of an unfragmented, uncompressed server frame
 (a 2-, 4- or 10-byte header; servers never mask) and writes header and payload to the transport in one call.
 
-It is offered to the application as the ASGI scope extension `TEXT_FRAMES`, a callable `(payload: bytes) -> bool`,
+It is offered to the application as the ASGI scope extension `TEXT_FRAMES`, a callable `(payloads: list[bytes]) ->
+bool` (several frames go out in one write: one system call),
 only when it is exact: no WebSocket extension was negotiated (permessage-deflate would have to compress the
 payload). It answers False — and writes nothing — whenever the ASGI `send` is the right path: the transport is
 paused by flow control (the ASGI send waits for it; frames must then queue in order behind that send, see
@@ -44,8 +45,8 @@ class FrameWriterProtocol(WebSocketsSansIOProtocol):
         if scope is not None and not self.conn.extensions:
             scope["extensions"][TEXT_FRAMES] = self.write_text
 
-    def write_text(self, payload: bytes) -> bool:
-        """Writes one text frame now, or returns False (nothing written) when the ASGI send must be used."""
+    def write_text(self, payloads: list[bytes]) -> bool:
+        """Writes these text frames now, in one write, or returns False (nothing written): use the ASGI send."""
         if (
             self.close_sent
             or self.disconnected
@@ -55,5 +56,8 @@ class FrameWriterProtocol(WebSocketsSansIOProtocol):
             or self.transport.is_closing()
         ):
             return False
-        self.transport.write(frame_header(len(payload)) + payload)
+        if len(payloads) == 1:
+            self.transport.write(frame_header(len(payloads[0])) + payloads[0])
+        else:
+            self.transport.write(b"".join([part for p in payloads for part in (frame_header(len(p)), p)]))
         return True
