@@ -104,52 +104,42 @@ def subscriber_process(ws_url: str, tokens: list[str], conn: Any) -> None:
 
 
 async def _subscribers(ws_url: str, tokens: list[str], conn: Any) -> None:
-    from websockets.asyncio.client import connect
+    from bench.wsclient import subscribe
 
-    records: list[list[tuple[float, float]]] = [[] for _ in tokens]
-    counting = {"on": False, "count": 0}
-
-    async def one(i: int, token: str, ready: asyncio.Event) -> None:
-        ws = await connect(ws_url, max_queue=None, ping_interval=None)
-        await ws.send(orjson.dumps({"op": "connect", "applicationId": APP_ID, "sessionToken": token}).decode())
-        await ws.recv()
-        query = {"className": LIVE_CLASS, "where": WHERE}
-        await ws.send(orjson.dumps({"op": "subscribe", "requestId": 1, "query": query}).decode())
-        while orjson.loads(await ws.recv()).get("op") != "subscribed":
-            pass
-        ready.set()
-        mine = records[i]
-        async for frame in ws:
-            now = time.time()
-            if counting["on"]:
-                counting["count"] += 1
-                continue
-            event = orjson.loads(frame)
-            if event.get("op") == "update":
-                mine.append((event["object"]["amount"], now))
-
-    tasks = []
-    for i, token in enumerate(tokens):
-        ready = asyncio.Event()
-        tasks.append(asyncio.create_task(one(i, token, ready)))
-        await ready.wait()
+    subs = []
+    for token in tokens:  # one at a time: each is subscribed before the next connects
+        hello = [
+            {"op": "connect", "applicationId": APP_ID, "sessionToken": token},
+            {"op": "subscribe", "requestId": 1, "query": {"className": LIVE_CLASS, "where": WHERE}},
+        ]
+        subs.append(await subscribe(ws_url, hello))
     conn.send("ready")
     loop = asyncio.get_running_loop()
     while True:
         command = await loop.run_in_executor(None, conn.recv)
-        if command == "records":
+        if command == "records":  # (amount, receipt time) of every update each subscriber got
+            records = []
+            for sub in subs:
+                mine = []
+                for when, frame in sub.frames:
+                    event = orjson.loads(frame)
+                    if event.get("op") == "update":
+                        mine.append((event["object"]["amount"], when))
+                records.append(mine)
+                sub.frames.clear()
             conn.send(records)
-            for r in records:
-                r.clear()
         elif command == "count":
-            counting["on"], counting["count"] = True, 0
+            for sub in subs:
+                sub.counting, sub.count = True, 0
             conn.send("ok")
         elif command == "counted":
-            conn.send(counting["count"])
-            counting["on"] = False
+            conn.send(sum(sub.count for sub in subs))
+            for sub in subs:
+                sub.counting = False
         elif command == "stop":
-            for t in tasks:
-                t.cancel()
+            for sub in subs:
+                if sub.transport is not None:
+                    sub.transport.close()
             conn.send("stopped")
             return
 
@@ -157,22 +147,27 @@ async def _subscribers(ws_url: str, tokens: list[str], conn: Any) -> None:
 Put = Callable[[int], Awaitable[None]]
 
 
-async def paced(put: Put, sent: dict[int, float], pipes: list[Any], seconds: float) -> dict[str, Any]:
-    """10 updates per second; the latency of every event at every subscriber."""
+async def paced(
+    put: Put, sent: dict[int, float], requested: dict[int, float], pipes: list[Any], seconds: float
+) -> dict[str, Any]:
+    """10 updates per second; the latency of every event at every subscriber, from the update's HTTP response (the
+    issue's measure) and from the moment its request was sent (never negative: includes the write itself)."""
     count = int(seconds * 10)
     start = time.time()
     for seq in range(1, count + 1):
         await put(seq)
         await asyncio.sleep(max(0.0, start + seq / 10 - time.time()))
     await asyncio.sleep(2)
-    lat, missing = [], 0
+    lat, from_request, missing = [], [], 0
     for pipe in pipes:
         pipe.send("records")
         for got in await asyncio.to_thread(pipe.recv):
             seen = {int(a): t for a, t in got}
             missing += sum(1 for seq in sent if seq not in seen)
             lat += [(seen[seq] - sent[seq]) * 1000 for seq in sent if seq in seen]
+            from_request += [(seen[seq] - requested[seq]) * 1000 for seq in sent if seq in seen]
     lat.sort()
+    from_request.sort()
     return {
         "updates": len(sent),
         "events": len(lat),
@@ -181,6 +176,8 @@ async def paced(put: Put, sent: dict[int, float], pipes: list[Any], seconds: flo
         "p99_ms": round(lat[int(len(lat) * 0.99)], 2),
         "max_ms": round(lat[-1], 2),
         "mean_ms": round(statistics.fmean(lat), 2),
+        "from_request_p50_ms": round(from_request[len(from_request) // 2], 2),
+        "from_request_p99_ms": round(from_request[int(len(from_request) * 0.99)], 2),
     }
 
 
@@ -246,15 +243,17 @@ async def measure(url: str, server_pid: int, n: int, seconds: float, writers: in
     limits = httpx.Limits(max_connections=max(writers, 1))
     async with httpx.AsyncClient(base_url=url + "/", timeout=30, limits=limits) as http:
         sent: dict[int, float] = {}
+        requested: dict[int, float] = {}
 
         async def put(seq: int) -> None:
+            requested[seq] = time.time()
             body = orjson.dumps({"amount": seq})
             r = await http.put(f"classes/{LIVE_CLASS}/{deals[seq % DEALS]}", content=body, headers=headers(master=True))
             r.raise_for_status()
             sent[seq] = time.time()
 
         cpu_before = server_cpu(server_pid)
-        out["paced"] = await paced(put, sent, pipes, seconds)
+        out["paced"] = await paced(put, sent, requested, pipes, seconds)
         # the server's CPU (process tree) over the paced phase per frame delivered: less sensitive to the machine's
         # load than the latencies, which include waiting for a core
         frames = max(out["paced"]["events"], 1)

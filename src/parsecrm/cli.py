@@ -80,6 +80,8 @@ def _run(args: argparse.Namespace, key_note: str | None) -> None:
     _banner(settings, web, key_note or f"{settings.master_key}   (generated now, kept in {kept}; not shown again)")
     import uvicorn
 
+    from .livequery.wire import FrameWriterProtocol
+
     uvicorn.run(
         "parsecrm.asgi:app",
         host=settings.host,
@@ -87,7 +89,9 @@ def _run(args: argparse.Namespace, key_note: str | None) -> None:
         workers=args.workers,
         loop="uvloop",
         http="httptools",
-        ws="websockets-sansio",  # live queries: half the memory per idle WebSocket of the default, same flow control
+        # live queries: uvicorn's websockets-sansio protocol (half the memory per idle WebSocket of the default, same
+        # flow control) with a direct text-frame writer for the fan-out (livequery/wire.py)
+        ws=FrameWriterProtocol,
         ws_per_message_deflate=settings.live_query_compression,
         log_level="warning",
         log_config=None,  # our handler (logs.configure): redacted, request ids, CRM_LOG_FORMAT

@@ -5,11 +5,12 @@ Client ops: `connect` (applicationId, keys, sessionToken, installationId), `subs
 `unsubscribed`, the events (hub.py) and `error` `{code, error, reconnect, requestId?}` with Parse's codes: 1 bad
 message, 2 not connected / unknown subscription, 3 unknown op, 4 bad keys, and the REST codes (101, 102, 119, 209…).
 
-Every frame to a client goes through its outbox (outbox.py): written at once while the socket takes it, else queued
-behind a writer task; a client that falls `live_query_client_buffer` frames behind is cut off with close code 1013
-("too slow") and never holds up the hub or other clients. When events may have been lost on their way to this
-process (the bus's `gap`), every client is closed with 1012 so it resubscribes. Keep-alive is the WebSocket ping
-uvicorn sends every 20 s (a client that does not answer is closed).
+Every frame to a client goes through its outbox (outbox.py): written at once while the socket takes it (straight to
+the transport under `crm serve`, wire.py), else queued behind a writer task; a client that falls
+`live_query_client_buffer` frames behind is cut off with close code 1013 ("too slow") and never holds up the hub or
+other clients. When events may have been lost on their way to this process (the bus's `gap`), every client is
+closed with 1012 so it resubscribes. Keep-alive is the WebSocket ping uvicorn sends every 20 s (a client that does
+not answer is closed).
 """
 
 from __future__ import annotations
@@ -35,8 +36,9 @@ from ..storage.model import ClassSchema, default_fields
 from . import feed
 from .bus import NotifyBus
 from .hub import Hub, Subscription, error_frame
-from .outbox import Outbox
+from .outbox import Outbox, WriteNow
 from .redisbus import RedisBus
+from .wire import TEXT_FRAMES
 
 log = logging.getLogger("parsecrm.livequery")
 
@@ -132,7 +134,8 @@ class LiveQuery:
         if not self.bus.up:  # this process cannot hear events now: a subscription would silently miss them
             await send({"type": "websocket.close", "code": SLOW_CLOSE, "reason": "live events unavailable: retry"})
             return
-        client = Client(self, send, (scope.get("client") or [None])[0])
+        write_now = (scope.get("extensions") or {}).get(TEXT_FRAMES)  # crm serve's direct frame writer (wire.py)
+        client = Client(self, send, (scope.get("client") or [None])[0], write_now)
         self.clients[client.client_id] = client
         try:
             while True:
@@ -150,15 +153,16 @@ class LiveQuery:
 
 
 class Client:
-    def __init__(self, live: LiveQuery, send: Send, ip: str | None) -> None:
+    def __init__(self, live: LiveQuery, send: Send, ip: str | None, write_now: WriteNow | None = None) -> None:
         self.live = live
         self.send = send
         self.ip = ip
         self.client_id = next(_ids)
         self.caller: Caller | None = None  # set by connect
         self.expires_at: datetime | None = None
-        self.outbox = Outbox(send, live.backend.settings.live_query_client_buffer, self._cut_off)
+        self.outbox = Outbox(send, live.backend.settings.live_query_client_buffer, self._cut_off, write_now)
         self.push = self.outbox.push
+        self.push_many = self.outbox.push_many
 
     def _cut_off(self) -> None:
         limit = self.outbox.limit
@@ -216,7 +220,7 @@ class Client:
         reply: dict[str, Any] = {"op": "connected", "clientId": self.client_id}
         if caller.installation_id:
             reply["installationId"] = caller.installation_id
-        self.push(orjson.dumps(reply).decode())
+        self.push(orjson.dumps(reply))
 
     async def subscribe(self, message: dict[str, Any]) -> None:
         request_id = _request_id(message)
@@ -233,11 +237,11 @@ class Client:
             raise ParseError(2, f"Can not find subscription {request_id}")
         self.push(self._reply("unsubscribed", request_id))
 
-    def _reply(self, op: str, request_id: int) -> str:
+    def _reply(self, op: str, request_id: int) -> bytes:
         reply: dict[str, Any] = {"op": op, "clientId": self.client_id, "requestId": request_id}
         if self.caller is not None and self.caller.installation_id:
             reply["installationId"] = self.caller.installation_id
-        return orjson.dumps(reply).decode()
+        return orjson.dumps(reply)
 
     async def _subscription(self, request_id: int, message: dict[str, Any]) -> Subscription:
         assert self.caller is not None
