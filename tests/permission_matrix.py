@@ -27,7 +27,19 @@ from __future__ import annotations
 from typing import Any
 
 CALLERS = ("anonymous", "wrong_key", "rep", "manager", "master", "readonly")
-CLASSES = ("Company", "Contact", "Deal", "Activity", "DealStageChange", "_User", "_Role", "_Session", "_Installation")
+CLASSES = (
+    "Company",
+    "Contact",
+    "Deal",
+    "Activity",
+    "DealStageChange",
+    "_User",
+    "_Role",
+    "_Session",
+    "_Installation",
+    "_JobStatus",
+    "_JobSchedule",
+)
 OPERATIONS = (
     "find",
     "count",
@@ -169,6 +181,15 @@ BY_CLASS: dict[str, dict[str, Row]] = {
             caller: _row(119, 119, OK2, "ok", OK2, (119, 119), 119) for caller in ("anonymous", "rep", "manager")
         }
         | {"master": MASTER, "readonly": READONLY}
+    },
+    # The jobs' classes (jobs.py; parse-server's classesWithMasterOnlyAccess): the master key's alone, the
+    # read-only key reads. Their probes belong to nobody: two rows the master key made.
+    **{
+        cls: dict.fromkeys(
+            ("anonymous", "rep", "manager"), _row(119, 119, (119, 119), 119, (119, 119), (119, 119), 119)
+        )
+        | {"master": MASTER, "readonly": READONLY}
+        for cls in ("_JobStatus", "_JobSchedule")
     },
 }
 
