@@ -241,6 +241,7 @@ ROUTE_OPS: dict[str, str] = {
     "reset_link_bogus": "`POST /apps/<app>/request_password_reset` with a token no link has (the token is the "
     "credential)",
     "invite_link_bogus": "`POST /apps/<app>/invite` with a token no invitation has",
+    "verify_email_page_bogus": "`GET /apps/<app>/verify_email` with a token no link has: the HTML page, 400",
     "log_in_other": "`POST /login` as rep B with B's password (public; a caller's own session is not used)",
     "log_in_wrong_password": "`POST /login` as another user with a wrong password",
     "verify_password_other": "`POST /verifyPassword` rep B's credentials (public, like log-in)",
@@ -289,6 +290,7 @@ ROUTE_BY_OP: dict[str, dict[str, Any]] = {
     "password_reset_known": EVERYONE,
     "reset_link_bogus": _each(101, 101, 101, 101, 101, wrong_key=101),  # a link's page reads no keys
     "invite_link_bogus": _each(101, 101, 101, 101, 101, wrong_key=101),
+    "verify_email_page_bogus": _each(*["HTTP 400"] * 5, wrong_key="HTTP 400"),
     "log_in_other": EVERYONE,
     "log_in_wrong_password": _each(101, 101, 101, 101, 101),
     "verify_password_other": EVERYONE,
@@ -316,13 +318,19 @@ ROUTE_EXPECTED: dict[tuple[str, str], Any] = {
 
 
 def route_expected(caller: str, op: str, transport: str) -> Any:
-    """ROUTE_EXPECTED, as `transport` answers it: a wrong key in the envelope is ignored (see CALLER_NOTES), and a
-    batch with a wrong key is refused whole, even when its item is a route that reads no keys."""
+    """ROUTE_EXPECTED, as `transport` answers it: a wrong key in the envelope is ignored (see CALLER_NOTES), a
+    batch with a wrong key is refused whole, even when its item is a route that reads no keys, and a batch item may
+    not be a page a mailed link opens (107, as parse-server, whose batch routes only the API)."""
     if caller == "wrong_key" and transport == "text/plain":
         caller = "anonymous"
     if caller == "wrong_key" and transport == "batch":
         return U
+    if transport == "batch" and op in LINK_PAGES:
+        return 107
     return ROUTE_EXPECTED[(caller, op)]
+
+
+LINK_PAGES = ("reset_link_bogus", "invite_link_bogus", "verify_email_page_bogus")  # apps/<app>/…: Auth.LINK routes
 
 
 # Paths of the route table the route operations do not ask, and where they are asked instead.
@@ -332,9 +340,9 @@ ROUTES_NOT_ASKED: dict[str, str] = {
     "batch": "a transport: every cell above and every route operation is also sent as a one-item batch",
     "functions/<name>": "each Cloud Code function checks its own caller (request.master, request.user); the CRM's "
     "are tested with their features (tests/test_agent.py, tests/crm/)",
-    "apps/<app>/request_password_reset, apps/<app>/invite, apps/<app>/verify_email (GET)": "pages a mailed link "
-    "opens: HTML, no keys; the token is the credential (tests/test_accounts_hardening.py, "
-    "tests/test_email_verification.py)",
+    "apps/<app>/request_password_reset, apps/<app>/invite (GET)": "the forms a mailed link opens: HTML, no keys; "
+    "the token is the credential (their POSTs and the verify_email page are asked above; valid tokens: "
+    "tests/test_accounts_hardening.py, tests/test_email_verification.py). Not batch items: 107",
     "graphql": "not in the route table (its own endpoint); its conditional mutations are asked the `*_stale` "
     "questions above (tests/test_permission_matrix.py::test_graphql_conditional_writes)",
     "files": "not in the route table (protocol/files.py, bytes not JSON): tests/test_files.py",
@@ -362,7 +370,7 @@ def render_markdown(transports: tuple[str, ...]) -> str:
         "# Permission matrix",
         "",
         "Generated from `tests/permission_matrix.py` (`python tests/permission_matrix.py > docs/permissions.md`);",
-        "`tests/test_permission_matrix.py` checks every cell through every transport: "
+        "`tests/test_permission_matrix.py` checks every cell through every transport that has a form of it: "
         + "; ".join(f"**{t}** — {TRANSPORT_NOTES[t]}" for t in transports)
         + ". A cell missing from the table fails that test by name.",
         "",
@@ -370,8 +378,8 @@ def render_markdown(transports: tuple[str, ...]) -> str:
         "",
         "Answers: `ok` — allowed; `mine` / `theirs` / `both` / `none` — which of two probe objects (rep A's and rep "
         "B's) a find, count or aggregate returns; a number — the Parse error code ("
-        + "; ".join(f"{code} {text}" for code, text in CODES.items())
-        + ").",
+        + "; ".join(f"{code} {text}" for code, text in sorted(CODES.items()))
+        + "); `HTTP 403` — refused whole, before routing, without a Parse code (`unauthorized`).",
         "",
         "Operations: `aggregate` — " + OPERATION_NOTES["aggregate"] + "; `*_stale` — a conditional write "
         "(update or delete) based on a version that is no longer current: `409` with `current` (the object as the "

@@ -76,7 +76,10 @@ def via_rest(server: Server, who: Credentials, call: Call) -> Answer:
 
 
 def answer(r: httpx.Response) -> Answer:
-    """(ok, the Parse code — or `HTTP <status>` for a refusal without one, as `unauthorized` — , the JSON body)."""
+    """(ok, the Parse code — or `HTTP <status>` for a refusal without one, as `unauthorized` or an HTML page's — ,
+    the JSON body)."""
+    if r.headers.get("content-type", "").startswith("text/html"):
+        return r.status_code < 400, None if r.status_code < 400 else f"HTTP {r.status_code}", {}
     body = r.json()
     if r.status_code < 400:
         return True, None, body
@@ -462,6 +465,11 @@ ROUTE_CALLS: dict[str, RouteCase] = {
     "invite_link_bogus": lambda w, c: (
         w.who[c],
         Call("POST", f"apps/{w.server.app_id}/invite", {"token": "bogus", "username": unique("mx"), "password": "pw"}),
+        plain,
+    ),
+    "verify_email_page_bogus": lambda w, c: (
+        w.who[c],
+        Call("GET", f"apps/{w.server.app_id}/verify_email", {"token": "bogus"}),
         plain,
     ),
     "log_in_other": lambda w, c: (
