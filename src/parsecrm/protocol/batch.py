@@ -4,6 +4,7 @@ All sub-requests share one database transaction (one commit instead of one per o
 same router as an HTTP request. Without `transaction: true` a failing item is rolled back alone and the rest
 commit; with `transaction: true` any failure rolls back all of them and the whole batch answers with that error.
 An item's unexpected failure is logged with its traceback and the item's method and path (errors.reply_for).
+An item may not be a page a mailed link opens (`Auth.LINK` routes: HTML for a browser): 107 for the whole batch.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from ..backend import Backend
 from ..errors import ParseError
 from ..objects import Unit, in_unit
 from .reply import Reply
-from .router import Router
+from .router import Auth, Router
 from .transport import Call, parse_query_string
 
 
@@ -53,6 +54,10 @@ async def run(backend: Backend, call: Call, unit: Unit | None, router: Router) -
         raise ParseError(errors.INVALID_JSON, f"a batch may hold at most {backend.settings.batch_limit} requests")
     transactional = body.get("transaction") is True
     subs = [_sub_call(backend, call, raw) for raw in requests]  # a malformed item fails the whole batch (107)
+    for sub in subs:  # the pages a mailed link opens answer HTML to a browser: not API calls (parse-server's
+        found = router.match(sub.path)  # batch routes only the API, not its PublicAPIRouter)
+        if found is not None and found.route.auth is Auth.LINK:
+            raise ParseError(errors.INVALID_JSON, f"cannot route batch path /{sub.path[:100]}")
     bulk = [router.bulk_class(sub) for sub in subs]
 
     async def run_bulk(u: Unit) -> list[dict[str, Any]]:
