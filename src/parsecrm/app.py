@@ -12,7 +12,7 @@ import time
 
 import orjson
 
-from . import errors, jobs, logs, timing
+from . import errors, jobs, jobschedule, logs, timing
 from .agent.http import AgentHttp
 from .asgi_types import Receive, Scope, Send
 from .auth import setup as auth_setup
@@ -79,6 +79,7 @@ class App:
         self.cloud = cloud
         self.backend: Backend | None = None
         self.live: LiveQuery | None = None
+        self.scheduler: asyncio.Task[None] | None = None  # runs _JobSchedule rows (jobschedule.py)
         self.mount = settings.mount_path.rstrip("/")
         self.static = StaticFiles(settings.web_dir, settings) if settings.web_dir else None
         self.pages = reference.table(settings)  # /graphql, /schema, /api, <mount>/openapi.json
@@ -112,11 +113,15 @@ class App:
                     return
                 backend.background.append(asyncio.create_task(idempotency.sweep(backend)))
                 self.backend = backend
+                self.scheduler = jobschedule.start(backend)
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 await self.agent.stop()
                 if self.live is not None:
                     await self.live.close()
+                if self.scheduler is not None:  # no job starts after jobs.stop()
+                    self.scheduler.cancel()
+                    await asyncio.gather(self.scheduler, return_exceptions=True)
                 if self.backend is not None:
                     await jobs.stop()  # running jobs end as failed while the database is still reachable
                     await self.backend.close()

@@ -73,9 +73,10 @@ async def prepare(backend: Any) -> None:
     backend.schemas.invalidate()
 
 
-async def start(backend: Any, caller: Caller, name: str, params: dict[str, Any]) -> str:
+async def start(backend: Any, caller: Caller, name: str, params: dict[str, Any], source: str = "api") -> str:
     """Record the job as running and start it in the background; returns its _JobStatus objectId.
-    `params` is Parse JSON (kept as sent in _JobStatus.params); the job gets it decoded."""
+    `params` is Parse JSON (kept as sent in _JobStatus.params); the job gets it decoded. `source` is `api`
+    (POST /jobs) or `schedule` (a `_JobSchedule` run, parsecrm/jobschedule.py)."""
     if caller.read_only or not caller.master:
         raise ParseError(errors.OPERATION_FORBIDDEN, "read-only masterKey isn't allowed to run a job.")
     fn = backend.cloud.jobs.get(name)
@@ -83,7 +84,7 @@ async def start(backend: Any, caller: Caller, name: str, params: dict[str, Any])
         raise ParseError(errors.SCRIPT_FAILED, "Invalid job.")
     status = {
         "jobName": name,
-        "source": "api",
+        "source": source,
         "status": "running",
         "params": params,
         "startedAt": {"__type": "Date", "iso": iso(now_ms())},
@@ -154,5 +155,5 @@ def _text(value: Any) -> str:
 
 
 async def schedules(backend: Any, caller: Caller) -> list[dict[str, Any]]:
-    """The `_JobSchedule` rows (scheduling itself is not implemented: nothing runs them, see docs/protocol.md)."""
+    """The `_JobSchedule` rows (parsecrm/jobschedule.py runs them)."""
     return await objects.query_json(backend, caller, "_JobSchedule", {"limit": 1000})

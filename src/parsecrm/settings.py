@@ -179,6 +179,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("db_pool_size", "CRM_DB_POOL_SIZE", _positive, 10, "Connections per server process"),
     Setting("web_dir", "CRM_WEB_DIR", _path, None, "Static web app served at `/`", "the built app (`src/parsecrm/web/dist`, package data)"),
     Setting("debug", "CRM_DEBUG", _bool, False, "Adds a `Server-Timing` header with each request's stages (parse, plan, sql, db, hooks)"),
+    Setting("job_scheduler", "CRM_JOB_SCHEDULER", _bool, True, "Run the `_JobSchedule` rows (Parse Dashboard's scheduled jobs) in this process; every process may: each run is claimed by exactly one (docs/cloud-code.md \"Scheduled jobs\")"),
+    Setting("job_scheduler_tick", "CRM_JOB_SCHEDULER_TICK", _seconds, 30.0, "Seconds between the scheduler's looks at `_JobSchedule`: a scheduled run starts at most this late", "`30`"),
     Setting("host", "HOST", str, "127.0.0.1", "Listen address"),
     Setting("port", "PORT", _positive, 1337, "Listen port"),
     # -- live queries (livequery/) --
@@ -266,6 +268,8 @@ class Settings:
     db_pool_size: int = 10
     web_dir: Path | None = None
     debug: bool = False
+    job_scheduler: bool = True  # run the _JobSchedule rows here (jobschedule.py); each run is claimed by one process
+    job_scheduler_tick: float = 30.0  # seconds between looks at _JobSchedule
     host: str = "127.0.0.1"
     port: int = 1337
     # -- GraphQL and the reference pages ------------------------------------------------------------------------
