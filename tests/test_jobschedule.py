@@ -432,3 +432,57 @@ def test_unknown_jobs_bad_rows_and_future_starts(make_server: Callable[..., Serv
     assert log.count(f"_JobSchedule {bad} is skipped: timeOfDay is not a time of day") == 1
     assert "Traceback" not in log
     assert "lastRun" not in api.get(f"classes/_JobSchedule/{unknown}").json()  # not claimed: not run
+
+
+def test_the_dashboards_schedule_routes(make_server: Callable[..., Server]) -> None:
+    """`POST cloud_code/jobs` with the body Parse Dashboard's form sends (JobEdit.react.js), `PUT` and `DELETE
+    cloud_code/jobs/<id>` (parse-server's CloudCodeRouter); the row made is run."""
+    server = make_server(
+        {"PARSE_CLOUD": str(HOOKS), "CRM_JOB_SCHEDULER_TICK": TICK, "PARSE_READ_ONLY_MASTER_KEY": "ro-key"}
+    )
+    api = Api(server)
+    key = unique("form")
+    form_body = {
+        "job_schedule": {
+            "params": orjson.dumps({"key": key}).decode(),
+            "daysOfWeek": [1, 1, 1, 1, 1, 1, 1],
+            "description": "from the form",
+            "jobName": "stamp",
+            "timeOfDay": (datetime.now(UTC) - timedelta(minutes=1)).strftime("%H:%M:00.000Z"),  # a day away
+            "repeatMinutes": 1440,
+        }
+    }
+    r = api.post("cloud_code/jobs", form_body)
+    assert r.status_code == 201, r.text
+    object_id = r.json()["objectId"]
+    [made] = api.get("cloud_code/jobs").json()
+    assert made["objectId"] == object_id and made["description"] == "from the form"
+    assert abs(ms(made["startAfter"]) - time.time() * 1000) < 60_000  # "Start immediately": startAfter is now
+    assert api.get("cloud_code/jobs/data").json() == {"in_use": ["stamp"], "jobs": ["stamp"]}
+    wait_for(lambda: [r["key"] for r in find(api, "ScheduledRun")] == [key], "the form's schedule ran at once")
+
+    edited = {"job_schedule": {"description": "renamed", "startAfter": made["startAfter"]}}
+    r = api.put(f"cloud_code/jobs/{object_id}", edited)
+    assert r.status_code == 200 and "updatedAt" in r.json(), r.text
+    assert api.get(f"classes/_JobSchedule/{object_id}").json()["description"] == "renamed"
+
+    # refused: a job that is not deployed, a missing job_schedule, callers without the (writing) master key
+    r = api.post("cloud_code/jobs", {"job_schedule": {"jobName": "noSuchJob"}})
+    assert (r.status_code, r.json()) == (400, {"code": 141, "error": "Cannot Schedule a job that is not deployed"})
+    r = api.put(f"cloud_code/jobs/{object_id}", {"job_schedule": {"jobName": "noSuchJob"}})
+    assert (r.status_code, r.json()["code"]) == (400, 141)
+    assert api.post("cloud_code/jobs", {"jobName": "stamp"}).json()["code"] == 107
+    user = api.signup(unique("sched"))
+    for method, path in (("POST", "cloud_code/jobs"), ("PUT", f"cloud_code/jobs/{object_id}")):
+        for as_ in (None, user["sessionToken"]):
+            r = api.request(method, path, form_body, as_=as_)
+            assert (r.status_code, r.json()["code"]) == (403, 119), (method, as_)
+        r = api.request(method, path, form_body, as_=None, headers={"X-Parse-Master-Key": "ro-key"})
+        assert r.json()["code"] == 119, r.text
+    r = api.delete(f"cloud_code/jobs/{object_id}", as_=user["sessionToken"])
+    assert (r.status_code, r.json()["code"]) == (403, 119)
+
+    assert api.delete(f"cloud_code/jobs/{object_id}").status_code == 200
+    assert api.get("cloud_code/jobs").json() == []
+    assert api.delete(f"cloud_code/jobs/{object_id}").json()["code"] == 101
+    assert len(find(api, "_JobStatus")) == 1  # the form's one run

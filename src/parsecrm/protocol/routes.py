@@ -89,7 +89,8 @@ ROUTES: list[Route] = [
     Route(r"jobs/(?P<name>[A-Za-z0-9_.\-]+)", {"POST": jobs.run}),
     Route("jobs", {"POST": jobs.run}),
     Route("cloud_code/jobs/data", {"GET": jobs.data}),
-    Route("cloud_code/jobs", {"GET": jobs.scheduled}),
+    Route("cloud_code/jobs", {"GET": jobs.scheduled, "POST": jobs.create_schedule}),
+    Route(f"cloud_code/jobs/{_ID}", {"PUT": jobs.edit_schedule, "DELETE": jobs.delete_schedule}),
     Route(r"events/(?P<name>[^/]+)", {"POST": config.event}),
     Route("health", {"GET": config.health, "POST": config.health}, auth=Auth.NONE),
 ]
