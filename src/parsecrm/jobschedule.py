@@ -32,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -230,7 +231,7 @@ class Scheduler:
         self.warned = {k: v for k, v in self.warned.items() if k in seen}
         return started
 
-    async def _rows(self) -> Any:
+    async def _rows(self) -> AsyncIterator[dict[str, Any]]:
         after = ""
         while True:
             where = {"objectId": {"$gt": after}} if after else {}
@@ -255,10 +256,11 @@ class Scheduler:
         except BadSchedule as exc:
             self._warn(object_id, f"_JobSchedule {object_id} is skipped: {exc}")
             return False
-        if due(schedule, now) is None:
-            return False
         if schedule.job_name not in self.backend.cloud.jobs:
             self._warn(object_id, f"_JobSchedule {object_id} names the job {schedule.job_name!r}, which is not defined")
+            return False
+        self.warned.pop(object_id, None)  # readable now: a problem it has again is logged again
+        if due(schedule, now) is None:
             return False
         try:  # the claim: only if the row is still the version read, so one process of many wins
             await objects.update(self.backend, MASTER, "_JobSchedule", object_id, {"lastRun": now}, expected=version)
