@@ -228,6 +228,10 @@ ROUTE_OPS: dict[str, str] = {
     "run_unknown_job": "`POST /jobs/noSuchJob`: whether a job exists is the master key's to learn",
     "list_job_schedules": "`GET /cloud_code/jobs` (CloudCodeRouter: master key, read-only too)",
     "job_data": "`GET /cloud_code/jobs/data`",
+    "schedule_job": "`POST /cloud_code/jobs` a `job_schedule` for `countUsers` (Dashboard's scheduled jobs: master "
+    "key; the read-only key may not write)",
+    "edit_job_schedule": "`PUT /cloud_code/jobs/<id>` a schedule the master key made",
+    "delete_job_schedule": "`DELETE /cloud_code/jobs/<id>` a schedule the master key made",
     "login_as": "`POST /loginAs` rep B (UsersRouter.handleLogInAs: master key; never the read-only key, which would "
     "get a session that writes)",
     "login_as_unknown": "`POST /loginAs` an id no user has",
@@ -281,6 +285,9 @@ ROUTE_BY_OP: dict[str, dict[str, Any]] = {
     "run_unknown_job": _each(119, 119, 119, 141, 119),
     "list_job_schedules": MASTER_READS,
     "job_data": MASTER_READS,
+    "schedule_job": MASTER_ONLY,
+    "edit_job_schedule": MASTER_ONLY,
+    "delete_job_schedule": MASTER_ONLY,
     "login_as": MASTER_ONLY,
     "login_as_unknown": _each(119, 119, 119, 101, 119),
     "verification_mail_unknown": EVERYONE,

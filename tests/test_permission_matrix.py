@@ -428,6 +428,17 @@ def ask(method: str, path: str, body: dict[str, Any] | None = None, judge: Judge
     return lambda world, caller: (world.who[caller], Call(method, path, body), judge)
 
 
+# a schedule the scheduler never runs (its first run is centuries away)
+NEVER_DUE = {"jobName": "countUsers", "startAfter": "2999-01-01T00:00:00.000Z", "timeOfDay": "00:00:00.000Z"}
+
+
+def schedule(world: World) -> str:
+    """A fresh `_JobSchedule` row, made with the master key."""
+    made = world.api.post("cloud_code/jobs", {"job_schedule": NEVER_DUE})
+    assert made.is_success, made.text
+    return str(made.json()["objectId"])
+
+
 def _b(world: World, key: str) -> Any:
     return world.users["b"][key]
 
@@ -438,6 +449,13 @@ ROUTE_CALLS: dict[str, RouteCase] = {
     "run_unknown_job": ask("POST", "jobs/noSuchJob"),
     "list_job_schedules": ask("GET", "cloud_code/jobs"),
     "job_data": ask("GET", "cloud_code/jobs/data"),
+    "schedule_job": ask("POST", "cloud_code/jobs", {"job_schedule": NEVER_DUE}),
+    "edit_job_schedule": lambda w, c: (
+        w.who[c],
+        Call("PUT", f"cloud_code/jobs/{schedule(w)}", {"job_schedule": NEVER_DUE}),
+        plain,
+    ),
+    "delete_job_schedule": lambda w, c: (w.who[c], Call("DELETE", f"cloud_code/jobs/{schedule(w)}"), plain),
     "login_as": lambda w, c: (w.who[c], Call("POST", "loginAs", {"userId": _b(w, "objectId")}), plain),
     "login_as_unknown": ask("POST", "loginAs", {"userId": "noSuchUser"}),
     "verification_mail_unknown": ask("POST", "verificationEmailRequest", {"email": "nobody@example.com"}, empty),
