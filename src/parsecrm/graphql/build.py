@@ -28,7 +28,7 @@ from graphql import (
 )
 
 from ..storage.model import ClassSchema, Field
-from . import accounts, geo
+from . import accounts, geo, schema_api
 from . import resolvers as r
 from .inputs import DATE_WHERE, ID_WHERE, SCALAR_INPUT, SCALAR_WHERE, Translator
 from .naming import GRAPHQL_NAME, find_field, get_field, type_name
@@ -75,11 +75,18 @@ def exposed(classes: dict[str, ClassSchema]) -> dict[str, ClassSchema]:
     seen: set[str] = set()
     for name in sorted(classes):
         t = type_name(name)
-        if name in HIDDEN_SYSTEM or not GRAPHQL_NAME.match(name) or t in seen:
+        if name in HIDDEN_SYSTEM or not GRAPHQL_NAME.match(name) or t in seen or _reserved(name):
             continue
         seen.add(t)
         out[name] = classes[name]
     return out
+
+
+def _reserved(cls: str) -> bool:
+    """A class whose type or root fields would clash with the schema API's or createFile's."""
+    t = type_name(cls)
+    names = {get_field(cls), find_field(cls), f"create{t}", f"update{t}", f"delete{t}"}
+    return t in schema_api.RESERVED_TYPES or bool(names & schema_api.RESERVED_FIELDS)
 
 
 class Builder:
@@ -318,8 +325,9 @@ class Builder:
             accounts.add_fields(self, query, mutation)
         if self.functions:
             mutation["callCloudCode"] = self._cloud_code()
+        schema_api.add_fields(self, query, mutation)
         schema = GraphQLSchema(
-            GraphQLObjectType("Query", query), GraphQLObjectType("Mutation", mutation) if mutation else None
+            GraphQLObjectType("Query", query), GraphQLObjectType("Mutation", mutation), types=schema_api.FIELD_TYPES
         )
         return Built(schema, self.translator, self.classes, frozenset(self.connection_fields))
 

@@ -17,6 +17,8 @@ from ..cloud.registry import call
 from ..cloud.requests import FunctionRequest
 from ..errors import ParseError
 from ..protocol import conditional
+from ..protocol import schemas as schema_routes
+from ..protocol.transport import Call
 from ..security.caller import Caller
 from ..storage.model import ClassSchema
 from ..values import decode, encode
@@ -27,7 +29,8 @@ async def classes(backend: Backend) -> dict[str, ClassSchema]:
 
 
 def schema_version(backend: Backend, classes_now: dict[str, ClassSchema]) -> tuple[Any, ...]:
-    """Changes whenever a class or field is added or removed, in this process or (via NOTIFY) in another."""
+    """Changes whenever a class or field is added or removed, in this process (the cache's generation moves with
+    every change it stores, e.g. a field added and another removed in one update) or (via NOTIFY) in another."""
     shape = tuple(sorted((name, len(s.fields)) for name, s in classes_now.items()))
     return (backend.schemas.generation, id(classes_now), shape)
 
@@ -147,6 +150,42 @@ async def caller_for(backend: Backend, base: Caller, token: str) -> Caller:
     return Caller(
         user_id=info.user_id, user=info.user, roles=info.roles, session_token=token, ip=base.ip, headers=base.headers
     )
+
+
+# -- the schema API: what REST's /schemas routes run, with the same master-key checks ---------------------------------
+
+
+async def _schemas(route: Any, caller: Caller, method: str, name: str | None, body: Any, backend: Backend) -> Any:
+    call = Call(method, "schemas" + (f"/{name}" if name else ""), {}, body, caller)
+    reply = await route(backend, call, None, name) if name is not None else await route(backend, call, None)
+    return reply.body
+
+
+async def all_classes(backend: Backend, caller: Caller) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = (await _schemas(schema_routes.all_classes, caller, "GET", None, {}, backend))[
+        "results"
+    ]
+    return found
+
+
+async def get_class(backend: Backend, caller: Caller, name: str) -> dict[str, Any]:
+    found: dict[str, Any] = await _schemas(schema_routes.one, caller, "GET", name, {}, backend)
+    return found
+
+
+async def create_class(backend: Backend, caller: Caller, name: str, fields: dict[str, Any]) -> dict[str, Any]:
+    body = {"className": name, "fields": fields}
+    made: dict[str, Any] = await _schemas(schema_routes.create, caller, "POST", name, body, backend)
+    return made
+
+
+async def update_class(backend: Backend, caller: Caller, name: str, fields: dict[str, Any]) -> dict[str, Any]:
+    changed: dict[str, Any] = await _schemas(schema_routes.update, caller, "PUT", name, {"fields": fields}, backend)
+    return changed
+
+
+async def delete_class(backend: Backend, caller: Caller, name: str) -> None:
+    await _schemas(schema_routes.drop, caller, "DELETE", name, {}, backend)
 
 
 def function_names(backend: Backend) -> list[str]:
