@@ -292,16 +292,39 @@ class Builder:
     def _input_type(self, f: Field) -> Any:
         if f.type == "ACL":
             return ACL_INPUT
-        if f.type == "Pointer":
-            name = "PolymorphicPointerInput" if f.polymorphic else type_name(f.target or "") + "PointerInput"
+        if f.type == "Pointer" and f.polymorphic:  # no createAndLink: the input would have to name the class
+            name = "PolymorphicPointerInput"
             return self._once(name, lambda: GraphQLInputObjectType(name, {"link": GraphQLInputField(GraphQLID)}))
+        if f.type == "Pointer":
+            target = f.target or ""
+            name = type_name(target) + "PointerInput"
+
+            def pointer_fields() -> dict[str, GraphQLInputField]:
+                return {
+                    "link": GraphQLInputField(GraphQLID, description="An existing object: its global id or objectId."),
+                    "createAndLink": GraphQLInputField(
+                        self.fields_input(target, True),
+                        description="Create an object (your permissions, in this write's transaction) and link it.",
+                    ),
+                }
+
+            return self._once(name, lambda: GraphQLInputObjectType(name, pointer_fields))
         if f.type == "Relation":
-            name = type_name(f.target or "") + "RelationInput"
-            ids = GraphQLList(GraphQLNonNull(GraphQLID))
-            return self._once(
-                name,
-                lambda: GraphQLInputObjectType(name, {"add": GraphQLInputField(ids), "remove": GraphQLInputField(ids)}),
-            )
+            target = f.target or ""
+            name = type_name(target) + "RelationInput"
+
+            def relation_fields() -> dict[str, GraphQLInputField]:
+                ids = GraphQLList(GraphQLNonNull(GraphQLID))
+                return {
+                    "add": GraphQLInputField(ids),
+                    "remove": GraphQLInputField(ids),
+                    "createAndAdd": GraphQLInputField(
+                        GraphQLList(GraphQLNonNull(self.fields_input(target, True))),
+                        description="Create objects (your permissions, in this write's transaction) and add them.",
+                    ),
+                }
+
+            return self._once(name, lambda: GraphQLInputObjectType(name, relation_fields))
         return SCALAR_INPUT.get(f.type) or geo.INPUT.get(f.type, ANY)  # any other type: its Parse JSON
 
     # -- root fields --------------------------------------------------------------------------------------------------

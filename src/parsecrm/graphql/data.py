@@ -22,6 +22,7 @@ from ..protocol.transport import Call
 from ..security.caller import Caller
 from ..storage.model import ClassSchema
 from ..values import decode, encode
+from .inputs import Nested, has_nested
 
 
 async def classes(backend: Backend) -> dict[str, ClassSchema]:
@@ -51,9 +52,45 @@ async def get(backend: Backend, caller: Caller, class_name: str, object_id: str)
 async def create(
     backend: Backend, caller: Caller, class_name: str, fields: dict[str, Any], context: dict[str, Any]
 ) -> dict[str, Any]:
+    if not has_nested(fields):
+        return await _create(backend, caller, class_name, fields, context, None)
+
+    async def work(u: objects.Unit) -> dict[str, Any]:
+        body = await _create_nested(backend, caller, fields, context, u)
+        return await _create(backend, caller, class_name, body, context, u)
+
+    made: dict[str, Any] = await objects.in_unit(backend, None, work)
+    return made
+
+
+async def _create(
+    backend: Backend,
+    caller: Caller,
+    class_name: str,
+    fields: dict[str, Any],
+    context: dict[str, Any],
+    unit: objects.Unit | None,
+) -> dict[str, Any]:
     if class_name == "_User":
-        return await users.sign_up(backend, caller, fields)
-    return await objects.create(backend, caller, class_name, fields, context=context)
+        return await users.sign_up(backend, caller, fields, unit=unit)
+    return await objects.create(backend, caller, class_name, fields, context=context, unit=unit)
+
+
+async def _create_nested(
+    backend: Backend, caller: Caller, value: Any, context: dict[str, Any], unit: objects.Unit
+) -> Any:
+    """`value` with every `Nested` object created (innermost first, in `unit`: the outer write's transaction, so a
+    failure anywhere leaves none of them) and replaced by its pointer. Each is a plain create by this caller: class
+    permissions, ACLs, hooks and validation as for `create<Class>`."""
+    if isinstance(value, Nested):
+        body = await _create_nested(backend, caller, value.body, context, unit)
+        made = await _create(backend, caller, value.class_name, body, context, unit)
+        return {"__type": "Pointer", "className": value.class_name, "objectId": made["objectId"]}
+    if isinstance(value, dict):
+        return {k: await _create_nested(backend, caller, v, context, unit) for k, v in value.items()}
+    if isinstance(value, list):
+        return [await _create_nested(backend, caller, v, context, unit) for v in value]
+    return value
 
 
 def expected_version(if_match: Any) -> datetime | None:
@@ -74,10 +111,25 @@ async def update(
     refusal (409 carrying the current state as this caller may read it)."""
     if class_name == "_User":
         conditional.refuse_for_users(expected)
-        return await users.update_user(backend, caller, object_id, fields)
+
+    async def write(body: dict[str, Any], unit: objects.Unit | None) -> dict[str, Any]:
+        if class_name == "_User":
+            return await users.update_user(backend, caller, object_id, body, unit=unit)
+        return await objects.update(
+            backend, caller, class_name, object_id, body, context=context, expected=expected, unit=unit
+        )
+
+    async def work(u: objects.Unit) -> dict[str, Any]:
+        return await write(await _create_nested(backend, caller, fields, context, u), u)
+
     try:
-        return await objects.update(backend, caller, class_name, object_id, fields, context=context, expected=expected)
+        if not has_nested(fields):
+            return await write(fields, None)
+        saved: dict[str, Any] = await objects.in_unit(backend, None, work)
+        return saved
     except ParseError as exc:
+        if class_name == "_User":
+            raise
         raise await conditional.explain_for(backend, caller, None, class_name, object_id, exc) from exc
 
 

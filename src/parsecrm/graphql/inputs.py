@@ -3,6 +3,7 @@ and save bodies, so the one query compiler and the one write path run them (noth
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
@@ -104,6 +105,26 @@ SCALAR_INPUT: dict[str, GraphQLNullableInputType] = {
     "File": FILE_INPUT,
 }
 BUILT_IN = {"objectId": Field("String"), "createdAt": Field("Date"), "updatedAt": Field("Date")}
+
+
+@dataclass
+class Nested:
+    """An object a write creates first (`createAndLink` on a pointer, `createAndAdd` on a relation): its class and
+    its REST body (which may hold more of these). `data` creates it in the outer write's transaction and puts its
+    pointer where this stands."""
+
+    class_name: str
+    body: dict[str, Any]
+
+
+def has_nested(value: Any) -> bool:
+    if isinstance(value, Nested):
+        return True
+    if isinstance(value, dict):
+        return any(has_nested(v) for v in value.values())
+    if isinstance(value, list):
+        return any(has_nested(v) for v in value)
+    return False
 
 
 class Translator:
@@ -222,10 +243,19 @@ class Translator:
 
     def field_value(self, f: Field, raw: Any, key: str, cls: str) -> Any:
         if f.type == "Pointer":
+            given = [k for k, v in raw.items() if v is not None]
+            if len(given) > 1:  # parse-server's rule (its message too)
+                raise ParseError(
+                    errors.INVALID_POINTER,
+                    f"You need to provide link OR createLink on the pointer mutation of field {key[:60]}",
+                )
+            if raw.get("createAndLink") is not None:
+                target = f.target or ""
+                return Nested(target, self.fields(raw["createAndLink"], target, updating=False))
             link = raw.get("link")
             return self.pointer(link, f.targets or (f.target or "",)) if link else {"__op": "Delete"}
         if f.type == "Relation":
-            return self._relation_op(raw, f.target or "")
+            return self._relation_op(raw, f.target or "", key)
         if f.type == "ACL":
             return acl_in(raw, lambda v: object_id_of(v, "User"))
         if f.type in geo.INPUT:
@@ -236,10 +266,17 @@ class Translator:
             return raw["file"]
         return self.value(f, raw, key=key, cls=cls)
 
-    def _relation_op(self, raw: dict[str, Any], target: str) -> dict[str, Any]:
-        given = {k: v for k, v in raw.items() if v}
-        if len(given) != 1:
-            raise ParseError(errors.INVALID_JSON, "a relation input takes exactly one of add or remove")
-        op, ids = next(iter(given.items()))
-        objects = [self.pointer(i, (target,)) for i in ids]
-        return {"__op": "AddRelation" if op == "add" else "RemoveRelation", "objects": objects}
+    def _relation_op(self, raw: dict[str, Any], target: str, key: str) -> dict[str, Any]:
+        """`add`, `remove` and `createAndAdd` (parse-server's RelationInput), any of them together: one REST
+        relation operation, or a `Batch` of an add and a remove."""
+        added: list[Any] = [self.pointer(i, (target,)) for i in raw.get("add") or ()]
+        added += [Nested(target, self.fields(f, target, updating=False)) for f in raw.get("createAndAdd") or ()]
+        removed = [self.pointer(i, (target,)) for i in raw.get("remove") or ()]
+        ops = [{"__op": "AddRelation", "objects": added}] if added else []
+        ops += [{"__op": "RemoveRelation", "objects": removed}] if removed else []
+        if not ops:
+            raise ParseError(
+                errors.INVALID_POINTER,
+                f"You need to provide at least one operation on the relation mutation of field {key[:60]}",
+            )
+        return ops[0] if len(ops) == 1 else {"__op": "Batch", "ops": ops}
