@@ -33,6 +33,7 @@ from . import resolvers as r
 from .inputs import DATE_WHERE, ID_WHERE, SCALAR_INPUT, SCALAR_WHERE, Translator
 from .naming import GRAPHQL_NAME, find_field, get_field, type_name
 from .scalars import ACL, ACL_INPUT, ANY, DATE, FILE_INFO, OBJECT
+from .uploads import UPLOAD
 
 HIDDEN_SYSTEM = {"_Session", "_Installation", "_Idempotency", "_Audience", "_PushStatus", "_JobStatus", "_JobSchedule"}
 OUTPUT_SCALARS: dict[str, GraphQLOutputType] = {
@@ -349,6 +350,12 @@ class Builder:
         if self.functions:
             mutation["callCloudCode"] = self._cloud_code()
         schema_api.add_fields(self, query, mutation)
+        mutation["createFile"] = GraphQLField(
+            self.payload("CreateFilePayload", {"fileInfo": GraphQLField(GraphQLNonNull(FILE_INFO))}),
+            {"input": self.input("CreateFileInput", {"upload": GraphQLInputField(GraphQLNonNull(UPLOAD))})},
+            resolve=r.create_file,
+            description="Upload a file (a multipart request, the GraphQL multipart request spec).",
+        )
         schema = GraphQLSchema(
             GraphQLObjectType("Query", query), GraphQLObjectType("Mutation", mutation), types=schema_api.FIELD_TYPES
         )

@@ -5,6 +5,8 @@ file is the only one to follow. No SQL here, no permission logic: every call car
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -22,7 +24,10 @@ from ..protocol.transport import Call
 from ..security.caller import Caller
 from ..storage.model import ClassSchema
 from ..values import decode, encode
-from .inputs import Nested, has_nested
+from .inputs import Nested, contains
+from .uploads import Upload
+
+log = logging.getLogger("parsecrm.graphql")
 
 
 async def classes(backend: Backend) -> dict[str, ClassSchema]:
@@ -52,15 +57,56 @@ async def get(backend: Backend, caller: Caller, class_name: str, object_id: str)
 async def create(
     backend: Backend, caller: Caller, class_name: str, fields: dict[str, Any], context: dict[str, Any]
 ) -> dict[str, Any]:
-    if not has_nested(fields):
-        return await _create(backend, caller, class_name, fields, context, None)
+    async def write(body: dict[str, Any]) -> dict[str, Any]:
+        if not contains(body, Nested):
+            return await _create(backend, caller, class_name, body, context, None)
 
-    async def work(u: objects.Unit) -> dict[str, Any]:
-        body = await _create_nested(backend, caller, fields, context, u)
-        return await _create(backend, caller, class_name, body, context, u)
+        async def work(u: objects.Unit) -> dict[str, Any]:
+            resolved = await _create_nested(backend, caller, body, context, u)
+            return await _create(backend, caller, class_name, resolved, context, u)
 
-    made: dict[str, Any] = await objects.in_unit(backend, None, work)
-    return made
+        made: dict[str, Any] = await objects.in_unit(backend, None, work)
+        return made
+
+    return await _with_uploads(backend, caller, fields, write)
+
+
+async def upload_file(backend: Backend, caller: Caller, upload: Upload) -> dict[str, str]:
+    """REST's `POST /files/<name>`: the same checks (who may upload, extensions, the size limit), name and storage."""
+    return await backend.files.upload(caller, upload.filename, upload.data, upload.content_type, {})
+
+
+async def _with_uploads(
+    backend: Backend, caller: Caller, fields: dict[str, Any], write: Callable[[dict[str, Any]], Awaitable[Any]]
+) -> Any:
+    """Store the files a write's `FileInput.upload`s carry (before its transaction: storage is not transactional),
+    run the write with them linked, and remove them again if it fails — a failed write leaves no file behind."""
+    if not contains(fields, Upload):
+        return await write(fields)
+    stored: list[str] = []
+
+    async def store(value: Any) -> Any:
+        if isinstance(value, Upload):
+            saved = await upload_file(backend, caller, value)
+            stored.append(saved["name"])
+            return {"__type": "File", "name": saved["name"], "url": saved["url"]}
+        if isinstance(value, Nested):
+            return Nested(value.class_name, await store(value.body))
+        if isinstance(value, dict):
+            return {k: await store(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [await store(v) for v in value]
+        return value
+
+    try:
+        return await write(await store(fields))
+    except BaseException:
+        for name in stored:
+            try:
+                await backend.files.remove(name)
+            except Exception:  # the write's error is the answer; an unremoved file is an orphan (`crm files`)
+                log.warning("could not remove the file a failed GraphQL write uploaded", exc_info=True)
+        raise
 
 
 async def _create(
@@ -119,14 +165,19 @@ async def update(
             backend, caller, class_name, object_id, body, context=context, expected=expected, unit=unit
         )
 
-    async def work(u: objects.Unit) -> dict[str, Any]:
-        return await write(await _create_nested(backend, caller, fields, context, u), u)
+    async def nested(body: dict[str, Any]) -> dict[str, Any]:
+        if not contains(body, Nested):
+            return await write(body, None)
 
-    try:
-        if not has_nested(fields):
-            return await write(fields, None)
+        async def work(u: objects.Unit) -> dict[str, Any]:
+            return await write(await _create_nested(backend, caller, body, context, u), u)
+
         saved: dict[str, Any] = await objects.in_unit(backend, None, work)
         return saved
+
+    try:
+        done: dict[str, Any] = await _with_uploads(backend, caller, fields, nested)
+        return done
     except ParseError as exc:
         if class_name == "_User":
             raise

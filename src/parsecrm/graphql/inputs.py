@@ -117,13 +117,16 @@ class Nested:
     body: dict[str, Any]
 
 
-def has_nested(value: Any) -> bool:
-    if isinstance(value, Nested):
+def contains(value: Any, kind: type) -> bool:
+    """Whether a translated body holds a `kind` (a `Nested` object, an `Upload`) anywhere."""
+    if isinstance(value, kind):
         return True
+    if isinstance(value, Nested):
+        return contains(value.body, kind)
     if isinstance(value, dict):
-        return any(has_nested(v) for v in value.values())
+        return any(contains(v, kind) for v in value.values())
     if isinstance(value, list):
-        return any(has_nested(v) for v in value)
+        return any(contains(v, kind) for v in value)
     return False
 
 
@@ -260,7 +263,9 @@ class Translator:
             return acl_in(raw, lambda v: object_id_of(v, "User"))
         if f.type in geo.INPUT:
             return geo.field_value(f.type, raw)
-        if f.type == "File":  # parse-server's FileInput without `upload`: files are uploaded over REST
+        if f.type == "File":  # parse-server's FileInput: `upload` (stored by `data` before the write) wins
+            if raw.get("upload") is not None:
+                return raw["upload"]
             if not raw.get("file"):
                 raise ParseError(errors.FILE_SAVE_ERROR, "Invalid file upload.")
             return raw["file"]
