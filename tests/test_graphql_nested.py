@@ -11,6 +11,7 @@ import pytest
 
 from conftest import Api, Server, unique
 from graphql_client import Gql
+from parsecrm.graphql.naming import find_field
 from test_security import pointer
 
 DEAL = "id objectId title contact { objectId name email createdBy { objectId } company { name } } company { name }"
@@ -201,3 +202,54 @@ def test_nested_creates_need_the_create_permission_rest_needs(gql: Gql, api: Api
     fields = {"title": tag, "locked": {"createAndLink": {"label": tag}}}
     assert gql(holder_mutation(holder), {"f": fields})[f"create{holder}"][key]["objectId"]
     assert count(api, locked, {"label": tag}) == 1
+
+
+def test_have_and_have_not_on_relation_fields(gql: Gql, api: Api, classes: dict[str, str]) -> None:
+    item, holder = classes["Item"], classes["Holder"]
+    a, b = api.signup()["sessionToken"], api.signup()["sessionToken"]
+    tag = unique("r")
+    owner_a = api.get("users/me", as_=a).json()["objectId"]
+    ids = {}
+    for label, acl in (("red", None), ("blue", None), ("secret", {owner_a: {"read": True, "write": True}})):
+        body: dict[str, Any] = {"label": f"{tag} {label}"}
+        if acl:
+            body["ACL"] = acl
+        ids[label] = api.post(f"classes/{item}", body).json()["objectId"]
+    holders = {}
+    for title, members in (("h-red", ["red"]), ("h-both", ["red", "blue"]), ("h-secret", ["secret"]), ("h-none", [])):
+        r = api.post(f"classes/{holder}", {"title": f"{tag} {title}"})
+        holders[title] = r.json()["objectId"]
+        if members:
+            op = {"__op": "AddRelation", "objects": [pointer(item, ids[m]) for m in members]}
+            assert api.put(f"classes/{holder}/{holders[title]}", {"items": op}).status_code == 200
+    plural = find_field(holder)
+    find = f"query($w: {holder}WhereInput) {{ {plural}(where: $w, order: [title_ASC]) "
+    find += "{ edges { node { title } } } }"
+    mine = {"title": {"$regex": f"^{tag} "}}
+
+    def titles(items: dict[str, Any], rest: dict[str, Any], as_: str) -> list[str]:
+        where = {"title": {"matchesRegex": f"^{tag} "}, "items": items}
+        got = [e["node"]["title"][len(tag) + 1 :] for e in gql(find, {"w": where}, as_=as_)[plural]["edges"]]
+        r = api.get(f"classes/{holder}", {"where": {**mine, "items": rest}, "order": "title"}, as_=as_)
+        assert r.status_code == 200, r.text
+        assert got == [o["title"][len(tag) + 1 :] for o in r.json()["results"]]
+        return got
+
+    red = {"label": {"equalTo": f"{tag} red"}}
+    rest_red = {"$inQuery": {"className": item, "where": {"label": f"{tag} red"}}}
+    assert titles({"have": red}, rest_red, a) == ["h-both", "h-red"]
+    not_red = {"$notInQuery": {"className": item, "where": {"label": f"{tag} red"}}}
+    assert titles({"haveNot": red}, not_red, a) == ["h-none", "h-secret"]
+    # what the caller may not read does not match: only A sees the secret item
+    secret = {"label": {"equalTo": f"{tag} secret"}}
+    rest_secret = {"$inQuery": {"className": item, "where": {"label": f"{tag} secret"}}}
+    assert titles({"have": secret}, rest_secret, a) == ["h-secret"]
+    assert titles({"have": secret}, rest_secret, b) == []
+    anything = {"className": item, "where": {"objectId": {"$exists": True}}}
+    assert titles({"exists": True}, {"$inQuery": anything}, a) == ["h-both", "h-red", "h-secret"]
+    assert titles({"exists": True}, {"$inQuery": anything}, b) == ["h-both", "h-red"]
+    assert titles({"exists": False}, {"$notInQuery": anything}, b) == ["h-none", "h-secret"]
+    # several at once: all of them
+    blue = {"label": {"equalTo": f"{tag} blue"}}
+    where = {"title": {"matchesRegex": f"^{tag} "}, "items": {"have": red, "haveNot": blue}}
+    assert [e["node"]["title"] for e in gql(find, {"w": where}, as_=a)[plural]["edges"]] == [f"{tag} h-red"]

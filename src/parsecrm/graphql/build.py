@@ -200,6 +200,8 @@ class Builder:
                 out[key] = GraphQLInputField(self.polymorphic_where(cls, key, f.targets))
             elif f.type == "Pointer":
                 out[key] = GraphQLInputField(self.pointer_where(f.target or ""))
+            elif f.type == "Relation":
+                out[key] = GraphQLInputField(self.relation_where(f.target or ""))
         out.update({k: GraphQLInputField(own) for k in ("AND", "OR", "NOR")})
         return out
 
@@ -216,6 +218,20 @@ class Builder:
                 "notEqualTo": GraphQLInputField(GraphQLID),
                 "in": GraphQLInputField(ids),
                 "notIn": GraphQLInputField(ids),
+            }
+
+        return self._once(name, lambda: GraphQLInputObjectType(name, fields))
+
+    def relation_where(self, target: str) -> GraphQLInputObjectType:
+        """parse-server's `<Target>RelationWhereInput`: objects whose relation holds a match (`have`), none
+        (`haveNot`), any object / none at all (`exists`)."""
+        name = type_name(target) + "RelationWhereInput"
+
+        def fields() -> dict[str, GraphQLInputField]:
+            return {
+                "have": GraphQLInputField(self.where_input(target)),
+                "haveNot": GraphQLInputField(self.where_input(target)),
+                "exists": GraphQLInputField(GraphQLBoolean),
             }
 
         return self._once(name, lambda: GraphQLInputObjectType(name, fields))

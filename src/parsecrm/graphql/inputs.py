@@ -178,6 +178,9 @@ class Translator:
             f = BUILT_IN.get(name) or schema.fields.get(name)
             if f is None:
                 raise ParseError(errors.INVALID_KEY_NAME, f"unknown field {name[:60]}")
+            if f.type == "Relation":
+                more += self._relation_have(name, f.target or "", cond)
+                continue
             if f.polymorphic:
                 more += self._polymorphic_have(name, cond.get("have"), cond.get("haveNot"))
                 cond = {k: v for k, v in cond.items() if k not in ("have", "haveNot")}
@@ -185,6 +188,19 @@ class Translator:
                     continue
             out[name] = self.constraint(cond, f, name, cls)
         return {"$and": [out, *more] if out else more} if more else out
+
+    def _relation_have(self, key: str, target: str, cond: dict[str, Any]) -> list[dict[str, Any]]:
+        """parse-server's RelationWhereInput as REST's `$inQuery`/`$notInQuery` on the relation (objects whose
+        relation holds a match the caller may read / holds none); `exists` as `have`/`haveNot` of any object."""
+        parts: list[dict[str, Any]] = []
+        for op, where in (("have", cond.get("have")), ("haveNot", cond.get("haveNot"))):
+            if where is not None:
+                rest = "$inQuery" if op == "have" else "$notInQuery"
+                parts.append({key: {rest: {"className": target, "where": self.where(where, target)}}})
+        if cond.get("exists") is not None:
+            rest = "$inQuery" if cond["exists"] else "$notInQuery"
+            parts.append({key: {rest: {"className": target, "where": {"objectId": {"$exists": True}}}}})
+        return parts
 
     def _polymorphic_have(self, key: str, have: Any, have_not: Any) -> list[dict[str, Any]]:
         """REST's `$inQuery`/`$notInQuery` on a polymorphic pointer, one per target type named (several `have`s:
