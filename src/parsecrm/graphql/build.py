@@ -28,11 +28,12 @@ from graphql import (
 )
 
 from ..storage.model import ClassSchema, Field
-from . import accounts, geo
+from . import accounts, geo, schema_api
 from . import resolvers as r
 from .inputs import DATE_WHERE, ID_WHERE, SCALAR_INPUT, SCALAR_WHERE, Translator
 from .naming import GRAPHQL_NAME, find_field, get_field, type_name
 from .scalars import ACL, ACL_INPUT, ANY, DATE, FILE_INFO, OBJECT
+from .uploads import UPLOAD
 
 HIDDEN_SYSTEM = {"_Session", "_Installation", "_Idempotency", "_Audience", "_PushStatus", "_JobStatus", "_JobSchedule"}
 OUTPUT_SCALARS: dict[str, GraphQLOutputType] = {
@@ -75,11 +76,18 @@ def exposed(classes: dict[str, ClassSchema]) -> dict[str, ClassSchema]:
     seen: set[str] = set()
     for name in sorted(classes):
         t = type_name(name)
-        if name in HIDDEN_SYSTEM or not GRAPHQL_NAME.match(name) or t in seen:
+        if name in HIDDEN_SYSTEM or not GRAPHQL_NAME.match(name) or t in seen or _reserved(name):
             continue
         seen.add(t)
         out[name] = classes[name]
     return out
+
+
+def _reserved(cls: str) -> bool:
+    """A class whose type or root fields would clash with the schema API's or createFile's."""
+    t = type_name(cls)
+    names = {get_field(cls), find_field(cls), f"create{t}", f"update{t}", f"delete{t}"}
+    return t in schema_api.RESERVED_TYPES or bool(names & schema_api.RESERVED_FIELDS)
 
 
 class Builder:
@@ -192,6 +200,8 @@ class Builder:
                 out[key] = GraphQLInputField(self.polymorphic_where(cls, key, f.targets))
             elif f.type == "Pointer":
                 out[key] = GraphQLInputField(self.pointer_where(f.target or ""))
+            elif f.type == "Relation":
+                out[key] = GraphQLInputField(self.relation_where(f.target or ""))
         out.update({k: GraphQLInputField(own) for k in ("AND", "OR", "NOR")})
         return out
 
@@ -208,6 +218,20 @@ class Builder:
                 "notEqualTo": GraphQLInputField(GraphQLID),
                 "in": GraphQLInputField(ids),
                 "notIn": GraphQLInputField(ids),
+            }
+
+        return self._once(name, lambda: GraphQLInputObjectType(name, fields))
+
+    def relation_where(self, target: str) -> GraphQLInputObjectType:
+        """parse-server's `<Target>RelationWhereInput`: objects whose relation holds a match (`have`), none
+        (`haveNot`), any object / none at all (`exists`)."""
+        name = type_name(target) + "RelationWhereInput"
+
+        def fields() -> dict[str, GraphQLInputField]:
+            return {
+                "have": GraphQLInputField(self.where_input(target)),
+                "haveNot": GraphQLInputField(self.where_input(target)),
+                "exists": GraphQLInputField(GraphQLBoolean),
             }
 
         return self._once(name, lambda: GraphQLInputObjectType(name, fields))
@@ -285,16 +309,39 @@ class Builder:
     def _input_type(self, f: Field) -> Any:
         if f.type == "ACL":
             return ACL_INPUT
-        if f.type == "Pointer":
-            name = "PolymorphicPointerInput" if f.polymorphic else type_name(f.target or "") + "PointerInput"
+        if f.type == "Pointer" and f.polymorphic:  # no createAndLink: the input would have to name the class
+            name = "PolymorphicPointerInput"
             return self._once(name, lambda: GraphQLInputObjectType(name, {"link": GraphQLInputField(GraphQLID)}))
+        if f.type == "Pointer":
+            target = f.target or ""
+            name = type_name(target) + "PointerInput"
+
+            def pointer_fields() -> dict[str, GraphQLInputField]:
+                return {
+                    "link": GraphQLInputField(GraphQLID, description="An existing object: its global id or objectId."),
+                    "createAndLink": GraphQLInputField(
+                        self.fields_input(target, True),
+                        description="Create an object (your permissions, in this write's transaction) and link it.",
+                    ),
+                }
+
+            return self._once(name, lambda: GraphQLInputObjectType(name, pointer_fields))
         if f.type == "Relation":
-            name = type_name(f.target or "") + "RelationInput"
-            ids = GraphQLList(GraphQLNonNull(GraphQLID))
-            return self._once(
-                name,
-                lambda: GraphQLInputObjectType(name, {"add": GraphQLInputField(ids), "remove": GraphQLInputField(ids)}),
-            )
+            target = f.target or ""
+            name = type_name(target) + "RelationInput"
+
+            def relation_fields() -> dict[str, GraphQLInputField]:
+                ids = GraphQLList(GraphQLNonNull(GraphQLID))
+                return {
+                    "add": GraphQLInputField(ids),
+                    "remove": GraphQLInputField(ids),
+                    "createAndAdd": GraphQLInputField(
+                        GraphQLList(GraphQLNonNull(self.fields_input(target, True))),
+                        description="Create objects (your permissions, in this write's transaction) and add them.",
+                    ),
+                }
+
+            return self._once(name, lambda: GraphQLInputObjectType(name, relation_fields))
         return SCALAR_INPUT.get(f.type) or geo.INPUT.get(f.type, ANY)  # any other type: its Parse JSON
 
     # -- root fields --------------------------------------------------------------------------------------------------
@@ -318,8 +365,15 @@ class Builder:
             accounts.add_fields(self, query, mutation)
         if self.functions:
             mutation["callCloudCode"] = self._cloud_code()
+        schema_api.add_fields(self, query, mutation)
+        mutation["createFile"] = GraphQLField(
+            self.payload("CreateFilePayload", {"fileInfo": GraphQLField(GraphQLNonNull(FILE_INFO))}),
+            {"input": self.input("CreateFileInput", {"upload": GraphQLInputField(GraphQLNonNull(UPLOAD))})},
+            resolve=r.create_file,
+            description="Upload a file (a multipart request, the GraphQL multipart request spec).",
+        )
         schema = GraphQLSchema(
-            GraphQLObjectType("Query", query), GraphQLObjectType("Mutation", mutation) if mutation else None
+            GraphQLObjectType("Query", query), GraphQLObjectType("Mutation", mutation), types=schema_api.FIELD_TYPES
         )
         return Built(schema, self.translator, self.classes, frozenset(self.connection_fields))
 

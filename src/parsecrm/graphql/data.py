@@ -5,6 +5,8 @@ file is the only one to follow. No SQL here, no permission logic: every call car
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -17,9 +19,15 @@ from ..cloud.registry import call
 from ..cloud.requests import FunctionRequest
 from ..errors import ParseError
 from ..protocol import conditional
+from ..protocol import schemas as schema_routes
+from ..protocol.transport import Call
 from ..security.caller import Caller
 from ..storage.model import ClassSchema
 from ..values import decode, encode
+from .inputs import Nested, contains
+from .uploads import Upload
+
+log = logging.getLogger("parsecrm.graphql")
 
 
 async def classes(backend: Backend) -> dict[str, ClassSchema]:
@@ -27,7 +35,8 @@ async def classes(backend: Backend) -> dict[str, ClassSchema]:
 
 
 def schema_version(backend: Backend, classes_now: dict[str, ClassSchema]) -> tuple[Any, ...]:
-    """Changes whenever a class or field is added or removed, in this process or (via NOTIFY) in another."""
+    """Changes whenever a class or field is added or removed, in this process (the cache's generation moves with
+    every change it stores, e.g. a field added and another removed in one update) or (via NOTIFY) in another."""
     shape = tuple(sorted((name, len(s.fields)) for name, s in classes_now.items()))
     return (backend.schemas.generation, id(classes_now), shape)
 
@@ -48,9 +57,86 @@ async def get(backend: Backend, caller: Caller, class_name: str, object_id: str)
 async def create(
     backend: Backend, caller: Caller, class_name: str, fields: dict[str, Any], context: dict[str, Any]
 ) -> dict[str, Any]:
+    async def write(body: dict[str, Any]) -> dict[str, Any]:
+        if not contains(body, Nested):
+            return await _create(backend, caller, class_name, body, context, None)
+
+        async def work(u: objects.Unit) -> dict[str, Any]:
+            resolved = await _create_nested(backend, caller, body, context, u)
+            return await _create(backend, caller, class_name, resolved, context, u)
+
+        made: dict[str, Any] = await objects.in_unit(backend, None, work)
+        return made
+
+    return await _with_uploads(backend, caller, fields, write)
+
+
+async def upload_file(backend: Backend, caller: Caller, upload: Upload) -> dict[str, str]:
+    """REST's `POST /files/<name>`: the same checks (who may upload, extensions, the size limit), name and storage."""
+    return await backend.files.upload(caller, upload.filename, upload.data, upload.content_type, {})
+
+
+async def _with_uploads(
+    backend: Backend, caller: Caller, fields: dict[str, Any], write: Callable[[dict[str, Any]], Awaitable[Any]]
+) -> Any:
+    """Store the files a write's `FileInput.upload`s carry (before its transaction: storage is not transactional),
+    run the write with them linked, and remove them again if it fails — a failed write leaves no file behind."""
+    if not contains(fields, Upload):
+        return await write(fields)
+    stored: list[str] = []
+
+    async def store(value: Any) -> Any:
+        if isinstance(value, Upload):
+            saved = await upload_file(backend, caller, value)
+            stored.append(saved["name"])
+            return {"__type": "File", "name": saved["name"], "url": saved["url"]}
+        if isinstance(value, Nested):
+            return Nested(value.class_name, await store(value.body))
+        if isinstance(value, dict):
+            return {k: await store(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [await store(v) for v in value]
+        return value
+
+    try:
+        return await write(await store(fields))
+    except BaseException:
+        for name in stored:
+            try:
+                await backend.files.remove(name)
+            except Exception:  # the write's error is the answer; an unremoved file is an orphan (`crm files`)
+                log.warning("could not remove the file a failed GraphQL write uploaded", exc_info=True)
+        raise
+
+
+async def _create(
+    backend: Backend,
+    caller: Caller,
+    class_name: str,
+    fields: dict[str, Any],
+    context: dict[str, Any],
+    unit: objects.Unit | None,
+) -> dict[str, Any]:
     if class_name == "_User":
-        return await users.sign_up(backend, caller, fields)
-    return await objects.create(backend, caller, class_name, fields, context=context)
+        return await users.sign_up(backend, caller, fields, unit=unit)
+    return await objects.create(backend, caller, class_name, fields, context=context, unit=unit)
+
+
+async def _create_nested(
+    backend: Backend, caller: Caller, value: Any, context: dict[str, Any], unit: objects.Unit
+) -> Any:
+    """`value` with every `Nested` object created (innermost first, in `unit`: the outer write's transaction, so a
+    failure anywhere leaves none of them) and replaced by its pointer. Each is a plain create by this caller: class
+    permissions, ACLs, hooks and validation as for `create<Class>`."""
+    if isinstance(value, Nested):
+        body = await _create_nested(backend, caller, value.body, context, unit)
+        made = await _create(backend, caller, value.class_name, body, context, unit)
+        return {"__type": "Pointer", "className": value.class_name, "objectId": made["objectId"]}
+    if isinstance(value, dict):
+        return {k: await _create_nested(backend, caller, v, context, unit) for k, v in value.items()}
+    if isinstance(value, list):
+        return [await _create_nested(backend, caller, v, context, unit) for v in value]
+    return value
 
 
 def expected_version(if_match: Any) -> datetime | None:
@@ -71,10 +157,30 @@ async def update(
     refusal (409 carrying the current state as this caller may read it)."""
     if class_name == "_User":
         conditional.refuse_for_users(expected)
-        return await users.update_user(backend, caller, object_id, fields)
+
+    async def write(body: dict[str, Any], unit: objects.Unit | None) -> dict[str, Any]:
+        if class_name == "_User":
+            return await users.update_user(backend, caller, object_id, body, unit=unit)
+        return await objects.update(
+            backend, caller, class_name, object_id, body, context=context, expected=expected, unit=unit
+        )
+
+    async def nested(body: dict[str, Any]) -> dict[str, Any]:
+        if not contains(body, Nested):
+            return await write(body, None)
+
+        async def work(u: objects.Unit) -> dict[str, Any]:
+            return await write(await _create_nested(backend, caller, body, context, u), u)
+
+        saved: dict[str, Any] = await objects.in_unit(backend, None, work)
+        return saved
+
     try:
-        return await objects.update(backend, caller, class_name, object_id, fields, context=context, expected=expected)
+        done: dict[str, Any] = await _with_uploads(backend, caller, fields, nested)
+        return done
     except ParseError as exc:
+        if class_name == "_User":
+            raise
         raise await conditional.explain_for(backend, caller, None, class_name, object_id, exc) from exc
 
 
@@ -147,6 +253,42 @@ async def caller_for(backend: Backend, base: Caller, token: str) -> Caller:
     return Caller(
         user_id=info.user_id, user=info.user, roles=info.roles, session_token=token, ip=base.ip, headers=base.headers
     )
+
+
+# -- the schema API: what REST's /schemas routes run, with the same master-key checks ---------------------------------
+
+
+async def _schemas(route: Any, caller: Caller, method: str, name: str | None, body: Any, backend: Backend) -> Any:
+    call = Call(method, "schemas" + (f"/{name}" if name else ""), {}, body, caller)
+    reply = await route(backend, call, None, name) if name is not None else await route(backend, call, None)
+    return reply.body
+
+
+async def all_classes(backend: Backend, caller: Caller) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = (await _schemas(schema_routes.all_classes, caller, "GET", None, {}, backend))[
+        "results"
+    ]
+    return found
+
+
+async def get_class(backend: Backend, caller: Caller, name: str) -> dict[str, Any]:
+    found: dict[str, Any] = await _schemas(schema_routes.one, caller, "GET", name, {}, backend)
+    return found
+
+
+async def create_class(backend: Backend, caller: Caller, name: str, fields: dict[str, Any]) -> dict[str, Any]:
+    body = {"className": name, "fields": fields}
+    made: dict[str, Any] = await _schemas(schema_routes.create, caller, "POST", name, body, backend)
+    return made
+
+
+async def update_class(backend: Backend, caller: Caller, name: str, fields: dict[str, Any]) -> dict[str, Any]:
+    changed: dict[str, Any] = await _schemas(schema_routes.update, caller, "PUT", name, {"fields": fields}, backend)
+    return changed
+
+
+async def delete_class(backend: Backend, caller: Caller, name: str) -> None:
+    await _schemas(schema_routes.drop, caller, "DELETE", name, {}, backend)
 
 
 def function_names(backend: Backend) -> list[str]:

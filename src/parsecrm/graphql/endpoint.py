@@ -35,7 +35,7 @@ from ..backend import Backend
 from ..errors import ParseError, Unauthorized
 from ..protocol.transport import CORS_HEADERS, authenticate, cloud_context
 from ..storage import pool as pool_mod
-from . import data, fast, limits, page
+from . import data, fast, limits, page, uploads
 from .build import Built, build
 from .resolvers import Context
 
@@ -112,7 +112,7 @@ class Endpoint:
         if method not in ("GET", "POST"):
             return 405, orjson.dumps({"code": errors.COMMAND_UNAVAILABLE, "error": "use GET or POST"}), []
         try:
-            request = _request(method, raw, qs)
+            request = _request(method, raw, qs, headers.get("content-type", ""))
             caller, _, _ = await authenticate(backend, headers, {}, ip)
         except Unauthorized as exc:
             return exc.status, orjson.dumps(exc.body()), []
@@ -183,10 +183,15 @@ async def _execute(
     return result
 
 
-def _request(method: str, raw: bytes, qs: bytes) -> dict[str, Any]:
-    if method == "GET":
+def _request(method: str, raw: bytes, qs: bytes, content_type: str) -> dict[str, Any]:
+    if method == "POST" and uploads.is_multipart(content_type):  # files: the GraphQL multipart request spec
+        try:
+            body: Any = uploads.parse(raw, content_type)
+        except uploads.MultipartError as exc:
+            raise BadRequest(str(exc), code=errors.INVALID_JSON) from exc
+    elif method == "GET":
         pairs = dict(parse_qsl(qs.decode("latin-1")))
-        body: Any = {"query": pairs.get("query"), "operationName": pairs.get("operationName")}
+        body = {"query": pairs.get("query"), "operationName": pairs.get("operationName")}
         if pairs.get("variables"):
             try:
                 body["variables"] = orjson.loads(pairs["variables"])

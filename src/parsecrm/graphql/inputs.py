@@ -3,6 +3,7 @@ and save bodies, so the one query compiler and the one write path run them (noth
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
@@ -106,6 +107,29 @@ SCALAR_INPUT: dict[str, GraphQLNullableInputType] = {
 BUILT_IN = {"objectId": Field("String"), "createdAt": Field("Date"), "updatedAt": Field("Date")}
 
 
+@dataclass
+class Nested:
+    """An object a write creates first (`createAndLink` on a pointer, `createAndAdd` on a relation): its class and
+    its REST body (which may hold more of these). `data` creates it in the outer write's transaction and puts its
+    pointer where this stands."""
+
+    class_name: str
+    body: dict[str, Any]
+
+
+def contains(value: Any, kind: type) -> bool:
+    """Whether a translated body holds a `kind` (a `Nested` object, an `Upload`) anywhere."""
+    if isinstance(value, kind):
+        return True
+    if isinstance(value, Nested):
+        return contains(value.body, kind)
+    if isinstance(value, dict):
+        return any(contains(v, kind) for v in value.values())
+    if isinstance(value, list):
+        return any(contains(v, kind) for v in value)
+    return False
+
+
 class Translator:
     """GraphQL argument values (already validated by graphql-core) → REST JSON, for one generated schema."""
 
@@ -154,6 +178,9 @@ class Translator:
             f = BUILT_IN.get(name) or schema.fields.get(name)
             if f is None:
                 raise ParseError(errors.INVALID_KEY_NAME, f"unknown field {name[:60]}")
+            if f.type == "Relation":
+                more += self._relation_have(name, f.target or "", cond)
+                continue
             if f.polymorphic:
                 more += self._polymorphic_have(name, cond.get("have"), cond.get("haveNot"))
                 cond = {k: v for k, v in cond.items() if k not in ("have", "haveNot")}
@@ -161,6 +188,19 @@ class Translator:
                     continue
             out[name] = self.constraint(cond, f, name, cls)
         return {"$and": [out, *more] if out else more} if more else out
+
+    def _relation_have(self, key: str, target: str, cond: dict[str, Any]) -> list[dict[str, Any]]:
+        """parse-server's RelationWhereInput as REST's `$inQuery`/`$notInQuery` on the relation (objects whose
+        relation holds a match the caller may read / holds none); `exists` as `have`/`haveNot` of any object."""
+        parts: list[dict[str, Any]] = []
+        for op, where in (("have", cond.get("have")), ("haveNot", cond.get("haveNot"))):
+            if where is not None:
+                rest = "$inQuery" if op == "have" else "$notInQuery"
+                parts.append({key: {rest: {"className": target, "where": self.where(where, target)}}})
+        if cond.get("exists") is not None:
+            rest = "$inQuery" if cond["exists"] else "$notInQuery"
+            parts.append({key: {rest: {"className": target, "where": {"objectId": {"$exists": True}}}}})
+        return parts
 
     def _polymorphic_have(self, key: str, have: Any, have_not: Any) -> list[dict[str, Any]]:
         """REST's `$inQuery`/`$notInQuery` on a polymorphic pointer, one per target type named (several `have`s:
@@ -222,24 +262,42 @@ class Translator:
 
     def field_value(self, f: Field, raw: Any, key: str, cls: str) -> Any:
         if f.type == "Pointer":
+            given = [k for k, v in raw.items() if v is not None]
+            if len(given) > 1:  # parse-server's rule (its message too)
+                raise ParseError(
+                    errors.INVALID_POINTER,
+                    f"You need to provide link OR createLink on the pointer mutation of field {key[:60]}",
+                )
+            if raw.get("createAndLink") is not None:
+                target = f.target or ""
+                return Nested(target, self.fields(raw["createAndLink"], target, updating=False))
             link = raw.get("link")
             return self.pointer(link, f.targets or (f.target or "",)) if link else {"__op": "Delete"}
         if f.type == "Relation":
-            return self._relation_op(raw, f.target or "")
+            return self._relation_op(raw, f.target or "", key)
         if f.type == "ACL":
             return acl_in(raw, lambda v: object_id_of(v, "User"))
         if f.type in geo.INPUT:
             return geo.field_value(f.type, raw)
-        if f.type == "File":  # parse-server's FileInput without `upload`: files are uploaded over REST
+        if f.type == "File":  # parse-server's FileInput: `upload` (stored by `data` before the write) wins
+            if raw.get("upload") is not None:
+                return raw["upload"]
             if not raw.get("file"):
                 raise ParseError(errors.FILE_SAVE_ERROR, "Invalid file upload.")
             return raw["file"]
         return self.value(f, raw, key=key, cls=cls)
 
-    def _relation_op(self, raw: dict[str, Any], target: str) -> dict[str, Any]:
-        given = {k: v for k, v in raw.items() if v}
-        if len(given) != 1:
-            raise ParseError(errors.INVALID_JSON, "a relation input takes exactly one of add or remove")
-        op, ids = next(iter(given.items()))
-        objects = [self.pointer(i, (target,)) for i in ids]
-        return {"__op": "AddRelation" if op == "add" else "RemoveRelation", "objects": objects}
+    def _relation_op(self, raw: dict[str, Any], target: str, key: str) -> dict[str, Any]:
+        """`add`, `remove` and `createAndAdd` (parse-server's RelationInput), any of them together: one REST
+        relation operation, or a `Batch` of an add and a remove."""
+        added: list[Any] = [self.pointer(i, (target,)) for i in raw.get("add") or ()]
+        added += [Nested(target, self.fields(f, target, updating=False)) for f in raw.get("createAndAdd") or ()]
+        removed = [self.pointer(i, (target,)) for i in raw.get("remove") or ()]
+        ops = [{"__op": "AddRelation", "objects": added}] if added else []
+        ops += [{"__op": "RemoveRelation", "objects": removed}] if removed else []
+        if not ops:
+            raise ParseError(
+                errors.INVALID_POINTER,
+                f"You need to provide at least one operation on the relation mutation of field {key[:60]}",
+            )
+        return ops[0] if len(ops) == 1 else {"__op": "Batch", "ops": ops}

@@ -232,6 +232,16 @@ def delete(cls: str) -> Resolver:
     return resolve
 
 
+# -- files ----------------------------------------------------------------------------------------------------------
+
+
+async def create_file(_root: Any, info: GraphQLResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
+    """parse-server's createFile: the upload stored as REST's `POST /files/<name>` stores it; its name and url."""
+    ctx: Context = info.context
+    saved = await data.upload_file(ctx.backend, ctx.caller, input["upload"])
+    return {"fileInfo": {"name": saved["name"], "url": saved["url"]}, "clientMutationId": input.get("clientMutationId")}
+
+
 # -- functions ----------------------------------------------------------------------------------------------
 
 

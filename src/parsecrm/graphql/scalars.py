@@ -21,6 +21,7 @@ from graphql.language import ValueNode
 from graphql.utilities import value_from_ast_untyped
 
 from .naming import to_global_id
+from .uploads import UPLOAD
 
 
 def _date_out(value: Any) -> str:
@@ -119,7 +120,12 @@ FILE_INFO = GraphQLObjectType(
 )
 FILE_INPUT = GraphQLInputObjectType(
     "FileInput",
-    {"file": GraphQLInputField(FILE, description="A file uploaded before (REST: POST /files/<name>).")},
+    {
+        "file": GraphQLInputField(FILE, description="A file uploaded before (createFile, or REST POST /files/<name>)."),
+        "upload": GraphQLInputField(
+            UPLOAD, description="A new file (a multipart request's part): stored, then linked."
+        ),
+    },
     description="Links a stored file; null unlinks it (the file itself is not deleted).",
 )
 

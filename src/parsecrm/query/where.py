@@ -318,9 +318,19 @@ def _subquery(ctx: Context, class_name: str, where: tree.Node, key: tree.Key | N
 
 
 def _in_query(col: Column, op: tree.InQuery, ctx: Context) -> Cond:
+    """A pointer to a match of the subquery; on a Relation, as parse-server's reduceInRelation: an object whose
+    relation holds at least one match (`$notInQuery`: none)."""
     select, sub, _key = _subquery(ctx, op.class_name, op.where, None)
     cond: Cond
-    if col.kind != "Pointer":
+    if col.kind == "Relation":
+        assert col.field is not None
+        if sub.name != col.field.target:
+            cond = False
+        else:
+            cond = lambda p: (  # noqa: E731
+                f'{col.expr} IN (SELECT "owningId" FROM {col.join} WHERE "relatedId" IN ({select(p)}))'
+            )
+    elif col.kind != "Pointer":
         cond = False
     else:
         assert col.field is not None

@@ -6,8 +6,12 @@ import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+import orjson
+
+from .. import errors
 from ..backend import Backend
 from ..graphql.endpoint import Endpoint
+from ..graphql.uploads import is_multipart
 from ..protocol.transport import CORS_HEADERS
 from ..settings import Settings
 from . import explorer, openapi, schema_page
@@ -39,6 +43,10 @@ def table(settings: Settings) -> dict[str, Page]:
     return pages
 
 
+def _uploading(settings: Settings, path: str, headers: dict[str, str]) -> bool:
+    return path.rstrip("/") == settings.graphql_path and is_multipart(headers.get("content-type", ""))
+
+
 class _TooLarge(Exception):
     pass
 
@@ -58,16 +66,22 @@ async def _body(receive: Callable[[], Awaitable[MutableMapping[str, Any]]], limi
 
 async def serve(backend: Backend | None, page: Page, scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
     status, body = 503, b'{"code":1,"error":"starting"}'
+    uploading = False
     headers: list[tuple[bytes, bytes]] = []
     if scope["method"] == "OPTIONS":
         status, body = 204, b""
     elif backend is not None:
         try:
-            raw = await _body(receive, backend.settings.max_body_bytes)
+            headers_in = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+            uploading = _uploading(backend.settings, scope["path"], headers_in)
+            limit = backend.settings.max_body_bytes
+            if uploading:  # a GraphQL multipart request: the JSON limit plus one file of the largest size allowed
+                limit += backend.settings.file_max_bytes
+            raw = await _body(receive, limit)
             client = scope.get("client")
             req = PageRequest(
                 scope["method"],
-                {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]},
+                headers_in,
                 raw,
                 scope.get("query_string", b""),
                 client[0] if client else None,
@@ -75,6 +89,8 @@ async def serve(backend: Backend | None, page: Page, scope: MutableMapping[str, 
             status, body, headers = await page(backend, req)
         except _TooLarge:
             status, body = 413, b'{"code":107,"error":"Request body is too large."}'
+            if uploading:  # what REST's POST /files answers to a file over the limit
+                body = orjson.dumps({"code": errors.FILE_SAVE_ERROR, "error": backend.files.too_large()})
         except Exception:
             log.exception("unhandled error on %s %s", scope["method"], scope["path"])
             status, body = 500, b'{"code":1,"error":"Internal server error."}'

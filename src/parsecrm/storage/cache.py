@@ -103,6 +103,7 @@ class SchemaCache:
     def _store(self, schema: ClassSchema) -> None:
         if self._classes is not None:
             self._classes[schema.name] = schema
+        self.generation += 1  # a change this process made: what is built from the schemas (GraphQL's) is rebuilt
 
     async def _locked(self, conn: Connection, name: str) -> ClassSchema | None:
         # A transaction-scoped advisory lock per class name serialises creators that find no row to lock yet.
