@@ -9,16 +9,7 @@ import { toAppError, type AppError } from '../parse/errors';
 import { useAuthStore } from '../stores/auth';
 import { useUsersStore } from '../stores/users';
 import { useUiStore } from '../stores/ui';
-import type { MessageKey } from '../i18n/en';
-
-export type RecordKind = 'company' | 'contact' | 'deal';
-
-/** Each kind's list: where the breadcrumb leads, and where a deleted record's page goes. */
-export const RECORD_LISTS: Record<RecordKind, { route: string; label: MessageKey }> = {
-  company: { route: 'companies', label: 'nav.companies' },
-  contact: { route: 'contacts', label: 'nav.contacts' },
-  deal: { route: 'pipeline', label: 'nav.pipeline' },
-};
+import { RECORD_LISTS, type RecordKind } from './records';
 
 /** What deleting takes along (DeleteDialog's counts). */
 export interface DeleteLinks {
