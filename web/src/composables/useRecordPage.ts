@@ -9,7 +9,16 @@ import { toAppError, type AppError } from '../parse/errors';
 import { useAuthStore } from '../stores/auth';
 import { useUsersStore } from '../stores/users';
 import { useUiStore } from '../stores/ui';
-import { RECORD_LISTS, type RecordKind } from './records';
+import type { MessageKey } from '../i18n/en';
+
+export type RecordKind = 'company' | 'contact' | 'deal';
+
+/** Each kind's list: its route (the breadcrumb's link, where a deleted record's page goes) and its name. */
+export const RECORD_LISTS: Record<RecordKind, { route: string; label: MessageKey }> = {
+  company: { route: 'companies', label: 'nav.companies' },
+  contact: { route: 'contacts', label: 'nav.contacts' },
+  deal: { route: 'pipeline', label: 'nav.pipeline' },
+};
 
 /** What deleting takes along (DeleteDialog's counts). */
 export interface DeleteLinks {
