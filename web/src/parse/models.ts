@@ -122,7 +122,9 @@ export function toUser(o: unknown): UserSummary | null {
 
 /** The given string fields ('' where unset). */
 function strings<K extends string>(o: Obj, keys: readonly K[]): Record<K, string> {
-  return Object.fromEntries(keys.map((k) => [k, str(o, k)])) as Record<K, string>;
+  const out = {} as Record<K, string>;
+  for (const k of keys) out[k] = str(o, k);
+  return out;
 }
 
 /** What every record has: its id and times. */
