@@ -16,6 +16,16 @@ export interface PagedParams {
   pageSize: number;
 }
 
+/** A paged list as a store shows it (`reactive(usePagedList(…))`: refs unwrapped), for ListPage.vue. */
+export interface PagedView<T> {
+  params: PagedParams;
+  page: Page<T>;
+  status: PagedStatus;
+  pages: number;
+  load: () => Promise<void>;
+  sortBy: (key: string) => void;
+}
+
 export function usePagedList<T, F extends object>(
   fetch: (params: PagedParams & F) => Promise<Page<T>>,
   initial: PagedParams & F,

@@ -120,50 +120,42 @@ export function toUser(o: unknown): UserSummary | null {
   return { id: u.id as string, username: typeof username === 'string' ? username : '' };
 }
 
+/** The given string fields ('' where unset). */
+function strings<K extends string>(o: Obj, keys: readonly K[]): Record<K, string> {
+  const out = {} as Record<K, string>;
+  for (const k of keys) out[k] = str(o, k);
+  return out;
+}
+
+/** What every record has: its id and times. */
+function stamps(o: Obj): { id: string; createdAt: string; updatedAt: string } {
+  return { id: o.id as string, createdAt: iso(o.createdAt), updatedAt: iso(o.updatedAt) };
+}
+
 export function toCompany(o: Obj): Company {
-  return {
-    id: o.id as string,
-    name: str(o, 'name'),
-    website: str(o, 'website'),
-    industry: str(o, 'industry'),
-    address: str(o, 'address'),
-    notes: str(o, 'notes'),
-    ownerId: pointerId(o.get('createdBy')),
-    createdAt: iso(o.createdAt),
-    updatedAt: iso(o.updatedAt),
-  };
+  return { ...stamps(o), ...strings(o, ['name', 'website', 'industry', 'address', 'notes']), ownerId: pointerId(o.get('createdBy')) };
 }
 
 export function toContact(o: Obj): Contact {
   return {
-    id: o.id as string,
-    name: str(o, 'name'),
-    email: str(o, 'email'),
-    phone: str(o, 'phone'),
-    title: str(o, 'title'),
-    notes: str(o, 'notes'),
+    ...stamps(o),
+    ...strings(o, ['name', 'email', 'phone', 'title', 'notes']),
     company: ref(o.get('company'), 'name'),
     ownerId: pointerId(o.get('createdBy')),
-    createdAt: iso(o.createdAt),
-    updatedAt: iso(o.updatedAt),
   };
 }
 
 export function toDeal(o: Obj): Deal {
   const amount = o.get('amount');
   return {
-    id: o.id as string,
-    title: str(o, 'title'),
+    ...stamps(o),
+    ...strings(o, ['title', 'notes', 'closeReason']),
     amount: typeof amount === 'number' ? amount : null,
     stage: str(o, 'stage') || 'lead',
     expectedCloseDate: dayOf(o.get('expectedCloseDate')),
-    notes: str(o, 'notes'),
-    closeReason: str(o, 'closeReason'),
     company: ref(o.get('company'), 'name'),
     contact: ref(o.get('contact'), 'name'),
     assignedTo: toUser(o.get('assignedTo')),
-    createdAt: iso(o.createdAt),
-    updatedAt: iso(o.updatedAt),
   };
 }
 
@@ -176,17 +168,14 @@ export function toActivity(o: Obj): Activity {
     if (r) relatedTo = { ...r, className: related.className };
   }
   return {
-    id: o.id as string,
+    ...stamps(o),
+    ...strings(o, ['subject', 'description']),
     type: ACTIVITY_TYPES.includes(type) ? type : 'note',
-    subject: str(o, 'subject'),
-    description: str(o, 'description'),
     dueDate: o.get('dueDate') instanceof Date ? iso(o.get('dueDate')) : null,
     done: o.get('done') === true,
     completedAt: o.get('completedAt') instanceof Date ? iso(o.get('completedAt')) : null,
     relatedTo,
     createdBy: toUser(o.get('createdBy')),
-    createdAt: iso(o.createdAt),
-    updatedAt: iso(o.updatedAt),
   };
 }
 
