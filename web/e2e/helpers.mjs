@@ -82,6 +82,18 @@ export async function rest(method, path, body, { session } = {}) {
   return json;
 }
 
+/** Polls `probe` (async, answers a value or null) until it answers a value; fails with `what` after `timeout` ms.
+ * For what the app shows before the server has it (optimistic writes), where the test then asks the server. */
+export async function eventually(probe, what, timeout = 5000) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    assert.ok(Date.now() < deadline, `not within ${timeout} ms: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 /** Logs in over REST (no master key): the session token, as the app would hold it. */
 export async function restLogIn(username, password) {
   const res = await fetch(`${SERVER_URL}/login`, {
