@@ -17,7 +17,6 @@ import contextlib
 import os
 import shlex
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -25,7 +24,7 @@ from dataclasses import dataclass, field
 
 from bench import dataset, db, floor, load, machine, peer, report
 from bench.client import APP_ID, MASTER_KEY, Api, split_url, wait_health
-from bench.procs import Sampler, ServerProcess
+from bench.procs import Sampler, ServerProcess, free_port
 from bench.scenarios import BY_NAME, SCENARIOS, build_requests, sample_check
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -35,12 +34,6 @@ DEFAULT_OURS_CMD = "crm serve --port {port} --workers {workers}"
 
 def log(*a) -> None:
     print(time.strftime("%H:%M:%S"), *a, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class OursServer:

@@ -32,7 +32,7 @@ import orjson
 
 from bench import db, peer
 from bench.client import APP_ID, MASTER_KEY, wait_health
-from bench.procs import ServerProcess, cpu_seconds, mem_kb, tree_pids
+from bench.procs import ServerProcess, cpu_seconds, free_port, mem_kb, tree_pids
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WHERE = {"stage": "negotiation"}
@@ -273,7 +273,7 @@ async def run_server(kind: str, workers: int, n_list: list[int], seconds: float,
     name = f"bench_live_{kind.replace('-', '_')}"
     await db.recreate(db.DEFAULT_ADMIN_DSN, name)
     dsn = db.db_url(db.DEFAULT_ADMIN_DSN, name)
-    port = 20000 + secrets.randbelow(20000)
+    port = free_port()
     os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
     log_path = os.path.join(HERE, "results", f"live-{kind}.log")
     if kind == "ours":

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -256,3 +257,10 @@ class ServerProcess:
     def log_tail(self, n: int = 40) -> str:
         s = _read(self.log_path) or ""
         return "\n".join(s.splitlines()[-n:])
+
+
+def free_port() -> int:
+    """A port the kernel says is free now (a random one may be in use by another server on the machine)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
