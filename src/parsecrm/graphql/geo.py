@@ -22,13 +22,11 @@ from graphql import (
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLResolveInfo,
-    GraphQLScalarType,
 )
-from graphql.language import ValueNode
-from graphql.utilities import value_from_ast_untyped
 
 from .. import errors
 from ..errors import ParseError
+from .scalars import json_scalar
 
 
 def _lat_lng() -> dict[str, Any]:
@@ -59,17 +57,7 @@ def _bytes_out(value: Any) -> str:
     raise GraphQLError(f"Bytes cannot represent {str(value)[:40]}")
 
 
-def _bytes_literal(node: ValueNode, variables: dict[str, Any] | None = None) -> dict[str, Any]:
-    return _bytes_in(value_from_ast_untyped(node, variables))
-
-
-BYTES = GraphQLScalarType(
-    "Bytes",
-    description="Binary data as base 64 text.",
-    serialize=_bytes_out,
-    parse_value=_bytes_in,
-    parse_literal=_bytes_literal,
-)
+BYTES = json_scalar("Bytes", "Binary data as base 64 text.", _bytes_out, _bytes_in)
 
 _POINT = GraphQLNonNull(GEO_POINT_INPUT)
 BOX_INPUT = GraphQLInputObjectType(

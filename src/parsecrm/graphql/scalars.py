@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -48,43 +49,27 @@ def _object_in(value: Any) -> dict[str, Any]:
     return value
 
 
-def _literal(node: ValueNode, variables: dict[str, Any] | None = None) -> Any:
-    return value_from_ast_untyped(node, variables)
-
-
 def _same(value: Any) -> Any:
     return value
 
 
-def _date_literal(node: ValueNode, variables: dict[str, Any] | None = None) -> str:
-    return _date_in(_literal(node, variables))
+def json_scalar(
+    name: str, description: str, serialize: Callable[[Any], Any], parse_value: Callable[[Any], Any]
+) -> GraphQLScalarType:
+    """A scalar written in a document as its JSON value: a literal is read as JSON, then checked and converted
+    exactly as the same value in a variable is (one `parse_value` for both forms)."""
+
+    def parse_literal(node: ValueNode, variables: dict[str, Any] | None = None) -> Any:
+        return parse_value(value_from_ast_untyped(node, variables))
+
+    return GraphQLScalarType(
+        name, description=description, serialize=serialize, parse_value=parse_value, parse_literal=parse_literal
+    )
 
 
-def _object_literal(node: ValueNode, variables: dict[str, Any] | None = None) -> dict[str, Any]:
-    return _object_in(_literal(node, variables))
-
-
-DATE = GraphQLScalarType(
-    "Date",
-    description="An ISO 8601 date-time in UTC, e.g. 2026-03-01T12:00:00.000Z.",
-    serialize=_date_out,
-    parse_value=_date_in,
-    parse_literal=_date_literal,
-)
-OBJECT = GraphQLScalarType(
-    "Object",
-    description="A JSON object.",
-    serialize=_same,
-    parse_value=_object_in,
-    parse_literal=_object_literal,
-)
-ANY = GraphQLScalarType(
-    "Any",
-    description="Any JSON value.",
-    serialize=_same,
-    parse_value=_same,
-    parse_literal=_literal,
-)
+DATE = json_scalar("Date", "An ISO 8601 date-time in UTC, e.g. 2026-03-01T12:00:00.000Z.", _date_out, _date_in)
+OBJECT = json_scalar("Object", "A JSON object.", _same, _object_in)
+ANY = json_scalar("Any", "Any JSON value.", _same, _same)
 
 
 def _file_in(value: Any) -> dict[str, Any]:
@@ -104,16 +89,11 @@ def _file_out(value: Any) -> str:
     raise GraphQLError(f"File cannot represent {str(value)[:40]}")
 
 
-def _file_literal(node: ValueNode, variables: dict[str, Any] | None = None) -> dict[str, Any]:
-    return _file_in(_literal(node, variables))
-
-
-FILE = GraphQLScalarType(
+FILE = json_scalar(
     "File",
-    description="A stored file: its name (as POST /files answered it), or a {__type: File, name, url} object.",
-    serialize=_file_out,
-    parse_value=_file_in,
-    parse_literal=_file_literal,
+    "A stored file: its name (as POST /files answered it), or a {__type: File, name, url} object.",
+    _file_out,
+    _file_in,
 )
 FILE_INFO = GraphQLObjectType(
     "FileInfo", {"name": GraphQLField(GraphQLNonNull(GraphQLString)), "url": GraphQLField(GraphQLString)}
