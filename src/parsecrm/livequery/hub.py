@@ -1,13 +1,8 @@
-"""The hub: open subscriptions indexed by class, and the judgement of every change for every subscriber.
+"""The hub: open subscriptions indexed by class, and the ordered stream of changes and session changes.
 
-Per subscriber and event, the object before and after the change are each matched against the subscription's
-`where` (the evaluator of query/evaluate.py, the same semantics as the SQL compiler) and judged readable by the
-subscriber through `security.policy` (CLP with pointer permissions, then ACL) — see `_judge`. A subscriber who loses
-read access gets `leave` with the last state they could read, never the new one; one who gains it gets `enter`
-without `original`. Protected fields are stripped from `object` and `original`; `keys` cuts both.
-
-Changes and session changes are handled one at a time, in the order PostgreSQL delivered them, by one task
-(`run`): a log-out or role change is applied before any event that committed after it is judged.
+Changes and session changes are handled in the order PostgreSQL delivered them, by one task (`run`): a log-out or
+role change is applied before any event that committed after it is judged. Each change is judged per subscriber by
+judge.py (once per view); a subscriber's frames go to its outbox.
 """
 
 from __future__ import annotations
@@ -17,7 +12,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 import orjson
 
@@ -27,15 +22,13 @@ from ..cloud.requests import DataAccess, EventRequest
 from ..errors import ParseError
 from ..query.evaluate import CompiledWhere, compile_where
 from ..security.caller import Caller
-from ..security.policy import Policy, Reader
 from ..security.sessions import token_key
 from ..storage.model import ClassSchema
-from ..values import iso
 from .feed import Change
+from .judge import UNSEEN, Matches, Subscription, body, error_frame, frame_parts, judge, object_json
 
 log = logging.getLogger("parsecrm.livequery")
 
-ALWAYS_SHOWN = ("objectId", "createdAt", "updatedAt", "ACL")
 # Subscribers served between two yields to the event loop: a fan-out to 1 000 subscribers takes ~15 ms of CPU, which
 # must not stall the process's HTTP requests; 64 frames are well under a millisecond. Events stay in commit order:
 # the next change is not judged until this one is out (one task, `run`).
@@ -44,74 +37,6 @@ FAN_OUT_SLICE = 64
 # waiting are published together: a subscriber's frames for all of them leave in one write (one system call, the
 # largest cost of a frame), instead of one write per event.
 BATCH_MAX = 32
-
-
-def view_of(
-    where: CompiledWhere, keys: frozenset[str] | None, watch: tuple[str, ...] | None, caller: Caller
-) -> tuple[Any, ...]:
-    """What decides which events a subscription gets and how they read: its query (compiled wheres are shared by
-    equal queries, Hub.compile) and every caller attribute the read rules consult (security/policy.py's Policy:
-    master, read-only, user id and roles → principals, API-token flags). Invariant: equal views ⇒ equal events, so
-    the hub judges and renders once per view and event. A rule that comes to read another caller attribute must add
-    it."""
-    return (
-        id(where),
-        keys,
-        watch,
-        caller.master,
-        caller.read_only,
-        caller.user_id,
-        caller.roles,
-        caller.token_id,
-        caller.token_read_only,
-    )
-
-
-class Sink(Protocol):
-    client_id: int
-
-    def push(self, frame: bytes) -> None: ...
-
-    def push_many(self, frames: list[bytes]) -> None: ...
-
-
-@dataclass(eq=False)
-class Subscription:
-    client: Sink
-    request_id: int
-    class_name: str
-    where: CompiledWhere
-    keys: frozenset[str] | None
-    watch: tuple[str, ...] | None
-    caller: Caller
-    expires_at: datetime | None  # of the session the caller came from
-    head: bytes = b""  # the frame fields every event to this subscription starts with
-    # The caller's permissions: the one Policy every read path asks. Its reader for the current class version
-    # (CLP, pointer permissions, ACL through the row's _rperm, protected fields) is held here, so judging an event
-    # re-derives nothing; schema objects are replaced on any change, which makes a new reader.
-    policy: Policy = field(init=False)
-    _reader: Reader | None = None
-    view: tuple[Any, ...] = ()  # subscriptions with equal views get the same events, judged once (see view_of)
-
-    def reader(self, schema: ClassSchema) -> Reader:
-        held = self._reader
-        if held is None or held.schema is not schema:
-            held = self._reader = self.policy.reader(schema, "find")
-        return held
-
-    def set_caller(self, caller: Caller) -> None:
-        """A new caller (e.g. roles changed): nothing derived from the old one is kept."""
-        self.caller, self.policy, self._reader = caller, Policy(caller), None
-        self.view = view_of(self.where, self.keys, self.watch, caller)
-
-    def __post_init__(self) -> None:
-        self.set_caller(self.caller)
-        install = self.caller.installation_id
-        self.head = (
-            f'"clientId":{self.client.client_id},'
-            + (f'"installationId":{orjson.dumps(install).decode()},' if install else "")
-            + f'"requestId":{self.request_id}'
-        ).encode()
 
 
 @dataclass
@@ -128,7 +53,7 @@ class Hub:
 
     # -- subscriptions --------------------------------------------------------------------------------------------
     def compile(self, where: dict[str, Any]) -> CompiledWhere:
-        """The compiled where, shared by every subscription with the same query (see _Matches)."""
+        """The compiled where, shared by every subscription with the same query (see judge.Matches)."""
         key = orjson.dumps(where, option=orjson.OPT_SORT_KEYS)
         found = self.wheres.get(key)
         if found is None:
@@ -248,7 +173,7 @@ class Hub:
         if schema is None:
             return
         now = datetime.now(UTC)
-        memos = [_Matches(change, now) for change in changes]
+        memos = [Matches(change, now) for change in changes]
         hooked = self.cloud.has("afterEvent", schema.name)
         # per change, one judgement and rendering per view (same query, same permissions), shared by its subscribers
         views: list[dict[tuple[Any, ...], tuple[bytes, bytes] | None]] = [{} for _ in changes]
@@ -268,17 +193,17 @@ class Hub:
                 continue
             out = []
             for n, memo in enumerate(memos):
-                parts = views[n].get(sub.view, _UNSEEN)
-                if parts is _UNSEEN:
-                    parts = views[n][sub.view] = _frame_parts(schema, sub, memo.change, memo, rendered[n])
+                parts = views[n].get(sub.view, UNSEEN)
+                if parts is UNSEEN:
+                    parts = views[n][sub.view] = frame_parts(schema, sub, memo.change, memo, rendered[n])
                 if parts is not None:
                     out.append(parts[0] + sub.head + parts[1])
             if out:
                 sub.client.push_many(out)
                 self.delivered += len(out)
 
-    async def _publish_hooked(self, schema: ClassSchema, sub: Subscription, change: Change, memo: _Matches) -> None:
-        verdict = _judge(schema, sub, change, memo)
+    async def _publish_hooked(self, schema: ClassSchema, sub: Subscription, change: Change, memo: Matches) -> None:
+        verdict = judge(schema, sub, change, memo)
         if verdict is None:
             return
         op, obj, original = verdict
@@ -286,7 +211,7 @@ class Hub:
         if hook_verdict is None:
             return
         obj, original = hook_verdict
-        sub.client.push(b'{"op":"' + op.encode() + b'",' + sub.head + _body(schema, sub, obj, original, {}))
+        sub.client.push(b'{"op":"' + op.encode() + b'",' + sub.head + body(schema, sub, obj, original, {}))
         self.delivered += 1
 
     async def _after_event(
@@ -307,116 +232,4 @@ class Hub:
             return None
         if not req.send_event:
             return None
-        return _object_json(req.object), (_object_json(req.original) if req.original is not None else None)
-
-
-class _Matches:
-    """Per event: whether the object before / after matches a where, evaluated once per distinct where (the hub
-    shares one compiled where between subscriptions with the same query)."""
-
-    __slots__ = ("change", "new", "now", "old")
-
-    def __init__(self, change: Change, now: datetime) -> None:
-        self.change, self.now = change, now
-        self.old: dict[int, bool] = {}
-        self.new: dict[int, bool] = {}
-
-    def before(self, where: CompiledWhere) -> bool:
-        found = self.old.get(id(where))
-        if found is None:
-            found = self.old[id(where)] = where.matches(self.change.old or {}, now=self.now)
-        return found
-
-    def after(self, where: CompiledWhere) -> bool:
-        found = self.new.get(id(where))
-        if found is None:
-            found = self.new[id(where)] = where.matches(self.change.new or {}, now=self.now)
-        return found
-
-
-def _judge(
-    schema: ClassSchema, sub: Subscription, change: Change, memo: _Matches
-) -> tuple[str, dict[str, Any], dict[str, Any] | None] | None:
-    """Which event (if any) this change is for this subscriber: (op, object, original)."""
-    old, new, reader = change.old, change.new, sub.reader(schema)
-    old_seen = old is not None and reader.can_read(old, change.old_rperm)
-    new_seen = new is not None and reader.can_read(new, change.new_rperm)
-    was = old_seen and memo.before(sub.where)
-    now_in = new_seen and memo.after(sub.where)
-    if new is None:
-        return ("delete", old, None) if was else None  # type: ignore[return-value]
-    if old is None:
-        return ("create", new, None) if now_in and _watched(sub, None, new) else None
-    if was and now_in:
-        return ("update", new, old) if _watched(sub, old, new) else None
-    if was:  # left the query, or lost read access: then it leaves with the last state the subscriber could read
-        return ("leave", new, old) if new_seen else ("leave", old, None)
-    if now_in:  # entered; `original` only if the subscriber could read it
-        return ("enter", new, old if old_seen else None)
-    return None
-
-
-def _watched(sub: Subscription, old: dict[str, Any] | None, new: dict[str, Any]) -> bool:
-    if not sub.watch:
-        return True
-    return any((old or {}).get(f) != new.get(f) for f in sub.watch)
-
-
-_UNSEEN: Any = object()
-
-
-def _frame_parts(
-    schema: ClassSchema, sub: Subscription, change: Change, memo: _Matches, cache: dict[tuple[Any, ...], bytes]
-) -> tuple[bytes, bytes] | None:
-    """The event for `sub`'s view, as the frame's text before and after the subscriber's own `head`; or None."""
-    verdict = _judge(schema, sub, change, memo)
-    if verdict is None:
-        return None
-    op, obj, original = verdict
-    return b'{"op":"' + op.encode() + b'",', _body(schema, sub, obj, original, cache)
-
-
-def _body(
-    schema: ClassSchema,
-    sub: Subscription,
-    obj: dict[str, Any],
-    original: dict[str, Any] | None,
-    cache: dict[tuple[Any, ...], bytes],
-) -> bytes:
-    if original is None:
-        return b',"object":' + _render(schema, sub, obj, cache) + b"}"
-    return (
-        b',"object":'
-        + _render(schema, sub, obj, cache)
-        + b',"original":'
-        + _render(schema, sub, original, cache)
-        + b"}"
-    )
-
-
-def _render(schema: ClassSchema, sub: Subscription, obj: dict[str, Any], cache: dict[tuple[Any, ...], bytes]) -> bytes:
-    """The object as this subscriber may see it, as JSON text; equal renderings are serialised once per event."""
-    shown = sub.reader(schema).visible(obj)
-    if sub.keys is not None:
-        shown = {k: v for k, v in shown.items() if k in sub.keys or k in ALWAYS_SHOWN}
-    key = (id(obj), None) if shown is obj else (id(obj), *shown)
-    text = cache.get(key)
-    if text is None:
-        text = cache[key] = orjson.dumps({"className": schema.name, **shown})
-    return text
-
-
-def _object_json(obj: ParseObject) -> dict[str, Any]:
-    out = obj.to_json()
-    out.pop("className", None)
-    for name, when in (("createdAt", obj.created_at), ("updatedAt", obj.updated_at)):
-        if when is not None:
-            out[name] = iso(when)
-    return out
-
-
-def error_frame(code: int, message: str, request_id: int | None = None, reconnect: bool = False) -> bytes:
-    body: dict[str, Any] = {"op": "error", "code": code, "error": message, "reconnect": reconnect}
-    if request_id is not None:
-        body["requestId"] = request_id
-    return orjson.dumps(body)
+        return object_json(req.object), (object_json(req.original) if req.original is not None else None)

@@ -2,7 +2,7 @@
 
 Client ops: `connect` (applicationId, keys, sessionToken, installationId), `subscribe` / `update` (requestId, query
 {className, where, keys|fields, watch}, sessionToken), `unsubscribe`. Server frames: `connected`, `subscribed`,
-`unsubscribed`, the events (hub.py) and `error` `{code, error, reconnect, requestId?}` with Parse's codes: 1 bad
+`unsubscribed`, the events (judge.py) and `error` `{code, error, reconnect, requestId?}` with Parse's codes: 1 bad
 message, 2 not connected / unknown subscription, 3 unknown op, 4 bad keys, and the REST codes (101, 102, 119, 209…).
 
 Every frame to a client goes through its outbox (outbox.py): written at once while the socket takes it (straight to
@@ -35,7 +35,8 @@ from ..security.policy import Policy
 from ..storage.model import ClassSchema, default_fields
 from . import feed
 from .bus import NotifyBus
-from .hub import Hub, Subscription, error_frame
+from .hub import Hub
+from .judge import Subscription, error_frame
 from .outbox import Outbox, WriteNow
 from .redisbus import RedisBus
 from .wire import TEXT_FRAMES
