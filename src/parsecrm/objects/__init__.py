@@ -11,7 +11,8 @@ GraphQL, agent tools and sync.
 
 Every function checks the caller's permissions (security/policy.py) inside its SQL, runs the class's hooks, and
 takes `unit=` (a Unit: one transaction, e.g. a batch's or a hook's; None: the pool, and a fresh transaction per
-write). Modules: read.py (the read plan), write.py (create/update/delete), field_ops.py (operations as SQL),
+write). Modules: read.py (the read plan), write.py (create/update/delete) and steps.py (the checks they share),
+field_ops.py (operations as SQL),
 effects.py (system-class side effects), hooks.py (running triggers), unit.py (the transaction and its schemas).
 """
 
@@ -19,8 +20,9 @@ from . import hooks
 from .cloud_api import CloudData
 from .effects import auth_changed
 from .read import count, fetch_json, find_response, get_response, query_json, rules_for
+from .steps import ID_ALPHABET, new_id
 from .unit import Unit, connection, schema_for, schemas_for
-from .write import ID_ALPHABET, create, create_later, create_many, delete, flush_deferred, in_unit, new_id, update
+from .write import create, create_later, create_many, delete, flush_deferred, in_unit, update
 
 hooks.data_for = CloudData
 

@@ -9,8 +9,6 @@ whose WHERE carries the write ACL → system-class effects (effects.py) → afte
 from __future__ import annotations
 
 import logging
-import secrets
-import string
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,35 +18,22 @@ import asyncpg
 import orjson
 
 from ..backend import Backend
-from ..changes import Change, apply, check_type, column_value, has_increment, implied_field, parse_body
+from ..changes import Change, apply, column_value, has_increment, parse_body
 from ..cloud.objects import ParseObject
-from ..errors import ErrorCode, ParseError, not_found
+from ..errors import ErrorCode, not_found
 from ..query.project import Shape, row_json
 from ..query.sql import Context, Params
 from ..security import acl as acl_mod
 from ..security.caller import Caller
 from ..security.policy import Policy
-from ..storage.model import ClassSchema, Field, join_table, q
+from ..storage.model import ClassSchema, join_table, q
 from ..storage.pool import Connection
-from ..values import check_class_name, decode, encode, iso, now_ms, parse_iso
-from . import effects, hooks
+from ..values import check_class_name, decode, iso, now_ms
+from . import effects, hooks, steps
 from .field_ops import from_column, set_clause, write_relations
 from .unit import Unit, schema_for, schemas_for
 
 log = logging.getLogger("parsecrm.objects")
-ID_ALPHABET = string.ascii_letters + string.digits
-
-
-def new_id() -> str:
-    """10 random characters of [A-Za-z0-9] (Parse's objectIdSize): 128 random bits reduced mod 62^10."""
-    n = int.from_bytes(secrets.token_bytes(16), "big")
-    chars = []
-    for _ in range(10):
-        n, i = divmod(n, 62)
-        chars.append(ID_ALPHABET[i])
-    return "".join(chars)
-
-
 DEADLOCK_RETRIES = 3  # attempts of a write transaction PostgreSQL chose as a deadlock victim
 
 
@@ -92,79 +77,6 @@ async def flush_deferred(backend: Backend, unit: Unit) -> None:
             await create_many(backend, caller, class_name, bodies, unit=unit)
 
 
-# -- shared steps --------------------------------------------------------------------------------------------------
-
-
-async def _class_for_write(backend: Backend, caller: Caller, class_name: str, unit: Unit) -> ClassSchema:
-    check_class_name(class_name, ErrorCode.INVALID_JSON)
-    schema = await schema_for(backend, unit, class_name)
-    if schema is not None:
-        return schema
-    if caller.read_only:
-        raise ParseError(ErrorCode.OPERATION_FORBIDDEN, "read-only master key cannot write")
-    if not caller.master and not backend.settings.allow_client_class_creation:
-        raise ParseError(
-            ErrorCode.OPERATION_FORBIDDEN, f"This user is not allowed to access non-existent class: {class_name}"
-        )
-    return unit.schema_changed(backend, await backend.schemas.ensure_class(class_name, conn=unit.conn))
-
-
-def _check_types(schema: ClassSchema, changes: dict[str, Change]) -> None:
-    """111 for a change that does not fit its field's declared type (fields the class lacks are checked when
-    they are added)."""
-    for key, change in changes.items():
-        f = schema.fields.get(key)
-        if f is not None:
-            check_type(schema, key, f, change)
-
-
-async def _ensure_fields(
-    backend: Backend, caller: Caller, schema: ClassSchema, changes: dict[str, Change], unit: Unit, hooked: bool
-) -> ClassSchema:
-    """Type-check the changes a beforeSave hook may have made (`hooked`; the others were checked before it ran);
-    add the fields a save introduces (if the addField permission allows)."""
-    if hooked:
-        _check_types(schema, changes)
-    missing: dict[str, Field] = {}
-    for key, change in changes.items():
-        if key not in schema.fields:
-            implied = implied_field(change)
-            if implied is not None:
-                missing[key] = implied
-    if not missing:
-        return schema
-    Policy(caller).check(schema, "addField")
-    return unit.schema_changed(backend, await backend.schemas.add_fields(unit.conn, schema.name, missing))
-
-
-def _check_required(schema: ClassSchema, values: dict[str, Any], creating: bool) -> None:
-    for name, f in schema.fields.items():
-        if not f.required or name in ("objectId", "createdAt", "updatedAt"):
-            continue
-        if (creating and values.get(name) is None) or (not creating and name in values and values[name] is None):
-            raise ParseError(ErrorCode.VALIDATION_ERROR, f"{name} is required")
-
-
-def _encode_fields(values: dict[str, Any], keys: list[str]) -> dict[str, Any]:
-    return {k: encode(values.get(k)) if values.get(k) is not None else {"__op": "Delete"} for k in keys}
-
-
-def check_version(original_json: dict[str, Any], expected: datetime | None) -> None:
-    """A conditional write (If-Match): the stored updatedAt must still be `expected`. The row is locked FOR UPDATE
-    (_locked_original), so it cannot change between this check and the write: the check is atomic with it."""
-    if expected is not None and parse_iso(original_json.get("updatedAt")) != expected:
-        raise ParseError(ErrorCode.VERSION_CONFLICT, "The object was changed since the version this write is based on.")
-
-
-def unique_error(exc: asyncpg.UniqueViolationError) -> ParseError:
-    name = exc.constraint_name or ""
-    if name == "_User_unique_username":
-        return ParseError(ErrorCode.USERNAME_TAKEN, "Account already exists for this username.")
-    if name == "_User_unique_email":
-        return ParseError(ErrorCode.EMAIL_TAKEN, "Account already exists for this email address.")
-    return ParseError(ErrorCode.DUPLICATE_VALUE, "A duplicate value for a field with unique values was provided")
-
-
 # -- create --------------------------------------------------------------------------------------------------------
 
 
@@ -191,7 +103,7 @@ async def _prepare_create(
     extra_columns: dict[str, Any] | None,
     object_id: str | None,
 ) -> _NewRow:
-    schema = await _class_for_write(backend, caller, class_name, u)
+    schema = await steps.class_for_write(backend, caller, class_name, u)
     Policy(caller).check(schema, "create")
     effects.check_create(schema, caller)
     changes, acl, acl_given = parse_body(schema, body, creating=True, master=caller.master)
@@ -200,8 +112,8 @@ async def _prepare_create(
         if f.default is not None and name not in changes:
             changes[name] = Change("set", decode(f.default))
             echoed.append(name)  # the client did not send it, so it learns the value from the response
-    _check_types(schema, changes)
-    oid = object_id or new_id()
+    steps.check_types(schema, changes)
+    oid = object_id or steps.new_id()
     req: hooks.SaveHook | None = None
     if backend.cloud.has("beforeSave", class_name):
         req = await hooks.before_save(
@@ -212,9 +124,9 @@ async def _prepare_create(
             acl, acl_given = req.acl, True
     if schema.name == "_Role":
         effects.check_role(changes, acl_given, creating=True)
-    schema = await _ensure_fields(backend, caller, schema, changes, u, req is not None)
+    schema = await steps.ensure_fields(backend, caller, schema, changes, u, req is not None)
     values = {k: apply(c, None) for k, c in changes.items() if c.kind != "relation"}
-    _check_required(schema, values, creating=True)
+    steps.check_required(schema, values, creating=True)
     rperm, wperm, acl_json = acl_mod.columns(acl if acl_given else None)
     now = now_ms()
     cols = ['"objectId"', '"createdAt"', '"updatedAt"', '"_rperm"', '"_wperm"', '"_acl"']
@@ -230,7 +142,7 @@ async def _prepare_create(
         cols.append(q(col))
         args.append(value)
     response: dict[str, Any] = {"objectId": oid, "createdAt": iso(now)}
-    response.update(_encode_fields(values, sorted(set(echoed))))
+    response.update(steps.encode_fields(values, sorted(set(echoed))))
     saved = ParseObject(class_name, {k: v for k, v in values.items() if v is not None}, oid)
     saved.created_at = saved.updated_at = now
     return _NewRow(schema, tuple(cols), args, changes, response, saved, req)
@@ -250,7 +162,7 @@ async def _insert(conn: Connection, rows: list[_NewRow]) -> None:
             else:
                 await conn.executemany(sql, args)
     except asyncpg.UniqueViolationError as exc:
-        raise unique_error(exc) from exc
+        raise steps.unique_error(exc) from exc
 
 
 async def _finish_create(
@@ -353,7 +265,7 @@ async def update(
         if schema is None:
             raise not_found()
         changes, acl, acl_given = parse_body(schema, body, creating=False, master=caller.master)
-        _check_types(schema, changes)
+        steps.check_types(schema, changes)
         if any(key not in schema.fields for key in changes):
             # Fields the body introduces are added before the row is locked: an ALTER TABLE after our row lock waits
             # for every reader of the table, and a concurrent writer of the same row (its FOR UPDATE holds the table
@@ -362,9 +274,9 @@ async def update(
             # lock_class): that read's share lock on the table would otherwise deadlock two such updates' ALTERs.
             await backend.schemas.lock_class(u.conn, schema.name)
             await _locked_original(backend, caller, schema, object_id, "update", u, lock=False)
-            schema = await _ensure_fields(backend, caller, schema, changes, u, False)
+            schema = await steps.ensure_fields(backend, caller, schema, changes, u, False)
         original_json = await _locked_original(backend, caller, schema, object_id, "update", u)
-        check_version(original_json, expected)
+        steps.check_version(original_json, expected)
         original = ParseObject.from_json(class_name, original_json)
         if schema.name == "_Role":
             effects.check_role(changes, acl_given, creating=False)
@@ -379,9 +291,9 @@ async def update(
             echoed += req.changed
             if req.acl is not hooks.NO_ACL:
                 acl, acl_given = req.acl, True
-        schema = await _ensure_fields(backend, caller, schema, changes, u, req is not None)
+        schema = await steps.ensure_fields(backend, caller, schema, changes, u, req is not None)
         values = {k: apply(c, original.attributes.get(k)) for k, c in changes.items() if c.kind != "relation"}
-        _check_required(schema, values, creating=False)
+        steps.check_required(schema, values, creating=False)
         now = now_ms()
         params = Params()
         sets = [f'"updatedAt" = {params.add(now)}']
@@ -400,7 +312,7 @@ async def update(
         try:
             row = await u.conn.fetchrow(sql, *params.values)
         except asyncpg.UniqueViolationError as exc:
-            raise unique_error(exc) from exc
+            raise steps.unique_error(exc) from exc
         if row is None:
             raise not_found()
         for key in returning:
@@ -408,7 +320,7 @@ async def update(
         await write_relations(u.conn, schema, object_id, changes)
         await effects.after_update(backend, u, schema, object_id, original_json)
         response: dict[str, Any] = {"updatedAt": iso(now)}
-        response.update(_encode_fields(values, sorted(set(echoed))))
+        response.update(steps.encode_fields(values, sorted(set(echoed))))
         if after_write is not None:
             await after_write(u, values, response)
         saved = ParseObject(class_name, dict(original.attributes), object_id)
@@ -443,7 +355,7 @@ async def delete(
         if schema is None:
             raise not_found()
         original_json = await _locked_original(backend, caller, schema, object_id, "delete", u)
-        check_version(original_json, expected)
+        steps.check_version(original_json, expected)
         original = ParseObject.from_json(class_name, original_json)
         await hooks.before_delete(backend, caller, original, u, context)
         await u.conn.execute(f'DELETE FROM {q(schema.name)} WHERE "objectId" = $1', object_id)
