@@ -69,7 +69,7 @@ CALLER_NOTES = {
 }
 CODES = {
     101: "not found / needs a session",
-    107: "invalid JSON (here: a conditional write on a user, which users do not support)",
+    107: "invalid JSON (here: a mailed link's page sent as a batch item)",
     119: "operation forbidden (the master-key-only routes answer it with HTTP 403)",
     141: "Cloud Code: no such job or function",
     136: "field fixed",
@@ -94,7 +94,7 @@ def _row(
     """One caller's answers for one class. `aggregate` answers as `find` does (our extension: parse-server lets only
     the master key aggregate; here signed-in callers aggregate under their read rules, docs/protocol.md). A stale
     conditional write answers 409 where the write is allowed, else the write's own refusal; `stale` overrides that
-    for every conditional write (users: 107)."""
+    for every conditional write (a wrong master key: refused before routing)."""
 
     def conditional(answer: Any) -> Any:
         return stale if stale is not None else (409 if answer == "ok" else answer)
@@ -147,14 +147,14 @@ BY_CLASS: dict[str, dict[str, Row]] = {
         "readonly": READONLY,
     },
     # Users are private (themselves; managers read); anyone signs up (CRM_SIGNUP=open); only a user changes
-    # or deletes their own account. Their write path does not check versions: a conditional write is 107 for every
-    # caller, before anything is looked up (protocol/conditional.refuse_for_users), so it reveals nothing.
+    # or deletes their own account. A conditional write is checked after that rule (users.update_user/delete_user):
+    # whoever may not write the user gets the same refusal with or without a version, never a 409.
     "_User": {
-        "anonymous": _row(101, 101, (101, 101), "ok", (206, 206), (206, 206), 206, stale=107),
-        "rep": _row("mine", "mine", ("ok", 101), "ok", ("ok", 206), ("ok", 206), 119, stale=107),
-        "manager": _row("both", "both", OK2, "ok", (206, 206), (206, 206), 206, stale=107),
-        "master": _row("both", "both", OK2, "ok", OK2, OK2, "ok", stale=107),
-        "readonly": _row("both", "both", OK2, 119, (119, 119), (119, 119), 119, stale=107),
+        "anonymous": _row(101, 101, (101, 101), "ok", (206, 206), (206, 206), 206),
+        "rep": _row("mine", "mine", ("ok", 101), "ok", ("ok", 206), ("ok", 206), 119),
+        "manager": _row("both", "both", OK2, "ok", (206, 206), (206, 206), 206),
+        "master": _row("both", "both", OK2, "ok", OK2, OK2, "ok"),
+        "readonly": _row("both", "both", OK2, 119, (119, 119), (119, 119), 119),
     },
     # Roles are the master key's to write; reading follows each role's ACL (the probes: one readable by A only,
     # one by B only).
@@ -351,7 +351,7 @@ ROUTES_NOT_ASKED: dict[str, str] = {
     "the token is the credential (their POSTs and the verify_email page are asked above; valid tokens: "
     "tests/test_accounts_hardening.py, tests/test_email_verification.py). Not batch items: 107",
     "graphql": "not in the route table (its own endpoint); its conditional mutations are asked the `*_stale` "
-    "questions above (tests/test_permission_matrix.py::test_graphql_conditional_writes)",
+    "questions above (the GraphQL transport of tests/test_permission_matrix.py)",
     "files": "not in the route table (protocol/files.py, bytes not JSON): tests/test_files.py",
 }
 
@@ -362,7 +362,7 @@ TRANSPORT_NOTES = {
     "text/plain": "the JS SDK's envelope: a text/plain POST with method, keys and session in the JSON body",
     "alias": "REST on `/users`, `/roles`, `/sessions`, `/installations` (system classes only)",
     "GraphQL": "`update<Class>` / `delete<Class>` with `ifMatch`, the `*_stale` rows of the classes it exposes with "
-    "`ifMatch` (not users, sessions, installations); its delete reads the object it returns first, so a caller who "
+    "`ifMatch` (not sessions, installations); its delete reads the object it returns first, so a caller who "
     "may not read it gets the read's `101` (as parse-server's GraphQL), with or without `ifMatch`",
 }
 OPERATION_NOTES = {

@@ -419,14 +419,44 @@ def test_conditional_mutation_edges(gql: Gql, api: Api, rep: str) -> None:
     won = [a["data"]["updateDeal"]["deal"]["title"] for a in answers if "errors" not in a]
     lost = [a["errors"][0]["extensions"]["code"] for a in answers if "errors" in a]
     assert len(won) == 1 and lost == [409, 409, 409] and api.get(path).json()["title"] == won[0]
-    # users have no conditional write (their path does not check versions): the input offers none
+    # every class's update and delete take the version, users' too
     fields = "query($n: String!) { __type(name: $n) { inputFields { name } } }"
-    names = {
-        n: {f["name"] for f in gql(fields, {"n": n})["__type"]["inputFields"]}
-        for n in ("UpdateDealInput", "DeleteDealInput", "UpdateUserInput", "DeleteUserInput")
-    }
-    assert "ifMatch" in names["UpdateDealInput"] and "ifMatch" in names["DeleteDealInput"]
-    assert "ifMatch" not in names["UpdateUserInput"] | names["DeleteUserInput"]
+    for n in ("UpdateDealInput", "DeleteDealInput", "UpdateUserInput", "DeleteUserInput"):
+        assert "ifMatch" in {f["name"] for f in gql(fields, {"n": n})["__type"]["inputFields"]}, n
+
+
+UPDATE_USER_IF = """mutation($id: ID!, $f: UpdateUserFieldsInput, $v: Date) {
+  updateUser(input: {id: $id, fields: $f, ifMatch: $v}) { user { objectId updatedAt } } }"""
+
+
+def test_conditional_update_user(gql: Gql, api: Api) -> None:
+    alice, bob = api.signup(), api.signup()
+    path = f"users/{alice['objectId']}"
+    email = f"{alice['username']}@example.com"
+    r = api.put(path, {"email": email}, as_=alice["sessionToken"])
+    assert r.status_code == 200, r.text
+    first = r.json()["updatedAt"]
+    renamed = unique("renamed")
+    r = api.put(path, {"username": renamed}, as_=alice["sessionToken"])
+    assert r.status_code == 200, r.text
+    theirs = r.json()["updatedAt"]
+    # based on an old version: refused with the user as they may read themself, without credentials
+    variables = {"id": alice["objectId"], "f": {"username": unique("mine")}, "v": first}
+    ext = _conflict(gql, UPDATE_USER_IF, variables, alice["sessionToken"])
+    assert ext["code"] == 409 and ext["current"]["username"] == renamed and ext["current"]["updatedAt"] == theirs
+    assert ext["current"]["email"] == email
+    assert "sessionToken" not in ext["current"] and "authData" not in ext["current"]
+    assert api.get(path).json()["username"] == renamed
+    # another user may not write it: the refusal they get without ifMatch, and no current
+    r = gql.raw(UPDATE_USER_IF, variables, as_=bob["sessionToken"]).json()
+    plain = gql.raw(UPDATE_USER_IF, {**variables, "v": None}, as_=bob["sessionToken"]).json()
+    assert r["errors"][0]["extensions"]["code"] == plain["errors"][0]["extensions"]["code"] != 409
+    assert "current" not in r["errors"][0]["extensions"]
+    assert api.get(path).json()["username"] == renamed
+    # on the current version: written
+    ok = gql(UPDATE_USER_IF, {**variables, "v": theirs}, as_=alice["sessionToken"])
+    assert ok["updateUser"]["user"]["objectId"] == alice["objectId"]
+    assert api.get(path).json()["username"] == variables["f"]["username"]
 
 
 def test_conflict_shows_only_what_the_caller_may_read(gql: Gql, api: Api) -> None:

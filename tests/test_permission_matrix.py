@@ -38,7 +38,7 @@ PASSWORD = "matrix-pw"
 HOOKS = ROOT / "tests" / "fixtures" / "auth_hooks.py"  # Cloud Code with the job `countUsers`
 STALE = "2000-01-01T00:00:00.000Z"  # a version no object has now: a conditional write based on it is stale
 ALIASES = {"_User": "users", "_Role": "roles", "_Session": "sessions", "_Installation": "installations"}
-GRAPHQL_CLASSES = ("Company", "Contact", "Deal", "Activity", "DealStageChange", "_Role")  # with `ifMatch`
+GRAPHQL_CLASSES = ("Company", "Contact", "Deal", "Activity", "DealStageChange", "_User", "_Role")  # with `ifMatch`
 
 
 def ptr(cls: str, oid: str) -> dict[str, str]:
@@ -161,7 +161,7 @@ TRANSPORT_CALLS: dict[str, Callable[[Server, Credentials, Call], Answer]] = {
 
 def asked(transport: str, cls: str, op: str) -> bool:
     """Which cells a transport can ask: the aliases exist for the system classes, GraphQL asks the conditional
-    writes of the classes it exposes with `ifMatch` (not users, sessions or installations)."""
+    writes of the classes it exposes with `ifMatch` (not sessions or installations)."""
     if transport == "alias":
         return cls in ALIASES
     if transport == "GraphQL":

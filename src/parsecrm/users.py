@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import bcrypt
@@ -306,9 +306,17 @@ async def log_out(backend: Backend, caller: Caller) -> dict[str, Any]:
 
 
 async def update_user(
-    backend: Backend, caller: Caller, object_id: str, body: Any, *, unit: Unit | None = None
+    backend: Backend,
+    caller: Caller,
+    object_id: str,
+    body: Any,
+    *,
+    unit: Unit | None = None,
+    expected: datetime | None = None,
 ) -> dict[str, Any]:
-    """Only the user themself (or the master key) may change a user; a new password revokes other sessions."""
+    """Only the user themself (or the master key) may change a user; a new password revokes other sessions.
+    With `expected` (a conditional write, protocol/conditional.py) the version is checked by `objects.update` after
+    these checks and before anything is written: a lost race writes no hash and revokes no session."""
     if caller.read_only:
         raise ParseError(errors.OPERATION_FORBIDDEN, "read-only master key cannot write")
     if not caller.master and caller.user_id != object_id:
@@ -347,16 +355,26 @@ async def update_user(
             )
 
     return await objects.update(
-        backend, caller, "_User", object_id, fields, unit=unit, extra_columns=extra, after_write=revoke
+        backend,
+        caller,
+        "_User",
+        object_id,
+        fields,
+        unit=unit,
+        extra_columns=extra,
+        after_write=revoke,
+        expected=expected,
     )
 
 
-async def delete_user(backend: Backend, caller: Caller, object_id: str, *, unit: Unit | None = None) -> dict[str, Any]:
+async def delete_user(
+    backend: Backend, caller: Caller, object_id: str, *, unit: Unit | None = None, expected: datetime | None = None
+) -> dict[str, Any]:
     if caller.read_only:
         raise ParseError(errors.OPERATION_FORBIDDEN, "read-only master key cannot write")
     if not caller.master and caller.user_id != object_id:
         raise ParseError(errors.SESSION_MISSING, f"Cannot delete user {object_id}.")
-    return await objects.delete(backend, caller, "_User", object_id, unit=unit)
+    return await objects.delete(backend, caller, "_User", object_id, unit=unit, expected=expected)
 
 
 async def request_password_reset(

@@ -388,9 +388,8 @@ class Builder:
         t, key = type_name(cls), get_field(cls)
         one = {key: GraphQLField(obj)}
         id_ = GraphQLInputField(GraphQLNonNull(GraphQLID))
-        # a conditional write (docs/graphql.md): per mutation, as a document may hold several; not on users, whose
-        # write path does not check versions (protocol/conditional.refuse_for_users)
-        when = {} if cls == "_User" else {"ifMatch": IF_MATCH}
+        # a conditional write (docs/graphql.md): per mutation, as a document may hold several
+        when = {"ifMatch": IF_MATCH}
         return {
             f"create{t}": GraphQLField(
                 self.payload(f"Create{t}Payload", one),

@@ -154,13 +154,11 @@ async def update(
     expected: datetime | None = None,
 ) -> dict[str, Any]:
     """REST's PUT: with `expected`, the same version check (objects.update, after the row lock) and the same
-    refusal (409 carrying the current state as this caller may read it)."""
-    if class_name == "_User":
-        conditional.refuse_for_users(expected)
+    refusal (409 carrying the current state as this caller may read it); users through their own path, as REST."""
 
     async def write(body: dict[str, Any], unit: objects.Unit | None) -> dict[str, Any]:
         if class_name == "_User":
-            return await users.update_user(backend, caller, object_id, body, unit=unit)
+            return await users.update_user(backend, caller, object_id, body, unit=unit, expected=expected)
         return await objects.update(
             backend, caller, class_name, object_id, body, context=context, expected=expected, unit=unit
         )
@@ -179,8 +177,6 @@ async def update(
         done: dict[str, Any] = await _with_uploads(backend, caller, fields, nested)
         return done
     except ParseError as exc:
-        if class_name == "_User":
-            raise
         raise await conditional.explain_for(backend, caller, None, class_name, object_id, exc) from exc
 
 
@@ -192,12 +188,11 @@ async def delete(
     context: dict[str, Any],
     expected: datetime | None = None,
 ) -> None:
-    if class_name == "_User":
-        conditional.refuse_for_users(expected)
-        await users.delete_user(backend, caller, object_id)
-        return
     try:
-        await objects.delete(backend, caller, class_name, object_id, context=context, expected=expected)
+        if class_name == "_User":
+            await users.delete_user(backend, caller, object_id, expected=expected)
+        else:
+            await objects.delete(backend, caller, class_name, object_id, context=context, expected=expected)
     except ParseError as exc:
         raise await conditional.explain_for(backend, caller, None, class_name, object_id, exc) from exc
 

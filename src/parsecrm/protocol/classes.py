@@ -50,13 +50,13 @@ async def create(backend: Backend, call: Call, unit: Unit | None, cls: str) -> R
 
 async def update(backend: Backend, call: Call, unit: Unit | None, cls: str, oid: str) -> Reply:
     body, expected = conditional.take(_body(call))
-    if cls == "_User":
-        conditional.refuse_for_users(expected)
-        return Reply(await users.update_user(backend, call.caller, oid, body, unit=unit))
     try:
-        result = await objects.update(
-            backend, call.caller, cls, oid, body, unit=unit, context=call.context, expected=expected
-        )
+        if cls == "_User":  # its own path (passwords, sessions, authData), which ends in objects.update
+            result = await users.update_user(backend, call.caller, oid, body, unit=unit, expected=expected)
+        else:
+            result = await objects.update(
+                backend, call.caller, cls, oid, body, unit=unit, context=call.context, expected=expected
+            )
     except ParseError as exc:
         raise await conditional.explain(backend, call, unit, cls, oid, exc) from exc
     return Reply(result)
@@ -64,13 +64,13 @@ async def update(backend: Backend, call: Call, unit: Unit | None, cls: str, oid:
 
 async def delete(backend: Backend, call: Call, unit: Unit | None, cls: str, oid: str) -> Reply:
     _, expected = conditional.take(call.body)
-    if cls == "_User":
-        conditional.refuse_for_users(expected)
-        return Reply(await users.delete_user(backend, call.caller, oid, unit=unit))
     try:
-        result = await objects.delete(
-            backend, call.caller, cls, oid, unit=unit, context=call.context, expected=expected
-        )
+        if cls == "_User":
+            result = await users.delete_user(backend, call.caller, oid, unit=unit, expected=expected)
+        else:
+            result = await objects.delete(
+                backend, call.caller, cls, oid, unit=unit, context=call.context, expected=expected
+            )
     except ParseError as exc:
         raise await conditional.explain(backend, call, unit, cls, oid, exc) from exc
     return Reply(result)

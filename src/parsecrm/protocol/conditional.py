@@ -6,9 +6,12 @@ The version is the object's `updatedAt` as the client last saw it (Parse's ISO f
 body field `_ifMatch`; over GraphQL, as the `ifMatch` input of `update<Class>`/`delete<Class>` (graphql/data.py,
 refusing through `explain_for`). The check itself is part of the write (`objects.update`/`objects.delete`: the
 stored updatedAt compared after the row was locked), so two writers based on the same version cannot both pass.
+Users too: `users.update_user`/`users.delete_user` check who may write the user first (a caller who may not gets
+the same refusal with or without a version), then pass the version to `objects.update`/`objects.delete`, so a
+password change that loses the race writes no hash and revokes no session.
 A refused write answers 409 with code 409 `VERSION_CONFLICT` and `current`: the object as *this caller* may read
-it now (the same read path as a GET; absent if they may no longer read it), so a client can merge and retry with
-`current.updatedAt`.
+it now (the same read path as a GET; absent if they may no longer read it; a user's `sessionToken` and `authData`
+never), so a client can merge and retry with `current.updatedAt`.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from .transport import Call
 
 BODY_KEY = "_ifMatch"
 HEADER = "if-match"
+NEVER_CURRENT = ("sessionToken", "authData")  # a user's fields a refusal's `current` never carries
 
 
 class Stale(ParseError):
@@ -74,13 +78,6 @@ def version(tag: Any) -> datetime:
         raise ParseError(errors.INVALID_JSON, "If-Match / _ifMatch must be the object's updatedAt (ISO 8601)") from exc
 
 
-def refuse_for_users(expected: datetime | None) -> None:
-    """Users are written through their own path (passwords, sessions), which does not check versions yet: a
-    conditional write there is refused rather than run unconditionally."""
-    if expected is not None:
-        raise ParseError(errors.INVALID_JSON, "If-Match / _ifMatch is not supported on users")
-
-
 async def explain(backend: Backend, call: Call, unit: Unit | None, cls: str, oid: str, exc: ParseError) -> ParseError:
     """A VERSION_CONFLICT from the write path, with the current state as the caller may read it attached."""
     return await explain_for(backend, call.caller, unit, cls, oid, exc)
@@ -96,4 +93,7 @@ async def explain_for(
         current = await objects.fetch_json(backend, caller, cls, oid, unit=unit)
     except ParseError:
         current = None  # no longer readable by this caller: the refusal alone
+    if current is not None and cls == "_User":
+        for secret in NEVER_CURRENT:  # credentials have no place in an error body, whoever asks
+            current.pop(secret, None)
     return Stale(exc.message, current)

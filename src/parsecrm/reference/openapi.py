@@ -146,9 +146,9 @@ def _class_paths(doc: model.ClassDoc) -> dict[str, Any]:
     page = {"type": "object", "properties": {"results": {"type": "array", "items": obj}, "count": {"type": "integer"}}}
     oid = [{"name": "objectId", "in": "path", "required": True, "schema": {"type": "string"}}]
     tag = [s.name]
-    # conditional writes (protocol/conditional.py): not on users, whose own path does not check versions
-    written = oid if s.name == "_User" else [*oid, IF_MATCH]
-    stale = {} if s.name == "_User" else {"responses": {"409": CONFLICT}}
+    # conditional writes (protocol/conditional.py), on every class
+    written = [*oid, IF_MATCH]
+    stale = {"responses": {"409": CONFLICT}}
     return {
         path: {
             "get": _op(f"Find {s.name} objects", _json(page), parameters=params, tags=tag, operationId=f"find{base}"),
