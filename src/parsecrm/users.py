@@ -1,4 +1,5 @@
-"""Users and sessions: sign-up, log-in, log-out, `me`, password hashing and resets, lock-out after failed log-ins.
+"""Users and sessions: sign-up, log-in, log-out, `me`, profile changes, lock-out after failed log-ins (password
+hashing: auth/passwords.py; reset links: auth/reset.py).
 
 Passwords are bcrypt hashes (as parse-server stores them, so users moved from a Parse database keep their passwords),
 verified off the event loop. Session tokens are `r:` + 32 random hex characters, revocable and expiring.
@@ -11,21 +12,20 @@ Invariants:
   which names exist.
 - An identifier names at most one account: a username may not equal another account's email and an email may not
   equal another account's username (log-in accepts either in the `username` field).
-- A pending reset link dies when the password or the email changes.
+- A pending reset link (auth/reset.py) dies when the password or the email changes.
 """
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-import bcrypt
 import orjson
 
-from . import errors, invites, mail, objects
+from . import errors, invites, objects
 from .auth import authdata, verify
+from .auth.passwords import hash_password, verify_password
 from .backend import Backend
 from .cloud.objects import ParseObject
 from .cloud.requests import LoginRequest, LogoutRequest
@@ -41,28 +41,6 @@ from .values import EMAIL, now_ms
 IDENTIFIER_LOCK = 7243003  # advisory-lock class for "this username/email is being claimed"
 LOCKED = "Your account is locked due to multiple failed login attempts. Please try again later."
 INVALID_LOGIN = "Invalid username/password."
-_dummy_hashes: dict[int, bytes] = {}
-
-
-async def hash_password(password: str, rounds: int) -> str:
-    return (await asyncio.to_thread(bcrypt.hashpw, password.encode(), bcrypt.gensalt(rounds))).decode()
-
-
-async def _dummy_hash(rounds: int) -> bytes:
-    """A real hash at the configured cost, checked when the user does not exist (made once per process)."""
-    found = _dummy_hashes.get(rounds)
-    if found is None:
-        found = _dummy_hashes[rounds] = await asyncio.to_thread(bcrypt.hashpw, b"no such user", bcrypt.gensalt(rounds))
-    return found
-
-
-async def verify_password(password: str, hashed: str | None, rounds: int = 10) -> bool:
-    target = (hashed or "").encode() or await _dummy_hash(rounds)
-    try:
-        ok = await asyncio.to_thread(bcrypt.checkpw, password.encode(), target)
-    except ValueError:
-        return False
-    return ok and hashed is not None
 
 
 def new_token() -> str:
@@ -375,53 +353,3 @@ async def delete_user(
     if not caller.master and caller.user_id != object_id:
         raise ParseError(errors.SESSION_MISSING, f"Cannot delete user {object_id}.")
     return await objects.delete(backend, caller, "_User", object_id, unit=unit, expected=expected)
-
-
-async def request_password_reset(
-    backend: Backend, params: dict[str, Any], caller: Caller | None = None
-) -> dict[str, Any]:
-    email = params.get("email")
-    if not isinstance(email, str) or not email:
-        raise ParseError(errors.EMAIL_MISSING, "you must provide an email")
-    if caller is not None and not caller.master:
-        s = backend.settings
-        await ratelimit.take(backend.pool, ratelimit.Subject("reset", "ip", caller.ip or ""), s.rate_reset_ip)
-        await ratelimit.take(backend.pool, ratelimit.Subject("mail", "user", email), s.rate_reset_user)
-    token = secrets.token_urlsafe(24)
-    row = await backend.pool.fetchrow(
-        'UPDATE "_User" SET "_perishable_token" = $2, "_perishable_token_expires_at" = now() + interval \'1 hour\' '
-        'WHERE lower("email") = lower($1) RETURNING "objectId", "username"',
-        email.strip(),
-        token,
-    )
-    if row is not None:  # unknown addresses get the same answer, so the endpoint cannot probe for accounts
-        link = f"{backend.settings.server_url}/apps/{backend.settings.app_id}/request_password_reset?token={token}"
-        text = (
-            f"Hello {row['username']},\n\nSomeone asked to reset your password. Open this link within an hour "
-            f"to choose a new one:\n\n{link}\n\nIf it was not you, ignore this message."
-        )
-        await mail.send(backend, email.strip().lower(), "Reset your password", text)
-    return {}
-
-
-async def reset_password(backend: Backend, token: str, new_password: str, username: str | None = None) -> None:
-    """Set the password a reset link was sent for (the link's page, and GraphQL's confirmResetPassword, which names
-    the user too: then the token must be that user's, as parse-server checks)."""
-    if not token or not new_password:
-        raise ParseError(errors.PASSWORD_MISSING, "token and new_password are required")
-    hashed = await hash_password(new_password, backend.settings.bcrypt_rounds)
-    async with backend.pool.acquire() as conn, conn.transaction():
-        user_id = await conn.fetchval(
-            'UPDATE "_User" SET "_hashed_password" = $2, "_perishable_token" = NULL, "_password_changed_at" = now(), '
-            '"_failed_login_count" = 0, "_account_lockout_expires_at" = NULL '
-            'WHERE "_perishable_token" = $1 AND "_perishable_token_expires_at" > now() '
-            'AND ($3::text IS NULL OR "username" = $3) RETURNING "objectId"',
-            token,
-            hashed,
-            username,
-        )
-        if user_id is None:
-            raise ParseError(errors.OBJECT_NOT_FOUND, "Failed to reset password: the link is invalid or has expired.")
-        await conn.execute('DELETE FROM "_Session" WHERE "user" = $1', user_id)
-        await notify_auth(conn, "u:" + user_id)
-    backend.sessions.invalidate("u:" + user_id)

@@ -1,5 +1,6 @@
-"""Users without a password and email verification: `authData` providers (anonymous built in, more registered by
-Cloud Code), log-in / sign-up / linking with `authData`, `/loginAs`, and the verification mail and link.
+"""Credentials beside the user paths: password hashing (passwords.py), reset links (reset.py), `authData`
+providers (anonymous built in, more registered by Cloud Code) and log-in / sign-up / linking with `authData`,
+`/loginAs`, and the e-mail verification mail and link.
 
 The user paths (users.py) call in here at clearly marked hook points; nothing here imports users.py.
 """

@@ -33,7 +33,8 @@ from typing import Any
 import asyncpg
 import orjson
 
-from .. import errors, users
+from .. import errors
+from ..auth.passwords import hash_password
 from ..backend import Backend
 from ..changes import check_type, column_value, implied_field, parse_body
 from ..errors import ParseError
@@ -320,7 +321,7 @@ async def _import_class(backend: Backend, conn: Connection, cls: str, path: Path
     if new_fields:
         schema = await backend.schemas.add_fields(conn, cls, new_fields)
     for object_id, password in passwords.items():  # plain passwords in hand-written data: stored as sign-up would
-        hashed = await users.hash_password(password, backend.settings.bcrypt_rounds)
+        hashed = await hash_password(password, backend.settings.bcrypt_rounds)
         record = records[object_id]
         records[object_id] = (*record[:6], hashed, *record[7:])
     columns = BASE_COLUMNS + ([HASH] if user else []) + [k for k, _ in fields]

@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 
 from .. import errors, objects, users
-from ..auth import verify
+from ..auth import reset, verify
 from ..backend import Backend
 from ..cloud.registry import call
 from ..cloud.requests import FunctionRequest
@@ -220,12 +220,12 @@ async def log_in_with(
 
 async def request_password_reset(backend: Backend, caller: Caller, email: str) -> None:
     """REST's /requestPasswordReset (its rate limits; the same answer whether or not the address has an account)."""
-    await users.request_password_reset(backend, {"email": email}, caller)
+    await reset.request_password_reset(backend, {"email": email}, caller)
 
 
 async def confirm_password_reset(backend: Backend, username: str, token: str, password: str) -> None:
     """What the reset link's form does (its token, its errors), the token also having to be `username`'s."""
-    await users.reset_password(backend, token, password, username=username)
+    await reset.reset_password(backend, token, password, username=username)
 
 
 async def request_verification_mail(backend: Backend, caller: Caller, email: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 
 from .. import errors, objects, users
+from ..auth import reset
 from ..backend import Backend
 from ..errors import ParseError
 from ..objects import Unit
@@ -41,7 +42,7 @@ async def session_me(backend: Backend, call: Call, unit: Unit | None) -> Reply:
 
 
 async def request_password_reset(backend: Backend, call: Call, unit: Unit | None) -> Reply:
-    return Reply(await users.request_password_reset(backend, call.params(), call.caller))
+    return Reply(await reset.request_password_reset(backend, call.params(), call.caller))
 
 
 RESET_FORM = """<!doctype html><meta charset="utf-8"><title>Choose a new password</title>
@@ -62,7 +63,7 @@ async def reset_form(backend: Backend, call: Call, unit: Unit | None, app: str) 
     password = params.get("new_password")
     if not isinstance(password, str) or len(password) < 1:
         raise ParseError(errors.PASSWORD_MISSING, "new_password is required")
-    await users.reset_password(backend, token, password)
+    await reset.reset_password(backend, token, password)
     return Reply({"status": "password changed"})
 
 
