@@ -1,8 +1,8 @@
 """Users in parse-server's GraphQL shape (its usersMutations.js / usersQueries.js): `viewer`, `signUp`, `logIn`,
 `logInWith` (authData), `logOut`, `resetPassword`, `confirmResetPassword`, `sendVerificationEmail`.
 
-Every resolver calls what the REST route calls, through `data` (users.py, auth/reset.py, auth/verify.py): the same rate limits,
-the same errors, the same mails; nothing here checks a password, a token or a permission itself."""
+Every resolver calls what the REST route calls, through `data` (users.py, auth/reset.py, auth/verify.py): the same
+rate limits, the same errors, the same mails; nothing here checks a password, a token or a permission itself."""
 
 from __future__ import annotations
 
