@@ -25,7 +25,7 @@ from ..security.caller import Caller
 from ..security.sessions import token_key
 from ..storage.model import ClassSchema
 from .feed import Change
-from .judge import UNSEEN, Matches, Subscription, body, error_frame, frame_parts, judge, object_json
+from .judge import UNSEEN, Matches, Subscription, body, error_frame, frame_parts, judge, object_json, share_key
 
 log = logging.getLogger("parsecrm.livequery")
 
@@ -175,8 +175,8 @@ class Hub:
         now = datetime.now(UTC)
         memos = [Matches(change, now) for change in changes]
         hooked = self.cloud.has("afterEvent", schema.name)
-        # per change, one judgement and rendering per view (same query, same permissions), shared by its subscribers
-        views: list[dict[tuple[Any, ...], tuple[bytes, bytes] | None]] = [{} for _ in changes]
+        # per change, one judgement and rendering per share key (judge.share_key), shared by its subscribers
+        shared: list[dict[tuple[Any, ...], tuple[bytes, bytes] | None]] = [{} for _ in changes]
         rendered: list[dict[tuple[Any, ...], bytes]] = [{} for _ in changes]
         for i, (key, sub) in enumerate(list(subs.items())):
             if i % FAN_OUT_SLICE == FAN_OUT_SLICE - 1:
@@ -193,9 +193,10 @@ class Hub:
                 continue
             out = []
             for n, memo in enumerate(memos):
-                parts = views[n].get(sub.view, UNSEEN)
+                share = share_key(schema, sub, memo.change)
+                parts = shared[n].get(share, UNSEEN)
                 if parts is UNSEEN:
-                    parts = views[n][sub.view] = frame_parts(schema, sub, memo.change, memo, rendered[n])
+                    parts = shared[n][share] = frame_parts(schema, sub, memo.change, memo, rendered[n])
                 if parts is not None:
                     out.append(parts[0] + sub.head + parts[1])
             if out:

@@ -141,6 +141,21 @@ def judge(
     return None
 
 
+def share_key(schema: ClassSchema, sub: Subscription, change: Change) -> tuple[Any, ...]:
+    """What `sub`'s frame for `change` depends on besides its own `head`: subscribers with equal keys get the same
+    frame, judged and rendered once. `judge` reads nothing of the caller but whether they may read the object before
+    and after, and a caller from whom no field is hidden sees objects whole; so then the key is the query, `keys`,
+    `watch` and those two verdicts — 1 000 reps in one role share one frame. A caller with hidden fields (protected
+    fields can depend on who asks) keeps its whole view (`view_of`) as the key. Keys of the two kinds never equal
+    each other (different lengths)."""
+    reader = sub.reader(schema)
+    if reader.hidden:
+        return sub.view
+    old_seen = change.old is not None and reader.can_read(change.old, change.old_rperm)
+    new_seen = change.new is not None and reader.can_read(change.new, change.new_rperm)
+    return (id(sub.where), sub.keys, sub.watch, old_seen, new_seen)
+
+
 def _watched(sub: Subscription, old: dict[str, Any] | None, new: dict[str, Any]) -> bool:
     if not sub.watch:
         return True
