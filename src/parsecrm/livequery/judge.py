@@ -33,8 +33,8 @@ def view_of(
     """What decides which events a subscription gets and how they read: its query (compiled wheres are shared by
     equal queries, Hub.compile) and every caller attribute the read rules consult (security/policy.py's Policy:
     master, read-only, user id and roles → principals, API-token flags). Invariant: equal views ⇒ equal events, so
-    the hub judges and renders once per view and event. A rule that comes to read another caller attribute must add
-    it."""
+    a view can key one shared judgement (`share_key` does for callers with hidden fields). A rule that comes to read
+    another caller attribute must add it."""
     return (
         id(where),
         keys,
