@@ -74,6 +74,34 @@ def test_delete_hook(cloud_api: Api) -> None:
     assert cloud_api.get(f"classes/Note/{oid}").status_code == 200
 
 
+def test_after_login_runs_once_per_log_in_with_the_session_for_passwords_and_auth_data(cloud_api: Api) -> None:
+    """afterLogin (one hook path for both kinds of log-in) sees the user with the new session, after commit; a
+    refused log-in (beforeLogin) runs no afterLogin."""
+
+    def seen(user_id: str) -> list[dict[str, Any]]:
+        every = cloud_api.get("classes/LoginSeen?limit=1000", as_="master").json().get("results", [])
+        return [s for s in every if s["user"] == user_id]
+
+    user = cloud_api.signup(unique("seen"))
+    assert seen(user["objectId"]) == []  # a sign-up is not a log-in
+    r = cloud_api.post("login", {"username": user["username"], "password": user["password"]}, as_=None)
+    assert r.status_code == 200, r.text
+    assert [s["withSession"] for s in seen(user["objectId"])] == [True]
+
+    anon = {"authData": {"anonymous": {"id": unique("anon")}}}
+    first = cloud_api.post("users", anon, as_=None).json()  # creates the user: a sign-up, no afterLogin
+    assert seen(first["objectId"]) == []
+    again = cloud_api.post("users", anon, as_=None)  # the same credentials: a log-in of that user
+    assert again.status_code == 200 and again.json()["objectId"] == first["objectId"], again.text
+    assert [s["withSession"] for s in seen(first["objectId"])] == [True]
+
+    banned = cloud_api.signup(unique("banned"))
+    cloud_api.put(f"users/{banned['objectId']}", {"banned": True}, as_="master")
+    refused = cloud_api.post("login", {"username": banned["username"], "password": banned["password"]}, as_=None)
+    assert refused.json()["code"] == 101
+    assert seen(banned["objectId"]) == []
+
+
 def test_login_hook_and_queries_as_user(cloud_api: Api) -> None:
     user = cloud_api.signup(unique("banned"))
     cloud_api.put(f"users/{user['objectId']}", {"banned": True}, as_="master")

@@ -28,7 +28,7 @@ from .auth import authdata, verify
 from .auth.passwords import hash_password, verify_password
 from .backend import Backend
 from .cloud.objects import ParseObject
-from .cloud.requests import LoginRequest, LogoutRequest
+from .cloud.requests import LogoutRequest
 from .errors import ParseError
 from .objects import Unit, in_unit
 from .security import ratelimit
@@ -198,14 +198,7 @@ async def log_in(backend: Backend, caller: Caller, params: dict[str, Any]) -> by
     user_json = await objects.fetch_json(backend, MASTER, "_User", user_id)
     assert user_json is not None
     verify.check_login(backend, user_json)  # -- hook: preventLoginWithUnverifiedEmail --
-    if backend.cloud.has("beforeLogin", "_User"):
-        req = LoginRequest(
-            caller=caller,
-            data=objects.CloudData(backend, caller, None),
-            backend=backend,
-            object=ParseObject.from_json("_User", user_json),
-        )
-        await backend.cloud.run("beforeLogin", "_User", req)
+    await objects.hooks.on_login(backend, caller, "beforeLogin", user_json)
 
     async def work(u: Unit) -> str:
         if backend.settings.login_max_failures > 0:  # a success clears the attempts counted so far
@@ -218,15 +211,7 @@ async def log_in(backend: Backend, caller: Caller, params: dict[str, Any]) -> by
 
     token = await in_unit(backend, None, work)
     user_json["sessionToken"] = token
-    if backend.cloud.has("afterLogin", "_User"):
-        req = LoginRequest(
-            caller=caller,
-            data=objects.CloudData(backend, caller, None),
-            backend=backend,
-            trigger="afterLogin",
-            object=ParseObject.from_json("_User", user_json),
-        )
-        await backend.cloud.run("afterLogin", "_User", req)
+    await objects.hooks.on_login(backend, caller, "afterLogin", user_json)
     return orjson.dumps(user_json)
 
 

@@ -24,8 +24,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import errors, objects
-from ..cloud.objects import ParseObject
-from ..cloud.requests import LoginRequest
 from ..errors import ParseError
 from ..objects import Unit
 from ..security.caller import MASTER, Caller
@@ -143,32 +141,18 @@ async def log_in_existing(
     user_json = await objects.fetch_json(backend, MASTER, "_User", user_id, unit=u)
     if user_json is None:
         raise ParseError(errors.SCRIPT_FAILED, "Invalid auth data")
-    if backend.cloud.has("beforeLogin", "_User"):
-        req = LoginRequest(
-            caller=caller,
-            data=objects.CloudData(backend, caller, None),
-            backend=backend,
-            object=ParseObject.from_json("_User", user_json),
-        )
-        await backend.cloud.run("beforeLogin", "_User", req)
+    await objects.hooks.on_login(backend, caller, "beforeLogin", user_json)
     merged = {**owner["authData"], **plan.store}
     if merged != owner["authData"]:
         await u.conn.execute('UPDATE "_User" SET "authData" = $1::jsonb WHERE "objectId" = $2', merged, user_id)
     user_json["authData"] = merged
     user_json["sessionToken"] = await make_session(u, user_id, "login", plan.provider)
-    if backend.cloud.has("afterLogin", "_User"):
-        after = LoginRequest(
-            caller=caller,
-            data=objects.CloudData(backend, caller, None),
-            backend=backend,
-            trigger="afterLogin",
-            object=ParseObject.from_json("_User", dict(user_json)),
-        )
+    logged_in = dict(user_json)  # as it stands now: the hook runs once the session is committed
 
-        async def run_after() -> None:
-            await backend.cloud.run("afterLogin", "_User", after)
+    async def run_after() -> None:
+        await objects.hooks.on_login(backend, caller, "afterLogin", logged_in)
 
-        u.after_commit.append(run_after)
+    u.after_commit.append(run_after)
     return LoggedIn(user_json)
 
 

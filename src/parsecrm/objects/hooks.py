@@ -12,7 +12,7 @@ from typing import Any
 from ..backend import Backend
 from ..changes import Change, apply, has_increment
 from ..cloud.objects import ParseObject
-from ..cloud.requests import AfterFindRequest, DataAccess, DeleteRequest, FindRequest, SaveRequest
+from ..cloud.requests import AfterFindRequest, DataAccess, DeleteRequest, FindRequest, LoginRequest, SaveRequest
 from ..errors import ParseError
 from ..security.caller import Caller
 from ..storage.model import ClassSchema
@@ -191,3 +191,17 @@ async def after_find(
     )
     await backend.cloud.run("afterFind", class_name, req)
     return req.objects
+
+
+async def on_login(backend: Backend, caller: Caller, trigger: str, user_json: dict[str, Any]) -> None:
+    """`beforeLogin` (raise to refuse, before the session is made) or `afterLogin` (once it is committed) on the user
+    logging in, the same for a password log-in and an authData one."""
+    if backend.cloud.has(trigger, "_User"):
+        req = LoginRequest(
+            caller=caller,
+            data=data_for(backend, caller, None),
+            backend=backend,
+            trigger=trigger,
+            object=ParseObject.from_json("_User", dict(user_json)),
+        )
+        await backend.cloud.run(trigger, "_User", req)
