@@ -286,7 +286,8 @@ class Api:
         h = self.headers(as_, headers)
         if content is not None:
             h["Content-Type"] = "application/json"
-        return self.client.request(method, path, content=content, params=q, headers=h)
+        # params=None, not {}: httpx replaces a query string written in `path` with any params given, even none
+        return self.client.request(method, path, content=content, params=q or None, headers=h)
 
     def get(self, path: str, params: dict[str, Any] | None = None, **kw: Any) -> httpx.Response:
         return self.request("GET", path, params=params, **kw)

@@ -79,7 +79,7 @@ def test_after_login_runs_once_per_log_in_with_the_session_for_passwords_and_aut
     refused log-in (beforeLogin) runs no afterLogin."""
 
     def seen(user_id: str) -> list[dict[str, Any]]:
-        every = cloud_api.get("classes/LoginSeen?limit=1000", as_="master").json().get("results", [])
+        every = cloud_api.get("classes/LoginSeen", {"limit": 1000}, as_="master").json().get("results", [])
         return [s for s in every if s["user"] == user_id]
 
     user = cloud_api.signup(unique("seen"))
